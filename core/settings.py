@@ -1,0 +1,121 @@
+"""Runtime configuration, read once from the environment (prefix ``TALENTSYNC_``) and ``.env``.
+
+Every default runs offline with no keys: SQLite under ``./var/`` and the bundled LMS sandbox.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+DEFAULT_VAR_DIR = Path("var")
+
+
+def _split_secrets(value: object) -> object:
+    """Accept a comma-separated list so rotated secrets fit in one environment variable."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+SecretList = Annotated[list[SecretStr], NoDecode]
+
+
+class Settings(BaseSettings):
+    """All settings of the service. The README's settings table mirrors these fields."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TALENTSYNC_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # --- storage -------------------------------------------------------------------------
+    var_dir: Path = Field(DEFAULT_VAR_DIR, description="Where embedded state lives.")
+    database_url: str = Field(
+        "sqlite:///var/talentsync.db",
+        description="SQLite (sqlite:///path) or PostgreSQL (postgresql://user@host/db).",
+    )
+
+    # --- LMS -----------------------------------------------------------------------------
+    lms_url: str = Field(
+        "http://127.0.0.1:8001/v2", description="SCIM 2.0 base URL of the LMS."
+    )
+    lms_token: SecretStr | None = Field(None, description="Static bearer token for the LMS.")
+    lms_oauth_token_url: str | None = Field(
+        None, description="OAuth2 token endpoint; set it to use client credentials."
+    )
+    lms_oauth_client_id: str | None = None
+    lms_oauth_client_secret: SecretStr | None = None
+    lms_oauth_scope: str | None = None
+    lms_timeout_s: float = Field(10.0, gt=0, description="Per-request timeout.")
+    lms_max_retries: int = Field(
+        4, ge=0, description="In-request retries on 429/5xx before the event is rescheduled."
+    )
+    lms_max_retry_after_s: float = Field(
+        30.0, gt=0, description="Longest Retry-After honoured inside one attempt."
+    )
+
+    # --- webhooks ------------------------------------------------------------------------
+    webhook_secrets_standard: SecretList = Field(
+        default_factory=list,
+        description="Standard Webhooks secrets (whsec_...), comma-separated for rotation.",
+    )
+    webhook_secrets_bamboohr: SecretList = Field(
+        default_factory=list, description="BambooHR webhook HMAC keys, comma-separated."
+    )
+    webhook_secrets_merge: SecretList = Field(
+        default_factory=list, description="Merge webhook signature keys, comma-separated."
+    )
+    webhook_tolerance_s: int = Field(300, gt=0, description="Allowed clock skew of timestamps.")
+    webhook_max_body_bytes: int = Field(256 * 1024, gt=0)
+
+    # --- HRIS clients --------------------------------------------------------------------
+    bamboohr_base_url: str = Field(
+        "https://api.bamboohr.com/api/gateway.php/example",
+        description="BambooHR API base, including the company domain.",
+    )
+    bamboohr_api_key: SecretStr | None = None
+
+    # --- worker --------------------------------------------------------------------------
+    worker_max_attempts: int = Field(
+        6, ge=1, description="Attempts per event before it is dead-lettered."
+    )
+    worker_backoff_base_s: float = Field(2.0, gt=0)
+    worker_backoff_max_s: float = Field(300.0, gt=0)
+    worker_lease_s: float = Field(
+        60.0, gt=0, description="A claimed event returns to the queue if its worker goes silent."
+    )
+    worker_poll_s: float = Field(0.2, gt=0, description="Idle wait between inbox polls.")
+    worker_threads: int = Field(1, ge=1, description="Worker threads started by `serve`.")
+
+    # --- mapping -------------------------------------------------------------------------
+    catalog_path: Path | None = Field(
+        None, description="LMS catalog YAML; the bundled demo catalog when unset."
+    )
+
+    # --- logging -------------------------------------------------------------------------
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    _split = field_validator(
+        "webhook_secrets_standard", "webhook_secrets_bamboohr", "webhook_secrets_merge",
+        mode="before",
+    )(_split_secrets)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgresql", "postgres://"))
+
+    @property
+    def checkpoint_path(self) -> Path:
+        """Where the SQLite LangGraph checkpointer lives when the database is SQLite."""
+        return self.var_dir / "checkpoints.db"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings; tests build their own ``Settings`` instead."""
+    return Settings()

@@ -1,0 +1,39 @@
+"""Why a webhook delivery was refused, in a shape the API turns into a precise 4xx."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One reason a payload is invalid; ``field`` is a dotted path into the request body."""
+
+    field: str
+    reason: str
+
+
+@dataclass
+class IntakeError(Exception):
+    """A delivery we refuse. ``status`` is the HTTP status the sender should see."""
+
+    status: int
+    title: str
+    detail: str
+    errors: list[FieldError] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.title}: {self.detail}"
+
+
+def unauthorized(detail: str) -> IntakeError:
+    return IntakeError(401, "Invalid signature", detail)
+
+
+def bad_timestamp(detail: str) -> IntakeError:
+    return IntakeError(400, "Timestamp out of tolerance", detail)
+
+
+def invalid_payload(errors: list[FieldError]) -> IntakeError:
+    fields = ", ".join(f"{e.field}: {e.reason}" for e in errors)
+    return IntakeError(422, "Invalid payload", fields, errors)
