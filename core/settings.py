@@ -97,6 +97,11 @@ class Settings(BaseSettings):
         None, description="LMS catalog YAML; the bundled demo catalog when unset."
     )
 
+    # --- operator access ------------------------------------------------------------------
+    admin_api_key: SecretStr | None = Field(
+        None, description="Bearer key for /admin endpoints; they answer 403 while unset."
+    )
+
     # --- logging -------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

@@ -1,0 +1,1 @@
+"""LangGraph graphs, their state, the inbox worker (and later the review policy)."""

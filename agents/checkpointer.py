@@ -1,0 +1,42 @@
+"""LangGraph checkpointers: SQLite beside the embedded database, PostgreSQL in production."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.sqlite import SqliteSaver
+
+from core.settings import Settings
+
+
+@contextmanager
+def open_checkpointer(settings: Settings) -> Iterator[BaseCheckpointSaver[str]]:
+    """Checkpoints live where the inbox lives, so a restarted worker finds both."""
+    if settings.is_postgres:
+        from langgraph.checkpoint.postgres import PostgresSaver
+        from psycopg.rows import dict_row
+        from psycopg_pool import ConnectionPool
+
+        conninfo = settings.database_url.replace("postgresql+psycopg://", "postgresql://")
+        with ConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=max(4, settings.worker_threads * 2),
+            kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+        ) as pool:
+            saver = PostgresSaver(pool)
+            saver.setup()
+            yield saver
+        return
+    settings.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(settings.checkpoint_path, check_same_thread=False, timeout=30)
+    connection.execute("PRAGMA journal_mode=WAL")
+    try:
+        saver = SqliteSaver(connection)
+        saver.setup()
+        yield saver
+    finally:
+        connection.close()

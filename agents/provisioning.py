@@ -1,0 +1,32 @@
+"""The provisioning graph, wired: load_state -> map_roles -> plan -> apply -> record.
+
+Seams for later capabilities: `scrub` goes before `map_roles`, `assess`/`review` between
+`plan` and `apply`.
+"""
+
+from __future__ import annotations
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from agents import provisioning_steps as steps
+from agents.state import ProvisioningContext, ProvisioningState
+
+ProvisioningGraph = CompiledStateGraph[ProvisioningState, ProvisioningContext, ProvisioningState, ProvisioningState]
+
+
+def build_provisioning_graph(checkpointer: BaseCheckpointSaver[str]) -> ProvisioningGraph:
+    builder = StateGraph(ProvisioningState, context_schema=ProvisioningContext)
+    builder.add_node("load_state", steps.load_state)
+    builder.add_node("map_roles", steps.map_roles)
+    builder.add_node("plan", steps.plan)
+    builder.add_node("apply", steps.apply)
+    builder.add_node("record", steps.record)
+    builder.add_edge(START, "load_state")
+    builder.add_edge("load_state", "map_roles")
+    builder.add_edge("map_roles", "plan")
+    builder.add_edge("plan", "apply")
+    builder.add_edge("apply", "record")
+    builder.add_edge("record", END)
+    return builder.compile(checkpointer=checkpointer, name="provisioning")

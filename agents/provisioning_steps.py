@@ -1,0 +1,137 @@
+"""The nodes of the provisioning graph: plain functions of state returning partial updates.
+
+`apply` re-reads the LMS and writes only what is still missing, so a run resumed after a
+crash (LangGraph restarts the interrupted node from its top) never writes twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agents.planning import ProvisioningPlan, UserAction, make_plan, wants_active
+from agents.state import ProvisioningContext, ProvisioningState
+from core import inbox
+from core.employee import Employee, EmploymentStatus, EventType, HRISEvent
+from core.inbox import InboxStatus
+
+log = logging.getLogger(__name__)
+
+
+def _employee_as_of_event(event: HRISEvent, employee: Employee) -> Employee:
+    """The event type wins over a lagging status field: a termination always deactivates."""
+    if event.type == EventType.terminated:
+        return employee.model_copy(update={"employment_status": EmploymentStatus.inactive})
+    if event.type == EventType.rehired and employee.employment_status == EmploymentStatus.inactive:
+        return employee.model_copy(update={"employment_status": EmploymentStatus.active})
+    return employee
+
+
+def _catalog_ids(ctx: ProvisioningContext, scim_group_ids: set[str]) -> list[str]:
+    by_scim_id = {g.id: external_id for external_id, g in ctx.lms.groups().items()}
+    return sorted(by_scim_id[g] for g in scim_group_ids if g in by_scim_id)
+
+
+def load_state(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    event = HRISEvent.model_validate(state["event"])
+    employee = event.employee or ctx.hris.fetch(
+        source=event.source, external_id=event.employee_external_id
+    )
+    employee = _employee_as_of_event(event, employee)
+    user = ctx.lms.find_user(employee.external_id)
+    current = _catalog_ids(ctx, ctx.lms.member_group_ids(user.id)) if user else []
+    return {
+        "employee": employee.model_dump(mode="json"),
+        "lms_user": user.model_dump(mode="json") if user else None,
+        "current_groups": current,
+    }
+
+
+def map_roles(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    employee = Employee.model_validate(state["employee"])
+    manages_others = inbox.manages_others(ctx.engine, external_id=employee.external_id)
+    decision = ctx.mapper.map(employee, manages_others=manages_others)
+    return {"decision": decision.model_dump(mode="json")}
+
+
+def plan(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
+    from tools.mapping.base import MappingDecision
+
+    decision = MappingDecision.model_validate(state["decision"])
+    user = state.get("lms_user")
+    proposal = make_plan(
+        employee=Employee.model_validate(state["employee"]),
+        lms_active=None if user is None else bool(user["active"]),
+        current_groups=set(state.get("current_groups", [])),
+        assignments=decision.assignments,
+        catalog=runtime.context.catalog,
+    )
+    return {"plan": proposal.model_dump(mode="json")}
+
+
+def apply(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    employee = Employee.model_validate(state["employee"])
+    proposal = ProvisioningPlan.model_validate(state["plan"])
+    writes_before = ctx.lms.writes
+    user = ctx.lms.find_user(employee.external_id)
+    if user is None and not wants_active(employee):
+        return {"applied": {"user_id": None, "writes": 0, "note": "not in the LMS; nothing to do"}}
+    if user is None:
+        user = ctx.lms.create_user(employee)
+    else:
+        ctx.lms.update_user(user, employee)
+        ctx.lms.set_active(user, wants_active(employee))
+
+    groups = ctx.lms.groups()
+    member_of = set(_catalog_ids(ctx, ctx.lms.member_group_ids(user.id)))
+    desired = proposal.desired_groups
+    added = sorted(desired - member_of)
+    removed = sorted((member_of & set(ctx.catalog.by_id)) - desired)
+    for group_id in added:
+        ctx.lms.add_member(groups[group_id].id, user.id)
+    for group_id in removed:
+        ctx.lms.remove_member(groups[group_id].id, user.id)
+    return {
+        "applied": {
+            "user_id": user.id,
+            "user_action": proposal.user_action,
+            "added_groups": added,
+            "removed_groups": removed,
+            "writes": ctx.lms.writes - writes_before,
+        }
+    }
+
+
+def record(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    employee = Employee.model_validate(state["employee"])
+    decision = state["decision"]
+    outcome = {
+        "applied": state["applied"],
+        "mapper": decision["mapper"],
+        "catalog_version": decision["catalog_version"],
+        "unresolved": decision.get("unresolved", []),
+        "user_action": state["plan"]["user_action"],
+    }
+    inbox.complete(
+        ctx.engine,
+        claim=ctx.claim,
+        status=InboxStatus.applied,
+        outcome=outcome,
+        employee=employee,
+    )
+    log.info(
+        "applied %s for %s: %s writes",
+        ctx.claim.receipt_id,
+        employee.external_id,
+        state["applied"].get("writes", 0),
+    )
+    return {"outcome": outcome}
+
+
+__all__ = ["UserAction", "apply", "load_state", "map_roles", "plan", "record"]

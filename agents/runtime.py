@@ -1,0 +1,63 @@
+"""Assembles workers from settings: one checkpointer, one LMS client, N worker threads."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.engine import Engine
+
+from agents.checkpointer import open_checkpointer
+from agents.provisioning import build_provisioning_graph
+from agents.worker import Worker
+from core.catalog import load_catalog
+from core.settings import Settings
+from tools.hris.records import records_from_settings
+from tools.lms.scim import ScimLMS
+from tools.mapping.rules import RulesMapper
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def open_workers(settings: Settings, engine: Engine, *, count: int) -> Iterator[list[Worker]]:
+    """Workers sharing one checkpointer and one LMS client (both are thread-safe)."""
+    catalog = load_catalog(settings.catalog_path)
+    lms = ScimLMS.from_settings(settings)
+    with open_checkpointer(settings) as checkpointer:
+        graph = build_provisioning_graph(checkpointer)
+        mapper = RulesMapper(catalog)
+        hris = records_from_settings(settings)
+        yield [
+            Worker(
+                engine=engine,
+                graph=graph,
+                settings=settings,
+                catalog=catalog,
+                lms=lms,
+                mapper=mapper,
+                hris=hris,
+            )
+            for _ in range(count)
+        ]
+
+
+@contextmanager
+def running_workers(settings: Settings, engine: Engine, *, count: int) -> Iterator[threading.Event]:
+    """Start worker threads; leaving the block stops them after their current event."""
+    stop = threading.Event()
+    with open_workers(settings, engine, count=count) as workers:
+        threads = [
+            threading.Thread(target=w.run_forever, args=(stop,), name=f"worker-{i}", daemon=True)
+            for i, w in enumerate(workers)
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            yield stop
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=60)

@@ -1,0 +1,175 @@
+"""Claims inbox events and runs one provisioning graph per event.
+
+Failure policy: transient trouble (LMS or HRIS unreachable, rate limits, unexpected bugs)
+is retried with backoff up to `worker_max_attempts`; a permanent refusal (the LMS rejects
+the payload, the HRIS has no such person) dead-letters at once with the reason. A graph
+interrupted by a crash is resumed from its last checkpoint, never started over.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from agents.provisioning import ProvisioningGraph
+from agents.state import ProvisioningContext
+from core import inbox
+from core.catalog import Catalog
+from core.inbox import Claim, InboxStatus, LeaseLostError
+from core.settings import Settings
+from tools.hris.errors import HRISFetchError
+from tools.hris.records import EmployeeFetcher
+from tools.lms.errors import LMSRejected
+from tools.lms.scim import ScimLMS
+from tools.mapping.base import Mapper
+
+log = logging.getLogger(__name__)
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class Worker:
+    engine: Engine
+    graph: ProvisioningGraph
+    settings: Settings
+    catalog: Catalog
+    lms: ScimLMS
+    mapper: Mapper
+    hris: EmployeeFetcher
+    worker_id: str = ""
+
+    def __post_init__(self) -> None:
+        self.worker_id = self.worker_id or new_worker_id()
+
+    def run_once(self) -> bool:
+        """Process at most one event; ``False`` when nothing was ready."""
+        claim = inbox.claim_next(
+            self.engine, worker_id=self.worker_id, lease_s=self.settings.worker_lease_s
+        )
+        if claim is None:
+            return False
+        with _LeaseKeeper(self.engine, claim, self.settings.worker_lease_s):
+            try:
+                self._process(claim)
+            except LeaseLostError:
+                log.warning("lost the lease on %s; another worker owns it now", claim.receipt_id)
+            except Exception as error:  # noqa: BLE001 - every failure is recorded, none lost
+                self._fail(claim, error)
+        return True
+
+    def run_until_idle(self, *, max_events: int | None = None) -> int:
+        processed = 0
+        while (max_events is None or processed < max_events) and self.run_once():
+            processed += 1
+        return processed
+
+    def run_forever(self, stop: threading.Event) -> None:
+        log.info("worker %s started", self.worker_id)
+        while not stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception:  # the database may be restarting: wait and try again
+                log.exception("worker %s: claim failed", self.worker_id)
+                busy = False
+            if not busy:
+                stop.wait(self.settings.worker_poll_s)
+        log.info("worker %s stopped", self.worker_id)
+
+    def _process(self, claim: Claim) -> None:
+        newer = inbox.is_stale(self.engine, claim=claim)
+        if newer is not None:
+            inbox.complete(
+                self.engine,
+                claim=claim,
+                status=InboxStatus.stale,
+                outcome={
+                    "reason": "an event that occurred later was already applied",
+                    "applied_receipt_id": newer.last_receipt_id,
+                    "applied_occurred_at": newer.last_occurred_at.isoformat(),
+                },
+            )
+            log.info("stale %s for %s", claim.receipt_id, claim.event.employee_external_id)
+            return
+        context = ProvisioningContext(
+            engine=self.engine,
+            catalog=self.catalog,
+            lms=self.lms,
+            mapper=self.mapper,
+            hris=self.hris,
+            claim=claim,
+        )
+        config = {"configurable": {"thread_id": claim.receipt_id}}
+        snapshot = self.graph.get_state(config)
+        if snapshot.next:
+            log.info("resuming %s at %s", claim.receipt_id, ", ".join(snapshot.next))
+            self.graph.invoke(None, config, context=context)
+        elif snapshot.values.get("outcome") is None:
+            start = {"receipt_id": claim.receipt_id, "event": claim.event.model_dump(mode="json")}
+            self.graph.invoke(start, config, context=context)  # type: ignore[arg-type]
+        else:  # the run finished but its inbox row was not marked: finish the bookkeeping
+            inbox.complete(
+                self.engine,
+                claim=claim,
+                status=InboxStatus.applied,
+                outcome=snapshot.values["outcome"],
+            )
+
+    def _fail(self, claim: Claim, error: Exception) -> None:
+        permanent = isinstance(error, LMSRejected) or (
+            isinstance(error, HRISFetchError) and not error.transient
+        )
+        reason = f"{type(error).__name__}: {error}"
+        try:
+            status = inbox.fail(
+                self.engine,
+                claim=claim,
+                error=reason,
+                max_attempts=self.settings.worker_max_attempts,
+                base_s=self.settings.worker_backoff_base_s,
+                max_s=self.settings.worker_backoff_max_s,
+                retryable=not permanent,
+            )
+        except LeaseLostError:
+            log.warning("lost the lease on %s while recording: %s", claim.receipt_id, reason)
+            return
+        level = logging.ERROR if status == InboxStatus.dead else logging.WARNING
+        log.log(level, "%s attempt %d -> %s: %s", claim.receipt_id, claim.attempts, status, reason)
+
+
+class _LeaseKeeper:
+    """Renews the lease while a long run (LMS retries, slow HRIS) is still working."""
+
+    def __init__(self, engine: Engine, claim: Claim, lease_s: float) -> None:
+        self._renew: Callable[[], None] = lambda: inbox.renew_lease(
+            engine, claim=claim, lease_s=lease_s
+        )
+        self._interval = lease_s / 3
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="lease-keeper")
+
+    def __enter__(self) -> _LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._renew()
+            except LeaseLostError:
+                return
+            except Exception:  # noqa: BLE001 - a missed renewal is retried next tick
+                log.warning("lease renewal failed", exc_info=True)

@@ -1,0 +1,1 @@
+"""The interfaces: the FastAPI app (one router per resource) and the `talentsync` CLI."""

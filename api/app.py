@@ -1,0 +1,47 @@
+"""The FastAPI application: intake, operator endpoints and health (reviews/audit come later)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+
+from agents.runtime import running_workers
+from api.problems import install_problem_handlers
+from api.routes import admin, health, webhooks
+from core.db import create_tables, make_engine
+from core.settings import Settings, get_settings
+from tools.hris.source import build_sources
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, workers: int = 0) -> FastAPI:
+    """``workers > 0`` runs the inbox workers inside this process (what `serve` does)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        create_tables(engine)
+        app.state.settings, app.state.engine = settings, engine
+        app.state.sources = build_sources(settings)
+        async with AsyncExitStack() as stack:
+            if workers:
+                stack.enter_context(running_workers(settings, engine, count=workers))
+            yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="TalentSync",
+        version="0.1.0",
+        summary="Keeps the LMS in step with the HRIS.",
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    app.include_router(webhooks.router)
+    app.include_router(admin.router)
+    app.include_router(health.router)
+    return app

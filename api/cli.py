@@ -1,0 +1,152 @@
+"""The `talentsync` command line. Output goes through `rich`; logic lives in the layers below."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from core import inbox
+from core.catalog import load_catalog
+from core.db import create_tables, make_engine
+from core.inbox import NotReplayableError
+from core.settings import Settings, get_settings
+
+app = typer.Typer(help="TalentSync: keeps the LMS in step with the HRIS.", no_args_is_help=True)
+console = Console()
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(name)s: %(message)s",
+        handlers=[RichHandler(console=Console(stderr=True), show_path=False)],
+        force=True,
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker threads (default: TALENTSYNC_WORKER_THREADS).")
+    ] = None,
+) -> None:
+    """Run the API and the inbox workers."""
+    from api.app import create_app
+
+    settings = get_settings()
+    _configure_logging(settings)
+    count = settings.worker_threads if workers is None else workers
+    uvicorn.run(create_app(settings, workers=count), host=host, port=port, log_config=None)
+
+
+@app.command()
+def worker(
+    threads: Annotated[int, typer.Option(help="Worker threads in this process.")] = 1,
+) -> None:
+    """Run inbox workers only (scale out by starting more of these)."""
+    from agents.runtime import running_workers
+
+    settings = get_settings()
+    _configure_logging(settings)
+    engine = make_engine(settings.database_url)
+    create_tables(engine)
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    with running_workers(settings, engine, count=threads):
+        done.wait()
+
+
+@app.command("lms-sandbox")
+def lms_sandbox(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8001,
+    token: Annotated[
+        str | None, typer.Option(help="Bearer token to require (default: TALENTSYNC_LMS_TOKEN).")
+    ] = None,
+    catalog: Annotated[Path | None, typer.Option(help="Catalog YAML to preload.")] = None,
+) -> None:
+    """Run the bundled SCIM 2.0 LMS sandbox, preloaded with the catalog's groups."""
+    from tools.lms.sandbox import serve_sandbox
+
+    settings = get_settings()
+    _configure_logging(settings)
+    bearer = token or (settings.lms_token.get_secret_value() if settings.lms_token else None)
+    loaded = load_catalog(catalog or settings.catalog_path)
+    console.print(f"LMS sandbox (SCIM 2.0) on http://{host}:{port}/v2 with {len(loaded.groups)} groups")
+    serve_sandbox(host, port, loaded, bearer)
+
+
+@app.command()
+def replay(receipt_id: Annotated[str, typer.Argument(help="Receipt id of a dead letter.")]) -> None:
+    """Send a dead-lettered event round again."""
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    create_tables(engine)
+    try:
+        row = inbox.replay(engine, receipt_id=receipt_id)
+    except KeyError:
+        console.print(f"[red]No inbox event {receipt_id}[/red]")
+        raise typer.Exit(1) from None
+    except NotReplayableError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"[green]{row.id}[/green] is pending again ({row.event_type}, {row.source}).")
+
+
+@app.command("inbox")
+def inbox_status(
+    dead: Annotated[bool, typer.Option("--dead", help="List dead letters with their errors.")] = False,
+) -> None:
+    """Show inbox counts, or the dead letters."""
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    create_tables(engine)
+    if not dead:
+        table = Table("status", "events", title="Inbox")
+        for status, count in inbox.status_counts(engine).items():
+            table.add_row(status, str(count))
+        console.print(table)
+        return
+    table = Table("receipt", "type", "employee", "attempts", "last error", title="Dead letters")
+    for row in inbox.list_by_status(engine, status=inbox.InboxStatus.dead):
+        table.add_row(row.id, row.event_type, row.employee_external_id, str(row.attempts), row.last_error or "")
+    console.print(table)
+
+
+@app.command()
+def demo(
+    employees: Annotated[int, typer.Option(help="Employees in the simulated HRIS.")] = 320,
+    api_port: Annotated[int, typer.Option()] = 8000,
+    lms_port: Annotated[int, typer.Option()] = 8001,
+    stay: Annotated[bool, typer.Option(help="Keep serving until Ctrl-C after the summary.")] = True,
+    seed: Annotated[int, typer.Option()] = 7,
+) -> None:
+    """Start sandbox, API and worker, replay a realistic signed HRIS stream, print a summary."""
+    from api.demo import run_demo
+
+    raise typer.Exit(
+        run_demo(
+            console=console,
+            employees=employees,
+            api_port=api_port,
+            lms_port=lms_port,
+            stay=stay,
+            seed=seed,
+        )
+    )
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,233 @@
+"""`make demo`: a realistic HRIS stream becomes LMS accounts and memberships, end to end.
+
+Everything runs as it would in production, just locally: the SCIM sandbox and the service
+(`talentsync serve`) are separate processes, and the stream arrives as signed HTTP webhooks.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from standardwebhooks.webhooks import Webhook
+
+from core.catalog import Catalog, load_catalog
+from core.employee import Employee, EmploymentStatus
+from core.settings import Settings
+from tools.hris.simulator import SimulatedStream, simulate_stream, standard_webhook_body
+from tools.lms.scim import ScimLMS
+
+DEMO_DIR = Path("var/demo")
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    api_url: str
+    lms_url: str
+    webhook_secret: str
+    lms_token: str
+    admin_key: str
+
+    def environment(self, var_dir: Path) -> dict[str, str]:
+        return {
+            **os.environ,
+            "TALENTSYNC_VAR_DIR": str(var_dir),
+            "TALENTSYNC_DATABASE_URL": f"sqlite:///{var_dir}/talentsync.db",
+            "TALENTSYNC_LMS_URL": self.lms_url,
+            "TALENTSYNC_LMS_TOKEN": self.lms_token,
+            "TALENTSYNC_WEBHOOK_SECRETS_STANDARD": self.webhook_secret,
+            "TALENTSYNC_ADMIN_API_KEY": self.admin_key,
+            "TALENTSYNC_WORKER_THREADS": "2",
+            "TALENTSYNC_WORKER_BACKOFF_BASE_S": "0.5",
+            "TALENTSYNC_LOG_LEVEL": "WARNING",
+        }
+
+
+def _start(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    log = log_path.open("wb")
+    return subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "api.cli", *args], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], headers: dict[str, str]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited early with code {process.returncode}")
+        try:
+            if httpx.get(url, headers=headers, timeout=2).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} did not come up within 60 s")
+
+
+def send_stream(
+    stream: SimulatedStream, *, api_url: str, secret: str, progress: Progress
+) -> Counter[int]:
+    """Deliver every webhook in the stream's (chaotic) order, signed as a sender would."""
+    signer = Webhook(secret)
+    statuses: Counter[int] = Counter()
+    task = progress.add_task("Sending signed webhooks", total=len(stream.deliveries))
+    with httpx.Client(base_url=api_url, timeout=30) as client:
+        for delivery in stream.deliveries:
+            body = httpx.Response(200, json=standard_webhook_body(delivery.event)).text
+            now = datetime.now(UTC)
+            msg_id = delivery.event.event_id
+            headers = {
+                "content-type": "application/json",
+                "webhook-id": msg_id,
+                "webhook-timestamp": str(int(now.timestamp())),
+                "webhook-signature": signer.sign(msg_id, now, body),
+            }
+            statuses[client.post("/webhooks/standard", content=body, headers=headers).status_code] += 1
+            progress.advance(task)
+    return statuses
+
+
+def wait_for_drain(*, api_url: str, admin_key: str, total: int, progress: Progress) -> dict[str, int]:
+    task = progress.add_task("Provisioning into the LMS", total=total)
+    headers = {"authorization": f"Bearer {admin_key}"}
+    with httpx.Client(base_url=api_url, timeout=10, headers=headers) as client:
+        while True:
+            counts: dict[str, int] = client.get("/admin/inbox/counts").json()
+            done = counts["applied"] + counts["stale"] + counts["dead"]
+            progress.update(task, completed=done)
+            if counts["pending"] + counts["processing"] == 0:
+                return counts
+            time.sleep(0.3)
+
+
+def compare_with_hris(
+    final: dict[str, Employee], *, lms: ScimLMS, catalog: Catalog
+) -> tuple[int, list[str]]:
+    """Check the LMS against the HRIS truth: account state and role membership per person."""
+    by_scim_id = {g.id: ext for ext, g in lms.groups().items()}
+    role_groups = {g.id for g in catalog.groups if g.kind == "role"}
+    mismatches: list[str] = []
+    for employee in final.values():
+        user = lms.find_user(employee.external_id)
+        active = employee.employment_status != EmploymentStatus.inactive
+        expected_role = {
+            gid for gid in catalog.rules.job_codes.get(employee.job_code or "", []) if gid in role_groups
+        }
+        if user is None:
+            if active:
+                mismatches.append(f"{employee.external_id}: missing in the LMS")
+            continue
+        groups = {by_scim_id[g] for g in lms.member_group_ids(user.id) if g in by_scim_id}
+        if user.active != active:
+            mismatches.append(f"{employee.external_id}: active={user.active}, HRIS says {active}")
+        elif active and (groups & role_groups) != expected_role:
+            mismatches.append(f"{employee.external_id}: roles {sorted(groups & role_groups)}")
+    return len(final) - len(mismatches), mismatches
+
+
+def run_demo(
+    *, console: Console, employees: int, api_port: int, lms_port: int, stay: bool, seed: int
+) -> int:
+    shutil.rmtree(DEMO_DIR, ignore_errors=True)
+    DEMO_DIR.mkdir(parents=True)
+    config = DemoConfig(
+        api_url=f"http://127.0.0.1:{api_port}",
+        lms_url=f"http://127.0.0.1:{lms_port}/v2",
+        webhook_secret="whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),
+        lms_token=secrets.token_urlsafe(24),
+        admin_key=secrets.token_urlsafe(24),
+    )
+    env = config.environment(DEMO_DIR)
+    catalog = load_catalog()
+    processes = [
+        _start(["lms-sandbox", "--port", str(lms_port)], env, DEMO_DIR / "lms-sandbox.log"),
+        _start(["serve", "--port", str(api_port)], env, DEMO_DIR / "serve.log"),
+    ]
+    try:
+        console.rule("[bold]TalentSync demo")
+        _wait_until_up(
+            f"{config.lms_url}/ServiceProviderConfig",
+            processes[0],
+            {"authorization": f"Bearer {config.lms_token}"},
+        )
+        _wait_until_up(f"{config.api_url}/healthz", processes[1], {})
+        console.print(f"LMS sandbox (SCIM 2.0): {config.lms_url}   API: {config.api_url}")
+        stream = simulate_stream(
+            catalog,
+            employees=employees,
+            seed=seed,
+            start=datetime.now(UTC) - timedelta(days=365),
+        )
+        console.print(
+            f"Simulated HRIS: {len(stream.final)} employees, {len(stream.deliveries)} deliveries "
+            "(with duplicates and out-of-order arrivals)"
+        )
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        started = time.monotonic()
+        with Progress(*columns, console=console) as progress:
+            statuses = send_stream(stream, api_url=config.api_url, secret=config.webhook_secret, progress=progress)
+            counts = wait_for_drain(
+                api_url=config.api_url, admin_key=config.admin_key, total=statuses[202], progress=progress
+            )
+        elapsed = time.monotonic() - started
+        lms = ScimLMS.from_settings(
+            Settings(lms_url=config.lms_url, lms_token=config.lms_token)  # type: ignore[arg-type]
+        )
+        matching, mismatches = compare_with_hris(stream.final, lms=lms, catalog=catalog)
+        _print_summary(console, statuses, counts, lms, elapsed)
+        console.print(
+            f"LMS matches the HRIS (account state and role) for [bold]{matching}/{len(stream.final)}[/bold] employees"
+        )
+        for line in mismatches[:10]:
+            console.print(f"  [red]{line}[/red]")
+        if stay:
+            console.print(
+                f"\nServing. API docs: {config.api_url}/docs   LMS: {config.lms_url}/Users\n"
+                f"LMS token: {config.lms_token}   admin key: {config.admin_key}\n"
+                "Press Ctrl-C to stop."
+            )
+            try:
+                while all(p.poll() is None for p in processes):
+                    time.sleep(1)
+            except KeyboardInterrupt:
+                console.print("Stopping.")
+        return 0 if not mismatches and counts["dead"] == 0 else 1
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _print_summary(
+    console: Console, statuses: Counter[int], counts: dict[str, int], lms: ScimLMS, elapsed: float
+) -> None:
+    users = lms.all_users()
+    memberships = sum(len(lms.member_group_ids(u.id)) for u in users)
+    table = Table("", "count", title="Summary", show_header=False)
+    table.add_row("deliveries accepted (202)", str(statuses[202]))
+    table.add_row("duplicates answered 200", str(statuses[200]))
+    table.add_row("refused (4xx/5xx)", str(sum(n for s, n in statuses.items() if s >= 400)))
+    table.add_row("applied", str(counts["applied"]))
+    table.add_row("stale (older than what was applied)", str(counts["stale"]))
+    table.add_row("dead-lettered", str(counts["dead"]))
+    table.add_row("LMS users (active)", f"{len(users)} ({sum(u.active for u in users)})")
+    table.add_row("LMS group memberships", str(memberships))
+    table.add_row("events per second", f"{counts['applied'] / elapsed:.1f}")
+    console.print(table)

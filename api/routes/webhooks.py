@@ -1,0 +1,78 @@
+"""`POST /webhooks/{source}`: verify, store, answer. Nothing is processed on this path."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Request, Response, status
+from pydantic import BaseModel
+
+from api.deps import EngineDep, SettingsDep, SourcesDep
+from api.problems import Problem
+from core.db import utcnow
+from tools.hris import intake
+from tools.hris.errors import IntakeError
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+
+
+class WebhookReceipt(BaseModel):
+    receipt_id: str
+    source: str
+    event_id: str
+    status: Literal["accepted", "duplicate"]
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """Stop reading one byte past the limit, so a huge body costs us no memory."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise IntakeError(413, "Payload too large", f"body exceeds {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise IntakeError(413, "Payload too large", f"body exceeds {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post(
+    "/{source}",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={
+        200: {"model": WebhookReceipt, "description": "Duplicate delivery: the first receipt."},
+        400: {"model": Problem, "description": "Stale/future timestamp or undecodable JSON."},
+        401: {"model": Problem, "description": "Missing or invalid signature."},
+        404: {"model": Problem, "description": "Unknown source."},
+        413: {"model": Problem, "description": "Body over the size limit (256 KiB)."},
+        415: {"model": Problem, "description": "Body is not JSON."},
+        422: {"model": Problem, "description": "Schema errors, each naming field and reason."},
+    },
+)
+async def receive_webhook(
+    source: str,
+    request: Request,
+    response: Response,
+    settings: SettingsDep,
+    engine: EngineDep,
+    sources: SourcesDep,
+) -> WebhookReceipt:
+    body = await _read_body(request, settings.webhook_max_body_bytes)
+    receipt = intake.receive(
+        engine=engine,
+        sources=sources,
+        source_name=source,
+        body=body,
+        headers=request.headers,
+        now=utcnow(),
+        max_body_bytes=settings.webhook_max_body_bytes,
+    )
+    if receipt.duplicate:
+        response.status_code = status.HTTP_200_OK
+    return WebhookReceipt(
+        receipt_id=receipt.receipt_id,
+        source=receipt.source,
+        event_id=receipt.event_id,
+        status="duplicate" if receipt.duplicate else "accepted",
+    )

@@ -1,0 +1,363 @@
+"""The durable inbox: every accepted HRIS event is a row here before anyone answers 2xx.
+
+Workers claim rows with a lease. A worker that dies leaves its row ``processing`` with an
+expired lease, and the next claimer takes it over, so nothing accepted is ever lost. Events
+of one employee are claimed strictly in ``occurred_at`` order and never two at a time.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, and_, exists, func, or_
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from core.db import as_utc, session_scope, utcnow
+from core.employee import Employee, EmploymentStatus, HRISEvent
+
+
+class InboxStatus(StrEnum):
+    pending = "pending"
+    processing = "processing"
+    applied = "applied"
+    stale = "stale"  # older than an event already applied for the same employee
+    dead = "dead"  # gave up after the last attempt; replayable
+
+
+OPEN_STATUSES = (InboxStatus.pending, InboxStatus.processing)
+
+
+class InboxEventBase(SQLModel):
+    source: str = Field(max_length=32)
+    event_id: str = Field(max_length=256)
+    event_type: str = Field(max_length=64)
+    employee_external_id: str = Field(max_length=128)
+    occurred_at: datetime
+
+
+class InboxEvent(InboxEventBase, table=True):
+    __tablename__ = "inbox_event"
+    __table_args__ = (
+        UniqueConstraint("source", "event_id", name="uq_inbox_source_event"),
+        Index("ix_inbox_claim", "status", "next_attempt_at"),
+        Index("ix_inbox_employee_order", "employee_external_id", "occurred_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40, description="The receipt id.")
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(default=InboxStatus.pending, max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    lease_until: datetime | None = None
+    claimed_by: str | None = Field(default=None, max_length=128)
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    outcome: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    received_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+
+class InboxEventPublic(InboxEventBase):
+    """What the admin API shows of an inbox row (no payload: it holds personal data)."""
+
+    id: str
+    status: str
+    attempts: int
+    last_error: str | None
+    received_at: datetime
+    finished_at: datetime | None
+
+
+class EmployeeCursor(SQLModel, table=True):
+    """The newest event applied per employee: anything older that arrives later is stale.
+
+    It also keeps who reports to whom (ids only, no personal data), which the rules need to
+    know whether someone manages others.
+    """
+
+    __tablename__ = "employee_cursor"
+
+    external_id: str = Field(primary_key=True, max_length=128)
+    last_occurred_at: datetime
+    last_receipt_id: str = Field(max_length=40)
+    manager_external_id: str | None = Field(default=None, max_length=128, index=True)
+    active: bool = True
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A row a worker holds a lease on; only its holder may finish it."""
+
+    receipt_id: str
+    worker_id: str
+    attempts: int
+    event: HRISEvent
+
+
+class LeaseLostError(RuntimeError):
+    """The lease expired and another worker took the event over; this worker must stop."""
+
+
+class NotReplayableError(ValueError):
+    pass
+
+
+def new_receipt_id() -> str:
+    return f"rcpt_{uuid.uuid4().hex}"
+
+
+def enqueue(engine: Engine, *, event: HRISEvent) -> tuple[InboxEvent, bool]:
+    """Store an event durably; answer ``(row, True)`` if new, the first row if a duplicate.
+
+    The unique (source, event_id) constraint is the arbiter, so concurrent deliveries of one
+    event from several API processes still produce exactly one row.
+    """
+    row = InboxEvent(
+        id=new_receipt_id(),
+        source=event.source,
+        event_id=event.event_id,
+        event_type=event.type.value,
+        employee_external_id=event.employee_external_id,
+        occurred_at=as_utc(event.occurred_at),
+        payload=event.model_dump(mode="json"),
+    )
+    try:
+        with session_scope(engine) as session:
+            session.add(row)
+        return row, True
+    except IntegrityError:
+        with Session(engine) as session:
+            existing = session.exec(
+                select(InboxEvent).where(
+                    InboxEvent.source == event.source, InboxEvent.event_id == event.event_id
+                )
+            ).one()
+            return existing, False
+
+
+def _claimable(now: datetime) -> Any:
+    """Rows ready to run, excluding any employee with an earlier open event or a live lease."""
+    other = aliased(InboxEvent)
+    earlier_open = and_(
+        col(other.status).in_(OPEN_STATUSES),
+        or_(
+            other.occurred_at < InboxEvent.occurred_at,
+            and_(other.occurred_at == InboxEvent.occurred_at, other.id < InboxEvent.id),
+        ),
+    )
+    live_lease = and_(other.status == InboxStatus.processing, col(other.lease_until) > now)
+    blocked = exists().where(
+        other.employee_external_id == InboxEvent.employee_external_id,
+        other.id != InboxEvent.id,
+        or_(earlier_open, live_lease),
+    )
+    ready = or_(
+        and_(InboxEvent.status == InboxStatus.pending, InboxEvent.next_attempt_at <= now),
+        and_(InboxEvent.status == InboxStatus.processing, col(InboxEvent.lease_until) <= now),
+    )
+    return and_(ready, ~blocked)
+
+
+def claim_next(engine: Engine, *, worker_id: str, lease_s: float) -> Claim | None:
+    """Take the oldest ready event under a lease, or ``None`` when nothing is ready.
+
+    PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets many workers claim without waiting on each
+    other. SQLite: the conditional UPDATE below is a compare-and-set, so two processes can
+    never both win the same row.
+    """
+    now = utcnow()
+    with session_scope(engine) as session:
+        query = (
+            select(InboxEvent)
+            .where(_claimable(now))
+            .order_by(col(InboxEvent.occurred_at), col(InboxEvent.id))
+            .limit(1)
+        )
+        if engine.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True, of=InboxEvent)
+        row = session.exec(query).first()
+        if row is None:
+            return None
+        previous_status, previous_lease = row.status, row.lease_until
+        won = session.execute(
+            InboxEvent.__table__.update()  # type: ignore[attr-defined]
+            .where(
+                InboxEvent.__table__.c.id == row.id,  # type: ignore[attr-defined]
+                InboxEvent.__table__.c.status == previous_status,  # type: ignore[attr-defined]
+                InboxEvent.__table__.c.lease_until.is_(None)  # type: ignore[attr-defined]
+                if previous_lease is None
+                else InboxEvent.__table__.c.lease_until == previous_lease,  # type: ignore[attr-defined]
+            )
+            .values(
+                status=InboxStatus.processing,
+                claimed_by=worker_id,
+                lease_until=now + timedelta(seconds=lease_s),
+                attempts=row.attempts + 1,
+            )
+        ).rowcount  # type: ignore[attr-defined]
+        if not won:
+            return None
+        return Claim(
+            receipt_id=row.id,
+            worker_id=worker_id,
+            attempts=row.attempts + 1,
+            event=HRISEvent.model_validate(row.payload),
+        )
+
+
+def _held(session: Session, claim: Claim) -> InboxEvent:
+    row = session.get(InboxEvent, claim.receipt_id, with_for_update=True)
+    if row is None or row.status != InboxStatus.processing or row.claimed_by != claim.worker_id:
+        raise LeaseLostError(f"{claim.receipt_id} is no longer held by {claim.worker_id}")
+    return row
+
+
+def renew_lease(engine: Engine, *, claim: Claim, lease_s: float) -> None:
+    with session_scope(engine) as session:
+        row = _held(session, claim)
+        row.lease_until = utcnow() + timedelta(seconds=lease_s)
+
+
+def is_stale(engine: Engine, *, claim: Claim) -> EmployeeCursor | None:
+    """The cursor that makes this event stale, or ``None`` if it may be applied."""
+    with Session(engine) as session:
+        cursor = session.get(EmployeeCursor, claim.event.employee_external_id)
+        if cursor is None or cursor.last_receipt_id == claim.receipt_id:
+            return None
+        if as_utc(claim.event.occurred_at) < cursor.last_occurred_at:
+            return cursor
+        return None
+
+
+def complete(
+    engine: Engine,
+    *,
+    claim: Claim,
+    status: InboxStatus,
+    outcome: dict[str, Any],
+    employee: Employee | None = None,
+) -> None:
+    """Finish an event; an applied one advances the employee's cursor in the same commit."""
+    with session_scope(engine) as session:
+        row = session.get(InboxEvent, claim.receipt_id, with_for_update=True)
+        if row is not None and row.status == status and row.claimed_by == claim.worker_id:
+            return  # already recorded by an earlier try of this same run
+        row = _held(session, claim)
+        now = utcnow()
+        row.status, row.outcome, row.finished_at = status, outcome, now
+        row.lease_until, row.last_error = None, None
+        if status == InboxStatus.applied:
+            _advance_cursor(session, claim=claim, employee=employee)
+
+
+def _advance_cursor(session: Session, *, claim: Claim, employee: Employee | None) -> None:
+    occurred = as_utc(claim.event.occurred_at)
+    external_id = claim.event.employee_external_id
+    cursor = session.get(EmployeeCursor, external_id, with_for_update=True)
+    if cursor is None:
+        cursor = EmployeeCursor(
+            external_id=external_id, last_occurred_at=occurred, last_receipt_id=claim.receipt_id
+        )
+        session.add(cursor)
+    elif occurred < cursor.last_occurred_at:
+        return
+    cursor.last_occurred_at, cursor.last_receipt_id = occurred, claim.receipt_id
+    cursor.updated_at = utcnow()
+    if employee is not None:
+        cursor.manager_external_id = employee.manager_external_id
+        cursor.active = employee.employment_status != EmploymentStatus.inactive
+
+
+def manages_others(engine: Engine, *, external_id: str) -> bool:
+    """Whether anyone active currently reports to this person, as far as applied events tell."""
+    with Session(engine) as session:
+        report = session.exec(
+            select(EmployeeCursor.external_id)
+            .where(EmployeeCursor.manager_external_id == external_id, EmployeeCursor.active)
+            .limit(1)
+        ).first()
+        return report is not None
+
+
+def backoff_delay(attempt: int, *, base_s: float, max_s: float) -> float:
+    """Exponential backoff with "equal jitter": spreads retries without starving any."""
+    ceiling = min(max_s, base_s * 2 ** max(0, attempt - 1))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def fail(
+    engine: Engine,
+    *,
+    claim: Claim,
+    error: str,
+    max_attempts: int,
+    base_s: float,
+    max_s: float,
+    retryable: bool = True,
+) -> InboxStatus:
+    """Record a failed attempt: reschedule with backoff, or dead-letter it with the reason."""
+    with session_scope(engine) as session:
+        row = _held(session, claim)
+        row.last_error = error[:4000]
+        row.lease_until, row.claimed_by = None, None
+        if retryable and row.attempts < max_attempts:
+            row.status = InboxStatus.pending
+            delay = backoff_delay(row.attempts, base_s=base_s, max_s=max_s)
+            row.next_attempt_at = utcnow() + timedelta(seconds=delay)
+        else:
+            row.status, row.finished_at = InboxStatus.dead, utcnow()
+        return InboxStatus(row.status)
+
+
+def replay(engine: Engine, *, receipt_id: str) -> InboxEvent:
+    """Send a dead letter round again with a fresh attempt budget."""
+    with session_scope(engine) as session:
+        row = session.get(InboxEvent, receipt_id, with_for_update=True)
+        if row is None:
+            raise KeyError(receipt_id)
+        if row.status != InboxStatus.dead:
+            raise NotReplayableError(f"{receipt_id} is {row.status}, only dead letters replay")
+        row.status, row.attempts, row.next_attempt_at = InboxStatus.pending, 0, utcnow()
+        row.finished_at = None
+        return row
+
+
+def get(engine: Engine, *, receipt_id: str) -> InboxEvent | None:
+    with Session(engine, expire_on_commit=False) as session:
+        return session.get(InboxEvent, receipt_id)
+
+
+def list_by_status(engine: Engine, *, status: InboxStatus, limit: int = 100) -> list[InboxEvent]:
+    with Session(engine) as session:
+        return list(
+            session.exec(
+                select(InboxEvent)
+                .where(InboxEvent.status == status)
+                .order_by(col(InboxEvent.received_at))
+                .limit(limit)
+            )
+        )
+
+
+def status_counts(engine: Engine) -> dict[str, int]:
+    with Session(engine) as session:
+        rows = session.exec(
+            select(InboxEvent.status, func.count()).group_by(InboxEvent.status)
+        ).all()
+        counts = {status.value: 0 for status in InboxStatus}
+        counts.update({status: n for status, n in rows})
+        return counts
+
+
+def open_count(engine: Engine) -> int:
+    """Events still to be finished (pending, possibly waiting on a backoff, or in flight)."""
+    counts = status_counts(engine)
+    return sum(counts[s.value] for s in OPEN_STATUSES)
