@@ -37,3 +37,22 @@ def bad_timestamp(detail: str) -> IntakeError:
 def invalid_payload(errors: list[FieldError]) -> IntakeError:
     fields = ", ".join(f"{e.field}: {e.reason}" for e in errors)
     return IntakeError(422, "Invalid payload", fields, errors)
+
+
+@dataclass
+class HRISFetchError(Exception):
+    """Reading a record from an HRIS failed.
+
+    ``transient`` tells the worker whether to retry later (5xx, 429, network) or to
+    dead-letter at once (404, 401, a record we cannot map): retrying a permanent failure
+    only burns attempts and API quota.
+    """
+
+    detail: str
+    transient: bool
+    status_code: int | None = None
+
+    def __str__(self) -> str:
+        kind = "transient" if self.transient else "permanent"
+        code = f" (HTTP {self.status_code})" if self.status_code is not None else ""
+        return f"{kind} HRIS fetch error{code}: {self.detail}"

@@ -1,0 +1,184 @@
+"""`POST /webhooks/{source}` over HTTP: every answer of the intake contract, and that a
+refused delivery never reaches the inbox. The sender signs with the `standardwebhooks`
+library, as a real Standard Webhooks sender would."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from standardwebhooks.webhooks import Webhook
+
+from api.app import create_app
+from core import inbox
+from core.settings import Settings
+from tests.factories import make_employee
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+ADMIN_KEY = "admin-test-key"
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    settings = Settings(
+        var_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path}/api.db",
+        webhook_secrets_standard=[SecretStr(SECRET)],
+        admin_api_key=SecretStr(ADMIN_KEY),
+    )
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def _body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": "employee.created",
+        "timestamp": "2026-11-20T08:00:00+00:00",
+        "data": make_employee().model_dump(mode="json"),
+    }
+    body.update(overrides)
+    return body
+
+
+def _post(
+    client: TestClient,
+    body: dict[str, Any] | bytes,
+    *,
+    msg_id: str = "msg_1",
+    sent_at: datetime | None = None,
+    secret: str = SECRET,
+    content_type: str = "application/json",
+) -> Any:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    sent_at = sent_at or datetime.now(UTC)
+    signature = Webhook(secret).sign(msg_id, sent_at, raw.decode("utf-8", "replace"))
+    headers = {
+        "content-type": content_type,
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(sent_at.timestamp())),
+        "webhook-signature": signature,
+    }
+    return client.post("/webhooks/standard", content=raw, headers=headers)
+
+
+def _open_events(client: TestClient) -> int:
+    return inbox.open_count(client.app.state.engine)  # type: ignore[attr-defined]
+
+
+def test_new_event_is_accepted_with_a_receipt_and_stored(client: TestClient) -> None:
+    response = _post(client, _body())
+    assert response.status_code == 202
+    receipt = response.json()
+    assert receipt["status"] == "accepted" and receipt["receipt_id"].startswith("rcpt_")
+    assert _open_events(client) == 1
+
+
+def test_same_event_three_times_is_one_row_and_the_same_receipt(client: TestClient) -> None:
+    body = _body()
+    answers = [_post(client, body, msg_id="msg_dup") for _ in range(3)]
+    assert [a.status_code for a in answers] == [202, 200, 200]
+    assert len({a.json()["receipt_id"] for a in answers}) == 1
+    assert answers[1].json()["status"] == "duplicate"
+    assert _open_events(client) == 1
+
+
+@pytest.mark.parametrize(
+    ("sender", "status"),
+    [
+        ({"secret": "whsec_" + "A" * 32}, 401),
+        ({"sent_at": datetime.now(UTC) - timedelta(minutes=6)}, 400),
+        ({"sent_at": datetime.now(UTC) + timedelta(minutes=6)}, 400),
+    ],
+    ids=["forged-signature", "stale-timestamp", "future-timestamp"],
+)
+def test_untrusted_deliveries_are_refused_and_not_stored(
+    client: TestClient, sender: dict[str, Any], status: int
+) -> None:
+    response = _post(client, _body(), **sender)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    assert _open_events(client) == 0
+
+
+def test_tampered_body_is_refused(client: TestClient) -> None:
+    raw = json.dumps(_body()).encode()
+    sent_at = datetime.now(UTC)
+    headers = {
+        "content-type": "application/json",
+        "webhook-id": "msg_t",
+        "webhook-timestamp": str(int(sent_at.timestamp())),
+        "webhook-signature": Webhook(SECRET).sign("msg_t", sent_at, raw.decode()),
+    }
+    tampered = raw.replace(b"Engineering", b"Executives!")
+    assert client.post("/webhooks/standard", content=tampered, headers=headers).status_code == 401
+    assert _open_events(client) == 0
+
+
+def test_missing_signature_headers_are_401(client: TestClient) -> None:
+    response = client.post("/webhooks/standard", json=_body())
+    assert response.status_code == 401
+    assert _open_events(client) == 0
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda b: b["data"].pop("external_id"), "data.external_id"),
+        (lambda b: b["data"].update(hire_date=12), "data.hire_date"),
+        (lambda b: b["data"].update(email="not-an-email"), "data.email"),
+        (lambda b: b.update(type="employee.promoted"), "type"),
+    ],
+    ids=["missing-external-id", "wrong-type", "bad-email", "unknown-event-type"],
+)
+def test_schema_errors_are_422_naming_the_field(
+    client: TestClient, mutate: Any, field: str
+) -> None:
+    body = _body()
+    mutate(body)
+    response = _post(client, body)
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert field in [e["field"] for e in problem["errors"]]
+    assert all(e["reason"] for e in problem["errors"])
+    assert _open_events(client) == 0
+
+
+def test_not_json_is_415(client: TestClient) -> None:
+    response = _post(client, b"employee=E1", content_type="text/plain")
+    assert response.status_code == 415
+    assert _open_events(client) == 0
+
+
+def test_undecodable_json_is_400(client: TestClient) -> None:
+    response = _post(client, b'{"type": "employee.created",')
+    assert response.status_code == 400
+    assert _open_events(client) == 0
+
+
+def test_too_big_is_413_before_anything_else(client: TestClient) -> None:
+    body = _body()
+    body["data"]["title"] = "x" * (257 * 1024)
+    response = _post(client, body)
+    assert response.status_code == 413
+    assert _open_events(client) == 0
+
+
+def test_unknown_source_is_404(client: TestClient) -> None:
+    response = client.post("/webhooks/workday", json=_body())
+    assert response.status_code == 404
+
+
+def test_admin_endpoints_need_the_admin_key(client: TestClient) -> None:
+    assert client.get("/admin/dead-letters").status_code == 401
+    forged = {"authorization": "Bearer not-the-key"}
+    assert client.get("/admin/dead-letters", headers=forged).status_code == 401
+    good = {"authorization": f"Bearer {ADMIN_KEY}"}
+    assert client.get("/admin/dead-letters", headers=good).json() == []
+    missing = client.post("/admin/dead-letters/rcpt_nope/replay", headers=good)
+    assert missing.status_code == 404
