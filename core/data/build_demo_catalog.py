@@ -5,7 +5,8 @@ descriptions and recorded job titles rather than invented ones; the company's ch
 ``demo_company``. The output is validated with the same ``Catalog`` model the product loads,
 so a bad edit fails here rather than at start-up.
 
-    python -m core.data.build_demo_catalog --onet ../shared/data/onet --out core/data/demo_catalog.yaml
+    python -m core.data.build_demo_catalog \\
+        --onet ../shared/data/onet --out core/data/demo_catalog.yaml
 """
 
 from __future__ import annotations
@@ -54,9 +55,7 @@ def role_group_id(code: str) -> str:
     return f"role-{base}" if detail in ("", "00") else f"role-{base}-{detail}"
 
 
-def _role_group(
-    role: company.Role, occupation: Occupation, known_titles: set[str]
-) -> CatalogGroup:
+def _role_group(role: company.Role, occupation: Occupation, known_titles: set[str]) -> CatalogGroup:
     unknown = [t for t in role.titles if t not in known_titles]
     if unknown:
         raise CatalogBuildError(
@@ -164,8 +163,7 @@ def build_catalog(onet_dir: Path) -> Catalog:
     if stray:
         raise CatalogBuildError(f"roles in an undeclared department: {', '.join(stray)}")
     roles = [
-        _role_group(r, occupations[r.code], known_titles.get(r.code, set()))
-        for r in company.ROLES
+        _role_group(r, occupations[r.code], known_titles.get(r.code, set())) for r in company.ROLES
     ]
     return Catalog(
         version=company.CATALOG_VERSION,

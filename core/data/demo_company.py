@@ -217,7 +217,10 @@ DEPARTMENTS: tuple[Department, ...] = (
         ("curr-marketing-consent",),
     ),
     Department(
-        "Clinical", "dept-clinical", "Nurses and care teams in our clinics.", ("curr-hipaa-privacy",)
+        "Clinical",
+        "dept-clinical",
+        "Nurses and care teams in our clinics.",
+        ("curr-hipaa-privacy",),
     ),
     Department("Operations", "dept-operations", "Business operations, PMO and administration."),
 )

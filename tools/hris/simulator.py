@@ -56,6 +56,8 @@ _DUPLICATE_SHARE = 0.05
 _OUT_OF_ORDER_SHARE = 0.05
 _MIN_TERMINATED_BEFORE_CREATED = 3
 _TEAM_SIZE = 9
+# SOC major groups of licensed occupations (legal, healthcare): nobody transfers in or out.
+_LICENSED_SOC_GROUPS = ("23-", "29-", "31-")
 _EXECUTIVE_TITLE = re.compile(r"\b(Chief|Director|VP|Vice President|Officer)\b")
 
 
@@ -80,14 +82,21 @@ class SimulatedStream:
 
 
 def standard_webhook_body(event: HRISEvent) -> dict[str, Any]:
-    """The JSON body a Standard Webhooks sender posts for ``event``."""
+    """The JSON body a Standard Webhooks sender posts for ``event``.
+
+    The event id travels in the ``webhook-id`` header, not the body; ``changed_fields`` is
+    sent when there are any, so the receiver sees promotions and transfers as such.
+    """
     if event.employee is None:
         raise ValueError(f"event {event.event_id} has no employee snapshot to send")
-    return {
+    body: dict[str, Any] = {
         "type": event.type.value,
         "timestamp": event.occurred_at.isoformat(),
         "data": event.employee.model_dump(mode="json"),
     }
+    if event.changed_fields:
+        body["changed_fields"] = list(event.changed_fields)
+    return body
 
 
 def simulate_stream(
@@ -104,6 +113,8 @@ def simulate_stream(
         raise ValueError("start must be timezone-aware")
     if employees < 2:
         raise ValueError("simulate at least two employees (a manager and a report)")
+    if weeks < 4:
+        raise ValueError("simulate at least four weeks, so new hires can start")
     company = _Company.from_catalog(catalog)
     rng = random.Random(seed)
     sim = _Simulation(company, rng, start, weeks, _NameSource(seed, email_domain))
@@ -608,17 +619,22 @@ class _Simulation:
 
     def _transfer(self, action: _Action) -> None:
         person = self._pick_contributor()
-        if person is None:
+        if person is None or person.role.job_code.startswith(_LICENSED_SOC_GROUPS):
             return
-        targets = [
-            d
+        roles_by_department = {
+            d: [
+                r
+                for r in self.company.contributor_roles(d)
+                if not r.job_code.startswith(_LICENSED_SOC_GROUPS)
+            ]
             for d in self.company.departments
             if d != person.employee.department and self._managers_in(d)
-        ]
+        }
+        targets = [d for d, roles in roles_by_department.items() if roles]
         if not targets:
             return
         department = self.rng.choice(targets)
-        person.role = self.rng.choice(self.company.contributor_roles(department))
+        person.role = self.rng.choice(roles_by_department[department])
         manager = self.rng.choice(self._managers_in(department))
         self._emit(
             EventType.updated,
@@ -704,7 +720,9 @@ class _Simulation:
             {"employment_status": EmploymentStatus.inactive, "termination_date": action.at.date()},
         )
         if self.rng.random() < _REHIRE_SHARE:
-            back = action.at + timedelta(weeks=self.rng.randint(3, 10))
+            back = action.at + timedelta(
+                weeks=self.rng.randint(3, 10), minutes=self.rng.randrange(3 * 24 * 60)
+            )
             self._schedule(back, _Kind.rehire, person.external_id)
 
     def _rehire(self, action: _Action) -> None:
