@@ -7,6 +7,7 @@ crash (LangGraph restarts the interrupted node from its top) never writes twice.
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from typing import Any
 
 from langgraph.runtime import Runtime
@@ -45,7 +46,7 @@ def load_state(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) 
     current = _catalog_ids(ctx, ctx.lms.member_group_ids(user.id)) if user else []
     return {
         "employee": employee.model_dump(mode="json"),
-        "lms_user": user.model_dump(mode="json") if user else None,
+        "lms_user": asdict(user) if user else None,
         "current_groups": current,
     }
 

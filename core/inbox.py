@@ -271,20 +271,66 @@ def _advance_cursor(session: Session, *, claim: Claim, employee: Employee | None
         return
     cursor.last_occurred_at, cursor.last_receipt_id = occurred, claim.receipt_id
     cursor.updated_at = utcnow()
-    if employee is not None:
-        cursor.manager_external_id = employee.manager_external_id
-        cursor.active = employee.employment_status != EmploymentStatus.inactive
+    if employee is None:
+        return
+    before = (cursor.manager_external_id, cursor.active)
+    after = (employee.manager_external_id, employee.employment_status != EmploymentStatus.inactive)
+    if before == after:
+        return
+    managers = {m for m in (before[0], after[0]) if m}
+    was = {m: _has_active_reports(session, m) for m in managers}
+    cursor.manager_external_id, cursor.active = after
+    session.flush()
+    for manager in managers:
+        if _has_active_reports(session, manager) != was[manager]:
+            _enqueue_refresh(session, manager_external_id=manager, cause=claim.receipt_id)
+
+
+def _has_active_reports(session: Session, manager_external_id: str) -> bool:
+    report = session.exec(
+        select(EmployeeCursor.external_id)
+        .where(EmployeeCursor.manager_external_id == manager_external_id, EmployeeCursor.active)
+        .limit(1)
+    ).first()
+    return report is not None
+
+
+def _enqueue_refresh(session: Session, *, manager_external_id: str, cause: str) -> None:
+    """Re-run a manager whose first report arrived or last report left.
+
+    Whether someone manages others is not in their own record, so no HRIS event of theirs
+    would ever fix their manager programme. The refresh replays their last applied event
+    with the same occurrence time: not stale, and older than anything newer from the HRIS.
+    A manager never applied yet needs none: their own first event will see the reports.
+    """
+    cursor = session.get(EmployeeCursor, manager_external_id)
+    last = session.get(InboxEvent, cursor.last_receipt_id) if cursor else None
+    if cursor is None or last is None:
+        return
+    previous = HRISEvent.model_validate(last.payload)
+    refresh = previous.model_copy(
+        update={
+            "event_id": f"refresh:{manager_external_id}:{cause}",
+            "changed_fields": ["direct_reports"],
+        }
+    )
+    session.add(
+        InboxEvent(
+            id=new_receipt_id(),
+            source=refresh.source,
+            event_id=refresh.event_id,
+            event_type=refresh.type.value,
+            employee_external_id=manager_external_id,
+            occurred_at=cursor.last_occurred_at,
+            payload=refresh.model_dump(mode="json"),
+        )
+    )
 
 
 def manages_others(engine: Engine, *, external_id: str) -> bool:
     """Whether anyone active currently reports to this person, as far as applied events tell."""
     with Session(engine) as session:
-        report = session.exec(
-            select(EmployeeCursor.external_id)
-            .where(EmployeeCursor.manager_external_id == external_id, EmployeeCursor.active)
-            .limit(1)
-        ).first()
-        return report is not None
+        return _has_active_reports(session, external_id)
 
 
 def backoff_delay(attempt: int, *, base_s: float, max_s: float) -> float:

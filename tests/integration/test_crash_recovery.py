@@ -1,0 +1,136 @@
+"""A worker process killed with SIGKILL mid-run: its successor resumes from the LangGraph
+checkpoint and every event ends applied exactly once, as read back from the SCIM server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from core import inbox
+from core.catalog import load_catalog
+from core.employee import EventType
+from core.inbox import InboxEvent, InboxStatus
+from core.settings import Settings
+from tests.factories import make_employee, make_event
+from tools.lms.sandbox import SandboxServer
+from tools.lms.scim import ScimLMS
+from tools.mapping.rules import RulesMapper
+
+TOKEN = "crash-token"
+T0 = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _wait(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "worker", "--threads", "2"],
+        env=env,
+        cwd=REPO,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+@pytest.mark.slow
+def test_sigkill_mid_run_then_restart_applies_every_event_exactly_once(
+    database_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    catalog = load_catalog()
+    mapper = RulesMapper(catalog)
+    people = [make_employee() for _ in range(30)]
+    movers = {
+        p.external_id: p.model_copy(update={"job_code": "13-2011.00", "department": "Finance"})
+        for p in people[:10]
+    }
+    for person in people:
+        inbox.enqueue(engine, event=make_event(person, occurred_at=T0))
+    for moved in movers.values():
+        inbox.enqueue(
+            engine,
+            event=make_event(moved, type=EventType.updated, occurred_at=T0 + timedelta(days=3)),
+        )
+    total = len(people) + len(movers)
+
+    with SandboxServer(catalog, token=TOKEN) as sandbox:
+        env = {
+            **os.environ,
+            "TALENTSYNC_DATABASE_URL": database_url,
+            "TALENTSYNC_VAR_DIR": str(tmp_path),
+            "TALENTSYNC_LMS_URL": sandbox.base_url,
+            "TALENTSYNC_LMS_TOKEN": TOKEN,
+            "TALENTSYNC_WORKER_LEASE_S": "2",
+            "TALENTSYNC_WORKER_POLL_S": "0.05",
+            "TALENTSYNC_LOG_LEVEL": "INFO",
+        }
+        log = tmp_path / "worker.log"
+        first = _start_worker(env, log)
+        try:
+            _wait(lambda: inbox.status_counts(engine)["applied"] >= 5, 120, "first applies")
+            _wait(lambda: inbox.status_counts(engine)["processing"] >= 1, 30, "work in flight")
+            os.kill(first.pid, signal.SIGKILL)
+            first.wait(timeout=10)
+        finally:
+            if first.poll() is None:
+                first.kill()
+        counts = inbox.status_counts(engine)
+        assert counts["processing"] >= 1, "the kill must interrupt a run"
+        assert counts["applied"] < total, "the kill must leave work undone"
+        with Session(engine) as session:
+            interrupted = list(
+                session.exec(select(InboxEvent.id).where(InboxEvent.status == "processing"))
+            )
+
+        second = _start_worker(env, log)
+        try:
+            _wait(lambda: inbox.open_count(engine) == 0, 180, "the inbox to drain")
+        finally:
+            second.terminate()
+            second.wait(timeout=30)
+
+        counts = inbox.status_counts(engine)
+        assert counts["applied"] == total, (counts, log.read_text()[-3000:])
+        for receipt in interrupted:
+            row = inbox.get(engine, receipt_id=receipt)
+            assert row is not None and row.status == InboxStatus.applied and row.attempts == 2
+
+        lms = ScimLMS.from_settings(Settings(lms_url=sandbox.base_url, lms_token=SecretStr(TOKEN)))
+        by_scim_id = {g.id: ext for ext, g in lms.groups().items()}
+        for person in people:
+            final = movers.get(person.external_id, person)
+            user = lms.find_user(person.external_id)
+            assert user is not None and user.active
+            groups = {by_scim_id[g] for g in lms.member_group_ids(user.id)}
+            assert groups == set(mapper.map(final, manages_others=False).group_ids)
+
+        writes = httpx.get(f"{sandbox.root_url}/_sandbox/requests").json()["writes"]
+        assert writes.get("POST /Users", 0) == len(people)
+
+        expected_patches = 0
+        for person in people:
+            first_groups = set(mapper.map(person, manages_others=False).group_ids)
+            expected_patches += len(first_groups)
+            moved = movers.get(person.external_id)
+            if moved is not None:
+                moved_groups = set(mapper.map(moved, manages_others=False).group_ids)
+                expected_patches += len(moved_groups ^ first_groups)
+        assert writes.get("PATCH /Groups/{id}", 0) == expected_patches

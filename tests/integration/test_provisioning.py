@@ -1,0 +1,223 @@
+"""Events through the inbox, the LangGraph run and SCIM into a real SCIM server, on SQLite
+and on PostgreSQL (database and checkpointer both)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from sqlalchemy.engine import Engine
+
+from agents.runtime import open_workers
+from agents.worker import Worker
+from core import inbox
+from core.catalog import Catalog, load_catalog
+from core.employee import Employee, EmploymentStatus, EventType
+from core.inbox import InboxStatus
+from core.settings import Settings
+from tests.factories import make_employee, make_event
+from tools.lms.sandbox import SandboxServer
+from tools.lms.scim import ScimLMS
+from tools.mapping.rules import RulesMapper
+
+T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
+TOKEN = "sandbox-token"
+
+
+@dataclass
+class Harness:
+    engine: Engine
+    worker: Worker
+    lms: ScimLMS
+    sandbox: SandboxServer
+    catalog: Catalog
+    settings: Settings
+
+    def enqueue(self, event: Any) -> str:
+        row, _ = inbox.enqueue(self.engine, event=event)
+        return row.id
+
+    def drain(self, timeout_s: float = 30) -> None:
+        deadline = time.monotonic() + timeout_s
+        while inbox.open_count(self.engine) and time.monotonic() < deadline:
+            if not self.worker.run_once():
+                time.sleep(0.02)
+        assert inbox.open_count(self.engine) == 0, inbox.status_counts(self.engine)
+
+    def groups_of(self, external_id: str) -> set[str]:
+        user = self.lms.find_user(external_id)
+        assert user is not None
+        by_id = {g.id: ext for ext, g in self.lms.groups().items()}
+        return {by_id[g] for g in self.lms.member_group_ids(user.id)}
+
+    def sandbox_log(self) -> dict[str, Any]:
+        log: dict[str, Any] = httpx.get(f"{self.sandbox.root_url}/_sandbox/requests").json()
+        return log
+
+    def fault(self, **spec: Any) -> None:
+        httpx.post(f"{self.sandbox.root_url}/_sandbox/faults", json=spec).raise_for_status()
+
+    def expected_groups(self, employee: Employee, *, manages_others: bool = False) -> set[str]:
+        mapper = RulesMapper(self.catalog)
+        return set(mapper.map(employee, manages_others=manages_others).group_ids)
+
+
+@pytest.fixture
+def harness(database_url: str, engine: Engine, tmp_path: Path) -> Iterator[Harness]:
+    catalog = load_catalog()
+    with SandboxServer(catalog, token=TOKEN) as sandbox:
+        settings = Settings(
+            var_dir=tmp_path,
+            database_url=database_url,
+            lms_url=sandbox.base_url,
+            lms_token=SecretStr(TOKEN),
+            lms_max_retries=2,
+            lms_max_retry_after_s=1,
+            worker_max_attempts=3,
+            worker_backoff_base_s=0.01,
+            worker_backoff_max_s=0.05,
+        )
+        with open_workers(settings, engine, count=1) as (worker,):
+            lms = ScimLMS.from_settings(settings)
+            yield Harness(engine, worker, lms, sandbox, catalog, settings)
+
+
+def _writes(log: dict[str, Any], key: str) -> int:
+    """Writes the SCIM server accepted, e.g. ``_writes(log, "POST /Users")``."""
+    return int(log["writes"].get(key, 0))
+
+
+def test_hire_creates_the_account_and_the_catalog_memberships(harness: Harness) -> None:
+    person = make_employee()
+    receipt = harness.enqueue(make_event(person, occurred_at=T0))
+    harness.drain()
+
+    user = harness.lms.find_user(person.external_id)
+    assert user is not None and user.active
+    assert harness.groups_of(person.external_id) == harness.expected_groups(person)
+    row = inbox.get(harness.engine, receipt_id=receipt)
+    assert row is not None and row.status == InboxStatus.applied
+    assert row.outcome is not None and row.outcome["mapper"] == "rules"
+
+
+def test_job_change_moves_role_groups_and_keeps_the_rest(harness: Harness) -> None:
+    person = make_employee()
+    harness.enqueue(make_event(person, occurred_at=T0))
+    moved = person.model_copy(
+        update={"job_code": "13-2011.00", "title": "Staff Accountant", "department": "Finance"}
+    )
+    harness.enqueue(make_event(moved, type=EventType.updated, occurred_at=T0 + timedelta(days=30)))
+    harness.drain()
+    groups = harness.groups_of(person.external_id)
+    assert groups == harness.expected_groups(moved)
+    assert not groups & (harness.expected_groups(person) - harness.expected_groups(moved))
+
+
+def test_termination_before_creation_ends_with_no_active_account(harness: Harness) -> None:
+    person = make_employee()
+    leaver = person.model_copy(update={"employment_status": EmploymentStatus.inactive})
+    terminated = make_event(leaver, type=EventType.terminated, occurred_at=T0 + timedelta(days=9))
+    created = make_event(person, occurred_at=T0)
+    late = harness.enqueue(terminated)
+    harness.drain()
+    early = harness.enqueue(created)  # arrives after, occurred before
+    harness.drain()
+
+    user = harness.lms.find_user(person.external_id)
+    assert user is None or not user.active
+    row = inbox.get(harness.engine, receipt_id=early)
+    assert row is not None and row.status == InboxStatus.stale
+    assert row.outcome is not None and row.outcome["applied_receipt_id"] == late
+    assert _writes(harness.sandbox_log(), "POST /Users") == 0
+
+
+def test_termination_deactivates_and_removes_memberships_then_rehire_restores(
+    harness: Harness,
+) -> None:
+    person = make_employee()
+    harness.enqueue(make_event(person, occurred_at=T0))
+    harness.enqueue(
+        make_event(person, type=EventType.terminated, occurred_at=T0 + timedelta(days=60))
+    )
+    harness.drain()
+    user = harness.lms.find_user(person.external_id)
+    assert user is not None and not user.active
+    assert harness.groups_of(person.external_id) == set()
+
+    harness.enqueue(
+        make_event(person, type=EventType.rehired, occurred_at=T0 + timedelta(days=200))
+    )
+    harness.drain()
+    user = harness.lms.find_user(person.external_id)
+    assert user is not None and user.active
+    assert harness.groups_of(person.external_id) == harness.expected_groups(person)
+    assert _writes(harness.sandbox_log(), "POST /Users") == 1
+
+
+def test_rate_limited_lms_is_retried_honouring_retry_after_then_applied(
+    harness: Harness,
+) -> None:
+    person = make_employee()
+    harness.fault(status=429, count=2, retry_after=1)
+    started = time.monotonic()
+    receipt = harness.enqueue(make_event(person, occurred_at=T0))
+    harness.drain()
+    assert time.monotonic() - started >= 1.0  # Retry-After was honoured, not ignored
+    row = inbox.get(harness.engine, receipt_id=receipt)
+    assert row is not None and row.status == InboxStatus.applied
+    log = harness.sandbox_log()
+    assert log["faults_served"] == 2
+    assert _writes(log, "POST /Users") == 1
+
+
+def test_lms_down_for_good_dead_letters_with_the_reason_and_replays(harness: Harness) -> None:
+    person = make_employee()
+    harness.fault(status=503, count=10_000)
+    receipt = harness.enqueue(make_event(person, occurred_at=T0))
+    harness.drain()
+    row = inbox.get(harness.engine, receipt_id=receipt)
+    assert row is not None and row.status == InboxStatus.dead
+    assert row.attempts == harness.settings.worker_max_attempts
+    assert row.last_error is not None and "503" in row.last_error
+
+    httpx.delete(f"{harness.sandbox.root_url}/_sandbox/faults").raise_for_status()
+    inbox.replay(harness.engine, receipt_id=receipt)
+    harness.drain()
+    row = inbox.get(harness.engine, receipt_id=receipt)
+    assert row is not None and row.status == InboxStatus.applied
+    assert harness.groups_of(person.external_id) == harness.expected_groups(person)
+
+
+def test_a_manager_joins_the_manager_programme(harness: Harness) -> None:
+    boss = make_employee(job_code="11-1021.00", title="Operations Director")
+    report = make_employee(manager_external_id=boss.external_id)
+    harness.enqueue(make_event(report, occurred_at=T0))
+    harness.enqueue(make_event(boss, occurred_at=T0 + timedelta(days=1)))
+    harness.drain()
+    assert harness.groups_of(boss.external_id) == harness.expected_groups(boss, manages_others=True)
+
+
+def test_a_manager_hired_before_their_first_report_is_refreshed(harness: Harness) -> None:
+    boss = make_employee(job_code="11-1021.00", title="Operations Director")
+    report = make_employee(manager_external_id=boss.external_id)
+    harness.enqueue(make_event(boss, occurred_at=T0))
+    harness.drain()
+    assert harness.groups_of(boss.external_id) == harness.expected_groups(boss)
+
+    harness.enqueue(make_event(report, occurred_at=T0 + timedelta(days=1)))
+    harness.drain()
+    assert harness.groups_of(boss.external_id) == harness.expected_groups(boss, manages_others=True)
+
+    leaver = report.model_copy(update={"employment_status": EmploymentStatus.inactive})
+    harness.enqueue(
+        make_event(leaver, type=EventType.terminated, occurred_at=T0 + timedelta(days=90))
+    )
+    harness.drain()
+    assert harness.groups_of(boss.external_id) == harness.expected_groups(boss)
