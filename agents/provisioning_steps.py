@@ -31,7 +31,7 @@ def _employee_as_of_event(event: HRISEvent, employee: Employee) -> Employee:
 
 
 def _catalog_ids(ctx: ProvisioningContext, scim_group_ids: set[str]) -> list[str]:
-    by_scim_id = {g.id: external_id for external_id, g in ctx.lms.groups().items()}
+    by_scim_id = {g.id: external_id for external_id, g in ctx.lms_groups.resolve().items()}
     return sorted(by_scim_id[g] for g in scim_group_ids if g in by_scim_id)
 
 
@@ -56,7 +56,7 @@ def map_roles(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -
     employee = Employee.model_validate(state["employee"])
     manages_others = inbox.manages_others(ctx.engine, external_id=employee.external_id)
     decision = ctx.mapper.map(employee, manages_others=manages_others)
-    return {"decision": decision.model_dump(mode="json")}
+    return {"decision": decision.model_dump(mode="json"), "manages_others": manages_others}
 
 
 def plan(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
@@ -78,7 +78,7 @@ def apply(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> di
     ctx = runtime.context
     employee = Employee.model_validate(state["employee"])
     proposal = ProvisioningPlan.model_validate(state["plan"])
-    writes_before = ctx.lms.writes
+    writes_before = ctx.lms.thread_writes
     user = ctx.lms.find_user(employee.external_id)
     if user is None and not wants_active(employee):
         return {"applied": {"user_id": None, "writes": 0, "note": "not in the LMS; nothing to do"}}
@@ -88,7 +88,7 @@ def apply(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> di
         ctx.lms.update_user(user, employee)
         ctx.lms.set_active(user, wants_active(employee))
 
-    groups = ctx.lms.groups()
+    groups = ctx.lms_groups.resolve()
     member_of = set(_catalog_ids(ctx, ctx.lms.member_group_ids(user.id)))
     desired = proposal.desired_groups
     added = sorted(desired - member_of)
@@ -103,7 +103,7 @@ def apply(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> di
             "user_action": proposal.user_action,
             "added_groups": added,
             "removed_groups": removed,
-            "writes": ctx.lms.writes - writes_before,
+            "writes": ctx.lms.thread_writes - writes_before,
         }
     }
 
@@ -125,6 +125,7 @@ def record(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> d
         status=InboxStatus.applied,
         outcome=outcome,
         employee=employee,
+        mapped_as_manager=state.get("manages_others"),
     )
     log.info(
         "applied %s for %s: %s writes",

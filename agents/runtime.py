@@ -15,6 +15,7 @@ from agents.worker import Worker
 from core.catalog import load_catalog
 from core.settings import Settings
 from tools.hris.records import records_from_settings
+from tools.lms.catalog_groups import CatalogGroups
 from tools.lms.scim import ScimLMS
 from tools.mapping.rules import RulesMapper
 
@@ -26,6 +27,7 @@ def open_workers(settings: Settings, engine: Engine, *, count: int) -> Iterator[
     """Workers sharing one checkpointer and one LMS client (both are thread-safe)."""
     catalog = load_catalog(settings.catalog_path)
     lms = ScimLMS.from_settings(settings)
+    lms_groups = CatalogGroups(lms, catalog)
     with open_checkpointer(settings) as checkpointer:
         graph = build_provisioning_graph(checkpointer)
         mapper = RulesMapper(catalog)
@@ -37,6 +39,7 @@ def open_workers(settings: Settings, engine: Engine, *, count: int) -> Iterator[
                 settings=settings,
                 catalog=catalog,
                 lms=lms,
+                lms_groups=lms_groups,
                 mapper=mapper,
                 hris=hris,
             )

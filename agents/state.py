@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from core.catalog import Catalog
 from core.inbox import Claim
 from tools.hris.records import EmployeeFetcher
+from tools.lms.catalog_groups import CatalogGroups
 from tools.lms.scim import ScimLMS
 from tools.mapping.base import Mapper
 
@@ -26,6 +27,7 @@ class ProvisioningState(TypedDict, total=False):
     lms_user: dict[str, Any] | None
     current_groups: list[str]
     decision: dict[str, Any]
+    manages_others: bool
     plan: dict[str, Any]
     applied: dict[str, Any]
     outcome: dict[str, Any]
@@ -36,6 +38,7 @@ class ProvisioningContext:
     engine: Engine
     catalog: Catalog
     lms: ScimLMS
+    lms_groups: CatalogGroups
     mapper: Mapper
     hris: EmployeeFetcher
     claim: Claim

@@ -27,6 +27,7 @@ from core.settings import Settings
 from tools.hris.errors import HRISFetchError
 from tools.hris.records import EmployeeFetcher
 from tools.lms.errors import LMSRejected
+from tools.lms.catalog_groups import CatalogGroups
 from tools.lms.scim import ScimLMS
 from tools.mapping.base import Mapper
 
@@ -44,6 +45,7 @@ class Worker:
     settings: Settings
     catalog: Catalog
     lms: ScimLMS
+    lms_groups: CatalogGroups
     mapper: Mapper
     hris: EmployeeFetcher
     worker_id: str = ""
@@ -104,6 +106,7 @@ class Worker:
             engine=self.engine,
             catalog=self.catalog,
             lms=self.lms,
+            lms_groups=self.lms_groups,
             mapper=self.mapper,
             hris=self.hris,
             claim=claim,

@@ -139,6 +139,7 @@ def demo(
     raise typer.Exit(
         run_demo(
             console=console,
+            var_dir=get_settings().var_dir,
             employees=employees,
             api_port=api_port,
             lms_port=lms_port,

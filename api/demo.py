@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,8 +29,8 @@ from core.employee import Employee, EmploymentStatus
 from core.settings import Settings
 from tools.hris.simulator import SimulatedStream, simulate_stream, standard_webhook_body
 from tools.lms.scim import ScimLMS
+from tools.mapping.rules import RulesMapper
 
-DEMO_DIR = Path("var/demo")
 
 
 @dataclass(frozen=True)
@@ -100,49 +100,81 @@ def send_stream(
     return statuses
 
 
-def wait_for_drain(*, api_url: str, admin_key: str, total: int, progress: Progress) -> dict[str, int]:
-    task = progress.add_task("Provisioning into the LMS", total=total)
+def wait_for_drain(*, api_url: str, admin_key: str, progress: Progress) -> dict[str, int]:
+    """Until every inbox row is finished (manager refreshes join the queue as it runs)."""
+    task = progress.add_task("Provisioning into the LMS", total=None)
     headers = {"authorization": f"Bearer {admin_key}"}
     with httpx.Client(base_url=api_url, timeout=10, headers=headers) as client:
         while True:
             counts: dict[str, int] = client.get("/admin/inbox/counts").json()
             done = counts["applied"] + counts["stale"] + counts["dead"]
-            progress.update(task, completed=done)
+            progress.update(task, completed=done, total=sum(counts.values()))
             if counts["pending"] + counts["processing"] == 0:
                 return counts
             time.sleep(0.3)
 
 
+@dataclass
+class LMSReport:
+    """What the LMS holds for the simulated workforce, and where it disagrees with the HRIS."""
+
+    users: int = 0
+    active_users: int = 0
+    memberships: int = 0
+    matching: int = 0
+    mismatches: list[str] = field(default_factory=list)
+
+
 def compare_with_hris(
     final: dict[str, Employee], *, lms: ScimLMS, catalog: Catalog
-) -> tuple[int, list[str]]:
-    """Check the LMS against the HRIS truth: account state and role membership per person."""
+) -> LMSReport:
+    """Read every person back from the LMS: account state and groups must match the rules."""
     by_scim_id = {g.id: ext for ext, g in lms.groups().items()}
-    role_groups = {g.id for g in catalog.groups if g.kind == "role"}
-    mismatches: list[str] = []
+    mapper = RulesMapper(catalog)
+    managers = {
+        e.manager_external_id
+        for e in final.values()
+        if e.manager_external_id and e.employment_status != EmploymentStatus.inactive
+    }
+    report = LMSReport()
     for employee in final.values():
         user = lms.find_user(employee.external_id)
         active = employee.employment_status != EmploymentStatus.inactive
-        expected_role = {
-            gid for gid in catalog.rules.job_codes.get(employee.job_code or "", []) if gid in role_groups
-        }
-        if user is None:
-            if active:
-                mismatches.append(f"{employee.external_id}: missing in the LMS")
-            continue
-        groups = {by_scim_id[g] for g in lms.member_group_ids(user.id) if g in by_scim_id}
-        if user.active != active:
-            mismatches.append(f"{employee.external_id}: active={user.active}, HRIS says {active}")
-        elif active and (groups & role_groups) != expected_role:
-            mismatches.append(f"{employee.external_id}: roles {sorted(groups & role_groups)}")
-    return len(final) - len(mismatches), mismatches
+        expected = set(
+            mapper.map(employee, manages_others=employee.external_id in managers).group_ids
+        )
+        groups: set[str] = set()
+        if user is not None:
+            groups = {by_scim_id[g] for g in lms.member_group_ids(user.id) if g in by_scim_id}
+            report.users += 1
+            report.active_users += user.active
+            report.memberships += len(groups)
+        if (user is not None and user.active) != active:
+            report.mismatches.append(f"{employee.external_id}: active in LMS != HRIS ({active})")
+        elif groups != expected:
+            report.mismatches.append(
+                f"{employee.external_id}: missing {sorted(expected - groups)}, "
+                f"extra {sorted(groups - expected)}"
+            )
+        else:
+            report.matching += 1
+    return report
 
 
 def run_demo(
-    *, console: Console, employees: int, api_port: int, lms_port: int, stay: bool, seed: int
+    *,
+    console: Console,
+    var_dir: Path,
+    employees: int,
+    api_port: int,
+    lms_port: int,
+    stay: bool,
+    seed: int,
 ) -> int:
-    shutil.rmtree(DEMO_DIR, ignore_errors=True)
-    DEMO_DIR.mkdir(parents=True)
+    """Returns the exit code: 0 only if every event landed and the LMS matches the HRIS."""
+    demo_dir = var_dir / "demo"
+    shutil.rmtree(demo_dir, ignore_errors=True)
+    demo_dir.mkdir(parents=True)
     config = DemoConfig(
         api_url=f"http://127.0.0.1:{api_port}",
         lms_url=f"http://127.0.0.1:{lms_port}/v2",
@@ -150,11 +182,11 @@ def run_demo(
         lms_token=secrets.token_urlsafe(24),
         admin_key=secrets.token_urlsafe(24),
     )
-    env = config.environment(DEMO_DIR)
+    env = config.environment(demo_dir)
     catalog = load_catalog()
     processes = [
-        _start(["lms-sandbox", "--port", str(lms_port)], env, DEMO_DIR / "lms-sandbox.log"),
-        _start(["serve", "--port", str(api_port)], env, DEMO_DIR / "serve.log"),
+        _start(["lms-sandbox", "--port", str(lms_port)], env, demo_dir / "lms-sandbox.log"),
+        _start(["serve", "--port", str(api_port)], env, demo_dir / "serve.log"),
     ]
     try:
         console.rule("[bold]TalentSync demo")
@@ -180,18 +212,19 @@ def run_demo(
         with Progress(*columns, console=console) as progress:
             statuses = send_stream(stream, api_url=config.api_url, secret=config.webhook_secret, progress=progress)
             counts = wait_for_drain(
-                api_url=config.api_url, admin_key=config.admin_key, total=statuses[202], progress=progress
+                api_url=config.api_url, admin_key=config.admin_key, progress=progress
             )
         elapsed = time.monotonic() - started
         lms = ScimLMS.from_settings(
             Settings(lms_url=config.lms_url, lms_token=config.lms_token)  # type: ignore[arg-type]
         )
-        matching, mismatches = compare_with_hris(stream.final, lms=lms, catalog=catalog)
-        _print_summary(console, statuses, counts, lms, elapsed)
+        report = compare_with_hris(stream.final, lms=lms, catalog=catalog)
+        _print_summary(console, statuses, counts, report, elapsed)
         console.print(
-            f"LMS matches the HRIS (account state and role) for [bold]{matching}/{len(stream.final)}[/bold] employees"
+            f"LMS matches the HRIS (account state and every group) for "
+            f"[bold]{report.matching}/{len(stream.final)}[/bold] employees"
         )
-        for line in mismatches[:10]:
+        for line in report.mismatches[:10]:
             console.print(f"  [red]{line}[/red]")
         if stay:
             console.print(
@@ -204,7 +237,7 @@ def run_demo(
                     time.sleep(1)
             except KeyboardInterrupt:
                 console.print("Stopping.")
-        return 0 if not mismatches and counts["dead"] == 0 else 1
+        return 0 if not report.mismatches and counts["dead"] == 0 else 1
     finally:
         for process in processes:
             process.terminate()
@@ -216,10 +249,12 @@ def run_demo(
 
 
 def _print_summary(
-    console: Console, statuses: Counter[int], counts: dict[str, int], lms: ScimLMS, elapsed: float
+    console: Console,
+    statuses: Counter[int],
+    counts: dict[str, int],
+    report: LMSReport,
+    elapsed: float,
 ) -> None:
-    users = lms.all_users()
-    memberships = sum(len(lms.member_group_ids(u.id)) for u in users)
     table = Table("", "count", title="Summary", show_header=False)
     table.add_row("deliveries accepted (202)", str(statuses[202]))
     table.add_row("duplicates answered 200", str(statuses[200]))
@@ -227,7 +262,8 @@ def _print_summary(
     table.add_row("applied", str(counts["applied"]))
     table.add_row("stale (older than what was applied)", str(counts["stale"]))
     table.add_row("dead-lettered", str(counts["dead"]))
-    table.add_row("LMS users (active)", f"{len(users)} ({sum(u.active for u in users)})")
-    table.add_row("LMS group memberships", str(memberships))
+    table.add_row("LMS users (active)", f"{report.users} ({report.active_users})")
+    table.add_row("LMS group memberships", str(report.memberships))
     table.add_row("events per second", f"{counts['applied'] / elapsed:.1f}")
+    table.add_row("manager refreshes (first report joined / last left)", str(counts["applied"] + counts["stale"] + counts["dead"] - statuses[202]))
     console.print(table)

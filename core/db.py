@@ -38,17 +38,26 @@ def make_engine(database_url: str) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     """WAL lets the API read while a worker writes; busy_timeout waits instead of failing."""
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, see below
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin_immediate(connection: Any) -> None:
+    """Take the write lock at BEGIN: SQLite has one writer, and a transaction that read
+    first and writes later would otherwise fail outright (busy snapshot) instead of waiting.
+    It also makes read-then-write checks (claims, manager refreshes) serializable."""
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_tables(engine: Engine) -> None:

@@ -14,7 +14,18 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, and_, exists, func, or_
+from sqlalchemy import (
+    JSON,
+    Column,
+    Index,
+    Text,
+    UniqueConstraint,
+    and_,
+    exists,
+    func,
+    or_,
+    text,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
@@ -244,8 +255,13 @@ def complete(
     status: InboxStatus,
     outcome: dict[str, Any],
     employee: Employee | None = None,
+    mapped_as_manager: bool | None = None,
 ) -> None:
-    """Finish an event; an applied one advances the employee's cursor in the same commit."""
+    """Finish an event; an applied one advances the employee's cursor in the same commit.
+
+    ``mapped_as_manager`` is what the mapping believed about this person's reports; if a
+    report was applied meanwhile by another worker, the person is queued for a refresh.
+    """
     with session_scope(engine) as session:
         row = session.get(InboxEvent, claim.receipt_id, with_for_update=True)
         if row is not None and row.status == status and row.claimed_by == claim.worker_id:
@@ -255,7 +271,32 @@ def complete(
         row.status, row.outcome, row.finished_at = status, outcome, now
         row.lease_until, row.last_error = None, None
         if status == InboxStatus.applied:
+            _lock_reporting_lines(session, claim=claim, employee=employee)
             _advance_cursor(session, claim=claim, employee=employee)
+            external_id = claim.event.employee_external_id
+            if mapped_as_manager is not None and mapped_as_manager != _has_active_reports(
+                session, external_id
+            ):
+                session.flush()
+                _enqueue_refresh(session, manager_external_id=external_id, cause=claim.receipt_id)
+
+
+def _lock_reporting_lines(session: Session, *, claim: Claim, employee: Employee | None) -> None:
+    """Serialize completions that touch the same manager, so a manager's own completion and
+    their report's completion can never both miss each other (write skew). SQLite is
+    already serialized by BEGIN IMMEDIATE; PostgreSQL takes transaction advisory locks."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    keys = {claim.event.employee_external_id}
+    cursor = session.get(EmployeeCursor, claim.event.employee_external_id)
+    for manager in (cursor.manager_external_id if cursor else None,
+                    employee.manager_external_id if employee else None):
+        if manager:
+            keys.add(manager)
+    for key in sorted(keys):  # one global order: no deadlocks between two completions
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"manager:{key}"}
+        )
 
 
 def _advance_cursor(session: Session, *, claim: Claim, employee: Employee | None) -> None:
