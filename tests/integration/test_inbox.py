@@ -102,7 +102,12 @@ def test_permanent_failure_dead_letters_at_once(engine: Engine) -> None:
     claim = _claim(engine)
     assert claim is not None
     status = inbox.fail(
-        engine, claim=claim, error="LMSRejected: 400", max_attempts=5, base_s=1, max_s=1,
+        engine,
+        claim=claim,
+        error="LMSRejected: 400",
+        max_attempts=5,
+        base_s=1,
+        max_s=1,
         retryable=False,
     )
     assert status == InboxStatus.dead

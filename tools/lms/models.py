@@ -1,0 +1,33 @@
+"""What TalentSync knows about an LMS's users and groups, independent of the wire protocol.
+
+Plans diff against these snapshots, so they hold exactly the attributes TalentSync manages and
+nothing the LMS keeps for itself; a REST connector returns the same shapes as the SCIM one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LMSUser:
+    id: str
+    external_id: str | None
+    user_name: str
+    active: bool
+    display_name: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    nick_name: str | None = None
+    title: str | None = None
+    user_type: str | None = None
+    email: str | None = None
+    employee_number: str | None = None
+    department: str | None = None
+
+
+@dataclass(frozen=True)
+class LMSGroup:
+    id: str
+    external_id: str | None
+    display_name: str

@@ -1,0 +1,374 @@
+"""The bundled LMS sandbox: a real SCIM 2.0 server (scim2-server, in memory) preloaded with
+the catalog's groups, so the demo and the integration tests run offline against the same
+protocol a customer's LMS speaks.
+
+Two sandbox-only endpoints live under ``/_sandbox/`` (outside ``/v2``, so no SCIM client can
+reach them by accident):
+
+- ``GET /_sandbox/requests`` tells what reached the LMS, so tests can assert "exactly one
+  write" instead of trusting the client's own account; ``DELETE`` clears the log.
+- ``POST /_sandbox/faults`` makes the next N matching ``/v2`` requests fail with 429/5xx,
+  so retry behaviour is tested over real HTTP; ``DELETE`` clears pending faults.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from http import HTTPStatus
+from socketserver import ThreadingMixIn
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from scim2_models import Error, ScimProvider
+from scim2_server.memory import InMemoryStorage
+from scim2_server.service import ScimService
+from scim2_server.testserver.application import BEARER_TOKEN_SCHEME, BearerTokenApplication
+from scim2_server.utils import (
+    load_default_resource_types,
+    load_default_schemas,
+    load_default_service_provider_config,
+)
+
+from core.catalog import Catalog
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+log = logging.getLogger(__name__)
+
+SCIM_PREFIX = "/v2"
+SANDBOX_PREFIX = "/_sandbox"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+RESOURCE_ENDPOINTS = frozenset({"Users", "Groups"})
+
+
+class FaultSpec(BaseModel):
+    """One injected failure, as posted to ``/_sandbox/faults``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: int = Field(ge=400, le=599)
+    count: int = Field(1, ge=1)
+    retry_after: float | None = Field(None, ge=0)
+    methods: list[str] | None = None
+
+    def matches(self, method: str) -> bool:
+        return self.methods is None or method.upper() in {m.upper() for m in self.methods}
+
+
+@dataclass(frozen=True)
+class RecordedWrite:
+    method: str
+    path: str
+    template: str
+    status: int
+    time: float
+    faulted: bool
+
+
+def path_template(path: str) -> str:
+    """``/v2/Users/4f2a...`` -> ``/Users/{id}``: counts must not depend on generated ids."""
+    relative = path.removeprefix(SCIM_PREFIX)
+    segments = relative.strip("/").split("/")
+    if len(segments) >= 2 and segments[0] in RESOURCE_ENDPOINTS:
+        segments[1] = "{id}"
+    return "/" + "/".join(segments)
+
+
+class RequestLog:
+    """What reached the LMS; shared by the middleware's request threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._methods: Counter[str] = Counter()
+        self._writes: list[RecordedWrite] = []
+        self._faults_served = 0
+
+    def record(self, method: str, path: str, status: int, *, faulted: bool) -> None:
+        with self._lock:
+            self._methods[method] += 1
+            self._faults_served += faulted
+            if method in WRITE_METHODS:
+                self._writes.append(
+                    RecordedWrite(method, path, path_template(path), status, time.time(), faulted)
+                )
+
+    def snapshot(self) -> dict[str, Any]:
+        """``writes`` counts only writes the storage accepted (2xx), keyed ``METHOD /template``;
+        ``write_log`` holds every write attempt, refused and faulted ones included."""
+        with self._lock:
+            accepted = Counter(
+                f"{w.method} {w.template}"
+                for w in self._writes
+                if not w.faulted and 200 <= w.status < 300
+            )
+            return {
+                "requests": dict(self._methods),
+                "writes": dict(accepted),
+                "faults_served": self._faults_served,
+                "write_log": [asdict(w) for w in self._writes],
+            }
+
+    def clear(self) -> None:
+        with self._lock:
+            self._methods.clear()
+            self._writes.clear()
+            self._faults_served = 0
+
+
+@dataclass
+class _PendingFault:
+    spec: FaultSpec
+    remaining: int
+
+
+class FaultQueue:
+    """Pending injected failures, consumed in the order they were posted."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: list[_PendingFault] = []
+
+    def add(self, spec: FaultSpec) -> None:
+        with self._lock:
+            self._pending.append(_PendingFault(spec, spec.count))
+
+    def take(self, method: str) -> FaultSpec | None:
+        with self._lock:
+            for entry in self._pending:
+                if entry.spec.matches(method):
+                    entry.remaining -= 1
+                    if entry.remaining == 0:
+                        self._pending.remove(entry)
+                    return entry.spec
+            return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._pending.clear()
+
+
+def _json_response(
+    start_response: StartResponse,
+    status: int,
+    body: object,
+    *,
+    content_type: str = "application/json",
+    headers: Iterable[tuple[str, str]] = (),
+) -> list[bytes]:
+    payload = json.dumps(body).encode()
+    start_response(
+        f"{status} {HTTPStatus(status).phrase}",
+        [("Content-Type", content_type), ("Content-Length", str(len(payload))), *headers],
+    )
+    return [payload]
+
+
+class SandboxApp:
+    """WSGI middleware: serves ``/_sandbox/*`` itself, injects faults into ``/v2`` requests
+    and records what the SCIM application answered."""
+
+    def __init__(self, scim_app: WSGIApplication, storage: InMemoryStorage) -> None:
+        self.scim_app = scim_app
+        self.storage = storage
+        self.requests = RequestLog()
+        self.faults = FaultQueue()
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        path: str = environ.get("PATH_INFO", "") or "/"
+        method: str = environ["REQUEST_METHOD"].upper()
+        if path == SANDBOX_PREFIX or path.startswith(SANDBOX_PREFIX + "/"):
+            return self._sandbox(method, path.removeprefix(SANDBOX_PREFIX), environ, start_response)
+        if not (path == SCIM_PREFIX or path.startswith(SCIM_PREFIX + "/")):
+            return self.scim_app(environ, start_response)
+
+        fault = self.faults.take(method)
+        if fault is not None:
+            self.requests.record(method, path, fault.status, faulted=True)
+            return self._fault_response(fault, start_response)
+
+        seen: list[int] = []
+
+        def recording_start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Any:
+            seen.append(int(status.split(" ", 1)[0]))
+            return start_response(status, headers, exc_info)
+
+        body = self.scim_app(environ, recording_start_response)
+        self.requests.record(method, path, seen[-1] if seen else 500, faulted=False)
+        return body
+
+    @staticmethod
+    def _fault_response(fault: FaultSpec, start_response: StartResponse) -> list[bytes]:
+        error = Error(status=fault.status, detail="Injected by the LMS sandbox")
+        headers = []
+        if fault.retry_after is not None:
+            headers.append(("Retry-After", f"{fault.retry_after:g}"))
+        return _json_response(
+            start_response,
+            fault.status,
+            error.model_dump(),
+            content_type="application/scim+json",
+            headers=headers,
+        )
+
+    def _sandbox(
+        self, method: str, path: str, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> list[bytes]:
+        if path == "/requests" and method == "GET":
+            return _json_response(start_response, 200, self.requests.snapshot())
+        if path == "/requests" and method == "DELETE":
+            self.requests.clear()
+            return _json_response(start_response, 200, {"cleared": True})
+        if path == "/faults" and method == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            raw = environ["wsgi.input"].read(length) if length else b""
+            try:
+                spec = FaultSpec.model_validate_json(raw or b"{}")
+            except ValidationError as exc:
+                errors = json.loads(exc.json(include_url=False, include_input=False))
+                return _json_response(start_response, 400, {"errors": errors})
+            self.faults.add(spec)
+            return _json_response(start_response, 201, spec.model_dump())
+        if path == "/faults" and method == "DELETE":
+            self.faults.clear()
+            return _json_response(start_response, 200, {"cleared": True})
+        return _json_response(start_response, 404, {"detail": f"no sandbox endpoint {path}"})
+
+
+def build_sandbox_app(catalog: Catalog, token: str | None) -> SandboxApp:
+    """A fresh in-memory LMS holding one group per catalog entry.
+
+    Without ``token`` every request is accepted, as the demo needs no credentials.
+    """
+    config = load_default_service_provider_config()
+    if token is not None:
+        config.authentication_schemes = [
+            *(config.authentication_schemes or []),
+            BEARER_TOKEN_SCHEME,
+        ]
+    provider = ScimProvider.from_discovery(
+        load_default_schemas().values(), load_default_resource_types().values(), config=config
+    )
+    # One process serves every cursor the sandbox issues, so a throwaway secret is enough.
+    service = ScimService(provider, secret=secrets.token_urlsafe(32))
+    storage = InMemoryStorage()
+    group_type = service.get_resource_type("Group")
+    group_model = service.get_model(group_type)
+    for group in catalog.groups:
+        # The provider composes its own Group class; stored resources must be of that class.
+        resource = group_model.model_validate(
+            {"displayName": group.display_name, "externalId": group.id}
+        )
+        storage.create(group_type, resource)
+    scim_app = BearerTokenApplication(
+        storage, provider, service=service, bearer_tokens=[token] if token else []
+    )
+    return SandboxApp(scim_app, storage)
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Routes wsgiref's per-request stderr lines into logging."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("sandbox %s - %s", self.address_string(), format % args)
+
+
+def _make_server(host: str, port: int, app: SandboxApp) -> WSGIServer:
+    return make_server(
+        host, port, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+    )
+
+
+def serve_sandbox(
+    host: str,
+    port: int,
+    catalog: Catalog,
+    token: str | None,
+    ready: threading.Event | None = None,
+) -> None:
+    """Serve the sandbox until interrupted (what ``talentsync lms-sandbox`` runs)."""
+    with _make_server(host, port, build_sandbox_app(catalog, token)) as server:
+        log.info(
+            "LMS sandbox serving SCIM on http://%s:%s%s", host, server.server_port, SCIM_PREFIX
+        )
+        if ready is not None:
+            ready.set()
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            log.info("LMS sandbox stopped")
+
+
+class SandboxServer:
+    """The sandbox on an ephemeral port in a background thread, for tests and the demo.
+
+    >>> with SandboxServer(catalog) as lms:
+    ...     ScimLMS(lms.base_url, ...)
+    """
+
+    def __init__(
+        self, catalog: Catalog, token: str | None = None, *, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self.app = build_sandbox_app(catalog, token)
+        self._host = host
+        self._port = port
+        self._server: WSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def root_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the sandbox is not running")
+        return f"http://{self._host}:{self._server.server_port}"
+
+    @property
+    def base_url(self) -> str:
+        return self.root_url + SCIM_PREFIX
+
+    def start(self) -> SandboxServer:
+        self._server = _make_server(self._host, self._port, self.app)
+        # A short poll keeps shutdown (every test's teardown) quick.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="lms-sandbox",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

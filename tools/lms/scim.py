@@ -1,0 +1,529 @@
+"""SCIM 2.0 (RFC 7643/7644) connector to the LMS: users keyed by the HRIS external id, and
+groups keyed by the catalog id (stored as the group's ``externalId``).
+
+Every method is safe to call again after a crash or a timeout: creates resolve 409 by looking
+the user up, updates write only what differs, membership changes are no-ops when already
+applied. Payloads are built and checked with scim2-models; httpx is only the transport.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import ValidationError
+from scim2_models import BaseModel as ScimBaseModel
+from scim2_models import (
+    Context,
+    Email,
+    EnterpriseUser,
+    Error,
+    Group,
+    ListResponse,
+    Name,
+    PatchOp,
+    Resource,
+    User,
+)
+
+from core.catalog import Catalog
+from core.employee import Employee, EmploymentStatus
+from core.settings import Settings
+from tools.lms.auth import BearerToken, ClientCredentials
+from tools.lms.errors import LMSConflict, LMSError, LMSRejected, LMSUnavailable
+from tools.lms.models import LMSGroup, LMSUser
+from tools.lms.retry import RETRYABLE_STATUSES, RetryableStatusError, RetryPolicy
+
+log = logging.getLogger(__name__)
+
+ScimUser = User[EnterpriseUser]
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+SCIM_JSON = "application/scim+json"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+GROUP_ATTRIBUTES = "displayName,externalId"
+
+ResourceT = TypeVar("ResourceT", bound=Resource[Any])
+
+
+def filter_eq(attribute: str, value: str) -> str:
+    """A SCIM ``eq`` filter; the value is a JSON string literal (RFC 7644 §3.4.2.2), so quotes
+    and backslashes in ids cannot break out of it."""
+    return f"{attribute} eq {json.dumps(value, ensure_ascii=False)}"
+
+
+class ScimLMS:
+    """A synchronous SCIM client for one LMS tenant.
+
+    ``writes`` counts the writes the LMS accepted through this instance, so a caller can
+    record in provenance whether applying a plan changed anything; ``thread_writes`` counts
+    only the calling thread's, for workers that share one client across threads.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        auth: httpx.Auth | None = None,
+        timeout_s: float = 10.0,
+        max_retries: int = 4,
+        max_retry_after_s: float = 30.0,
+        backoff_base_s: float = 0.5,
+        backoff_max_s: float = 8.0,
+        page_size: int = 100,
+        http: httpx.Client | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._auth = auth
+        self._timeout = httpx.Timeout(timeout_s)
+        self._policy = RetryPolicy(
+            max_retries=max_retries,
+            backoff_base_s=backoff_base_s,
+            backoff_max_s=backoff_max_s,
+            max_retry_after_s=max_retry_after_s,
+        )
+        self._page_size = page_size
+        self._owns_http = http is None
+        self._http = http if http is not None else httpx.Client()
+        self._writes_lock = threading.Lock()
+        self._thread_counts = threading.local()
+        self.writes = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, http: httpx.Client | None = None) -> ScimLMS:
+        """OAuth client credentials when a token URL is configured, else the static token,
+        else no credentials (the bundled sandbox)."""
+        auth: httpx.Auth | None = None
+        if settings.lms_oauth_token_url:
+            if not settings.lms_oauth_client_id or settings.lms_oauth_client_secret is None:
+                raise ValueError(
+                    "TALENTSYNC_LMS_OAUTH_TOKEN_URL needs TALENTSYNC_LMS_OAUTH_CLIENT_ID "
+                    "and TALENTSYNC_LMS_OAUTH_CLIENT_SECRET"
+                )
+            auth = ClientCredentials(
+                settings.lms_oauth_token_url,
+                settings.lms_oauth_client_id,
+                settings.lms_oauth_client_secret.get_secret_value(),
+                settings.lms_oauth_scope,
+            )
+        elif settings.lms_token is not None:
+            auth = BearerToken(settings.lms_token.get_secret_value())
+        return cls(
+            settings.lms_url,
+            auth=auth,
+            timeout_s=settings.lms_timeout_s,
+            max_retries=settings.lms_max_retries,
+            max_retry_after_s=settings.lms_max_retry_after_s,
+            http=http,
+        )
+
+    @property
+    def thread_writes(self) -> int:
+        count: int = getattr(self._thread_counts, "writes", 0)
+        return count
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> ScimLMS:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- users ---------------------------------------------------------------------------
+
+    def find_user(self, external_id: str) -> LMSUser | None:
+        found = list(
+            self._search("/Users", ScimUser, filter_eq("externalId", external_id), limit=2)
+        )
+        if len(found) > 1:
+            raise LMSError(f"several LMS users share externalId {external_id!r}")
+        return _to_lms_user(found[0]) if found else None
+
+    def create_user(self, employee: Employee) -> LMSUser:
+        """Create the user; when the LMS already holds one with this external id (a retry
+        after a lost response, or a concurrent worker), return that one instead."""
+        payload = _user_resource(employee).model_dump(scim_ctx=Context.RESOURCE_CREATION_REQUEST)
+        try:
+            response = self._request("POST", "/Users", body=payload)
+        except LMSConflict as conflict:
+            existing = self.find_user(employee.external_id)
+            if existing is None:
+                raise LMSConflict(
+                    "LMS refused the user: its userName or another unique attribute is "
+                    "held by a user with a different externalId",
+                    status=conflict.status,
+                    scim_type=conflict.scim_type,
+                    detail=conflict.detail,
+                ) from conflict
+            log.info("LMS user %s already existed; create treated as done", existing.id)
+            return existing
+        return _to_lms_user(_parse(ScimUser, response, Context.RESOURCE_CREATION_RESPONSE))
+
+    def update_user(self, user: LMSUser, employee: Employee) -> bool:
+        """Write the attributes that differ from ``user`` (a snapshot the caller just read).
+
+        ``active`` is deliberately left alone: deactivation is a reviewed decision and goes
+        through ``set_active``, never as a side effect of a profile update.
+        """
+        desired = _desired_attributes(employee)
+        held = _held_attributes(user)
+        changed = {
+            key: value
+            for key, value in desired.items()
+            if _comparable(key, held.get(key)) != _comparable(key, value)
+        }
+        if not changed:
+            return False
+        self._patch_user(user.id, changed)
+        return True
+
+    def set_active(self, user: LMSUser, active: bool) -> bool:
+        if user.active == active:
+            return False
+        self._patch_user(user.id, {"active": active})
+        return True
+
+    def _patch_user(self, user_id: str, values: dict[str, Any]) -> None:
+        payload = {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "value": values}],
+        }
+        # Validating our own payload catches a misspelt attribute before the LMS sees it.
+        patch = PatchOp[ScimUser].model_validate(payload, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
+        self._request(
+            "PATCH",
+            f"/Users/{user_id}",
+            body=patch.model_dump(scim_ctx=Context.RESOURCE_PATCH_REQUEST),
+        )
+
+    # --- groups --------------------------------------------------------------------------
+
+    def groups(self) -> dict[str, LMSGroup]:
+        """All LMS groups that carry an externalId, keyed by it; groups LMS admins made by
+        hand (no externalId) are not TalentSync's to manage and are left out."""
+        found: dict[str, LMSGroup] = {}
+        for resource in self._search("/Groups", Group, None, attributes=GROUP_ATTRIBUTES):
+            group = _to_lms_group(resource)
+            if group.external_id is None:
+                continue
+            if group.external_id in found:
+                log.warning(
+                    "LMS groups %s and %s share externalId %s; using the first",
+                    found[group.external_id].id,
+                    group.id,
+                    group.external_id,
+                )
+                continue
+            found[group.external_id] = group
+        return found
+
+    def ensure_groups(self, catalog: Catalog) -> dict[str, LMSGroup]:
+        """Create the catalog groups the LMS lacks and rename those whose display name the
+        catalog changed; returns every LMS group keyed by externalId."""
+        groups = self.groups()
+        for entry in catalog.groups:
+            existing = groups.get(entry.id)
+            if existing is None:
+                resource = Group(display_name=entry.display_name, external_id=entry.id)
+                response = self._request(
+                    "POST",
+                    "/Groups",
+                    body=resource.model_dump(scim_ctx=Context.RESOURCE_CREATION_REQUEST),
+                )
+                groups[entry.id] = _to_lms_group(
+                    _parse(Group, response, Context.RESOURCE_CREATION_RESPONSE)
+                )
+            elif existing.display_name != entry.display_name:
+                self._patch_group(
+                    existing.id,
+                    {"op": "replace", "path": "displayName", "value": entry.display_name},
+                )
+                groups[entry.id] = LMSGroup(existing.id, entry.id, entry.display_name)
+        return groups
+
+    def member_group_ids(self, user_id: str) -> set[str]:
+        """Read from the groups' side: many SCIM servers (scim2-server among them) never fill
+        in ``User.groups``."""
+        return {
+            str(resource.id)
+            for resource in self._search(
+                "/Groups", Group, filter_eq("members.value", user_id), attributes=GROUP_ATTRIBUTES
+            )
+        }
+
+    def add_member(self, group_id: str, user_id: str) -> None:
+        self._patch_group(group_id, {"op": "add", "path": "members", "value": [{"value": user_id}]})
+
+    def remove_member(self, group_id: str, user_id: str) -> None:
+        """Removing a non-member is a no-op (RFC 7644 §3.5.2.2 treats a missing target on
+        remove as success); a ``noTarget`` answer from stricter servers counts as done too."""
+        try:
+            self._patch_group(
+                group_id, {"op": "remove", "path": f"members[{filter_eq('value', user_id)}]"}
+            )
+        except LMSRejected as refused:
+            if refused.scim_type != "noTarget":
+                raise
+            log.info("LMS group %s had no member %s; nothing to remove", group_id, user_id)
+
+    def _patch_group(self, group_id: str, operation: dict[str, Any]) -> None:
+        payload = {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [operation],
+        }
+        patch = PatchOp[Group].model_validate(payload, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
+        self._request(
+            "PATCH",
+            f"/Groups/{group_id}",
+            body=patch.model_dump(scim_ctx=Context.RESOURCE_PATCH_REQUEST),
+        )
+
+    # --- transport -----------------------------------------------------------------------
+
+    def _search(
+        self,
+        endpoint: str,
+        model: type[ResourceT],
+        scim_filter: str | None,
+        *,
+        attributes: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[ResourceT]:
+        """Walk every page with startIndex/count (RFC 7644 §3.4.2.4)."""
+        start = 1
+        seen = 0
+        page_size = self._page_size if limit is None else min(limit, self._page_size)
+        while True:
+            params: dict[str, str | int] = {"startIndex": start, "count": page_size}
+            if scim_filter is not None:
+                params["filter"] = scim_filter
+            if attributes is not None:
+                params["attributes"] = attributes
+            response = self._request("GET", endpoint, params=params)
+            page = _parse(ListResponse[model], response, Context.SEARCH_RESPONSE)  # type: ignore[valid-type]
+            resources: list[ResourceT] = list(page.resources or [])
+            for resource in resources:
+                yield resource
+                seen += 1
+                if limit is not None and seen >= limit:
+                    return
+            start += len(resources)
+            if not resources or start > (page.total_results or 0):
+                return
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str | int] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> httpx.Response:
+        """Send with retries, count and log writes, and turn failures into LMS errors."""
+        label = f"{method} {path}"
+        headers = {"Accept": SCIM_JSON}
+        content: bytes | None = None
+        if body is not None:
+            headers["Content-Type"] = SCIM_JSON
+            content = json.dumps(body).encode()
+
+        def attempt() -> httpx.Response:
+            response = self._http.request(
+                method,
+                self.base_url + path,
+                params=params,
+                content=content,
+                headers=headers,
+                auth=self._auth if self._auth is not None else httpx.USE_CLIENT_DEFAULT,
+                timeout=self._timeout,
+            )
+            if method in WRITE_METHODS:
+                log.info(
+                    "LMS write %s %s -> %s",
+                    method,
+                    path,
+                    response.status_code,
+                    extra={
+                        "lms_method": method,
+                        "lms_path": path,
+                        "lms_status": response.status_code,
+                    },
+                )
+            else:
+                log.debug("LMS read %s %s -> %s", method, path, response.status_code)
+            if response.status_code in RETRYABLE_STATUSES:
+                raise RetryableStatusError(response)
+            return response
+
+        response = self._policy.call(attempt, label)
+        status = response.status_code
+        if 200 <= status < 300:
+            if method in WRITE_METHODS:
+                with self._writes_lock:
+                    self.writes += 1
+                self._thread_counts.writes = self.thread_writes + 1
+            return response
+        raise _error_for(label, response)
+
+
+def _error_for(label: str, response: httpx.Response) -> LMSError:
+    status = response.status_code
+    scim_type, detail = _scim_error(response)
+    if status in (401, 403):
+        return LMSRejected(
+            f"LMS refused the credentials for {label}",
+            status=status,
+            scim_type=scim_type,
+            detail=detail,
+        )
+    if status == 409:
+        return LMSConflict(
+            f"LMS conflict on {label}", status=status, scim_type=scim_type, detail=detail
+        )
+    if 400 <= status < 500:
+        return LMSRejected(
+            f"LMS refused {label}", status=status, scim_type=scim_type, detail=detail
+        )
+    if status >= 500:
+        return LMSUnavailable(f"LMS failed {label}", status=status)
+    return LMSError(f"LMS answered {label} with unexpected status {status}")
+
+
+def _scim_error(response: httpx.Response) -> tuple[str | None, str | None]:
+    try:
+        error = Error.model_validate(response.json())
+    except (ValueError, ValidationError):
+        text = response.text.strip()
+        return None, text[:200] or None
+    return error.scim_type, error.detail
+
+
+ModelT = TypeVar("ModelT", bound=ScimBaseModel)
+
+
+def _parse(model: type[ModelT], response: httpx.Response, ctx: Context) -> ModelT:
+    """Validate an LMS answer; the error names only locations and types, since values in it
+    may be personal data."""
+    try:
+        return model.model_validate(response.json(), scim_ctx=ctx)
+    except ValueError as exc:
+        if isinstance(exc, ValidationError):
+            problems = ", ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['type']}" for e in exc.errors()
+            )
+        else:
+            problems = "not JSON"
+        raise LMSError(
+            f"LMS answered {response.request.method} {response.request.url.path} with a "
+            f"payload that is not valid SCIM ({problems})"
+        ) from None
+
+
+# --- mapping -------------------------------------------------------------------------------
+# The attribute paths below are both what update_user compares and what its PATCH replaces,
+# so a snapshot and a desired state can never disagree on naming.
+
+
+def _desired_attributes(employee: Employee) -> dict[str, Any]:
+    return {
+        "userName": employee.email,
+        "name": {"givenName": employee.given_name, "familyName": employee.family_name},
+        "displayName": employee.display_name,
+        "nickName": employee.preferred_name,
+        "title": employee.title,
+        "userType": employee.worker_type.value,
+        "emails": [{"value": employee.email, "type": "work", "primary": True}],
+        f"{ENTERPRISE}:employeeNumber": employee.external_id,
+        f"{ENTERPRISE}:department": employee.department,
+    }
+
+
+CASE_INSENSITIVE = frozenset({"userName", "emails"})
+
+
+def _comparable(key: str, value: Any) -> Any:
+    """userName and email addresses are case-insensitive (RFC 7643 §4.1.1/§4.1.2): an LMS that
+    normalises their case must not trigger a write on every sync. Names and titles are not."""
+    if key not in CASE_INSENSITIVE:
+        return value
+    if key == "emails" and isinstance(value, list):
+        return [
+            {**item, "value": str(item.get("value", "")).casefold()}
+            if isinstance(item, dict)
+            else item
+            for item in value
+        ]
+    return value.casefold() if isinstance(value, str) else value
+
+
+def _held_attributes(user: LMSUser) -> dict[str, Any]:
+    return {
+        "userName": user.user_name,
+        "name": {"givenName": user.given_name, "familyName": user.family_name},
+        "displayName": user.display_name,
+        "nickName": user.nick_name,
+        "title": user.title,
+        "userType": user.user_type,
+        "emails": [{"value": user.email, "type": "work", "primary": True}] if user.email else None,
+        f"{ENTERPRISE}:employeeNumber": user.employee_number,
+        f"{ENTERPRISE}:department": user.department,
+    }
+
+
+def _user_resource(employee: Employee) -> ScimUser:
+    user = ScimUser(
+        user_name=employee.email,
+        external_id=employee.external_id,
+        name=Name(given_name=employee.given_name, family_name=employee.family_name),
+        display_name=employee.display_name,
+        nick_name=employee.preferred_name,
+        title=employee.title,
+        user_type=employee.worker_type.value,
+        active=employee.employment_status != EmploymentStatus.inactive,
+        emails=[Email(value=employee.email, type=Email.Type.work, primary=True)],
+    )
+    user[EnterpriseUser] = EnterpriseUser(
+        employee_number=employee.external_id, department=employee.department
+    )
+    return user
+
+
+def _primary_email(user: ScimUser) -> str | None:
+    emails = user.emails or []
+    chosen = next((e for e in emails if e.primary), None) or next(
+        (e for e in emails if e.type == Email.Type.work), None
+    )
+    chosen = chosen or (emails[0] if emails else None)
+    return str(chosen.value) if chosen is not None and chosen.value is not None else None
+
+
+def _to_lms_user(user: ScimUser) -> LMSUser:
+    enterprise = user[EnterpriseUser]
+    return LMSUser(
+        id=str(user.id),
+        external_id=user.external_id,
+        user_name=str(user.user_name),
+        # An LMS that omits `active` treats the user as active (RFC 7643 leaves it optional).
+        active=user.active is not False,
+        display_name=user.display_name,
+        given_name=user.name.given_name if user.name else None,
+        family_name=user.name.family_name if user.name else None,
+        nick_name=user.nick_name,
+        title=user.title,
+        user_type=user.user_type,
+        email=_primary_email(user),
+        employee_number=enterprise.employee_number if enterprise else None,
+        department=enterprise.department if enterprise else None,
+    )
+
+
+def _to_lms_group(group: Group) -> LMSGroup:
+    return LMSGroup(
+        id=str(group.id), external_id=group.external_id, display_name=str(group.display_name or "")
+    )
