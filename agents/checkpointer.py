@@ -27,9 +27,9 @@ def open_checkpointer(settings: Settings) -> Iterator[BaseCheckpointSaver[str]]:
             max_size=max(4, settings.worker_threads * 2),
             kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
         ) as pool:
-            saver = PostgresSaver(pool)
-            saver.setup()
-            yield saver
+            postgres = PostgresSaver(pool)  # type: ignore[arg-type]  # rows are dicts, see kwargs
+            postgres.setup()
+            yield postgres
         return
     settings.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
     connection = sqlite3.connect(settings.checkpoint_path, check_same_thread=False, timeout=30)

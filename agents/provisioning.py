@@ -13,7 +13,9 @@ from langgraph.graph.state import CompiledStateGraph
 from agents import provisioning_steps as steps
 from agents.state import ProvisioningContext, ProvisioningState
 
-ProvisioningGraph = CompiledStateGraph[ProvisioningState, ProvisioningContext, ProvisioningState, ProvisioningState]
+ProvisioningGraph = CompiledStateGraph[
+    ProvisioningState, ProvisioningContext, ProvisioningState, ProvisioningState
+]
 
 
 def build_provisioning_graph(checkpointer: BaseCheckpointSaver[str]) -> ProvisioningGraph:

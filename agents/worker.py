@@ -16,18 +16,19 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from langchain_core.runnables import RunnableConfig
 from sqlalchemy.engine import Engine
 
 from agents.provisioning import ProvisioningGraph
-from agents.state import ProvisioningContext
+from agents.state import ProvisioningContext, ProvisioningState
 from core import inbox
 from core.catalog import Catalog
 from core.inbox import Claim, InboxStatus, LeaseLostError
 from core.settings import Settings
 from tools.hris.errors import HRISFetchError
 from tools.hris.records import EmployeeFetcher
-from tools.lms.errors import LMSRejected
 from tools.lms.catalog_groups import CatalogGroups
+from tools.lms.errors import LMSRejected
 from tools.lms.scim import ScimLMS
 from tools.mapping.base import Mapper
 
@@ -65,7 +66,7 @@ class Worker:
                 self._process(claim)
             except LeaseLostError:
                 log.warning("lost the lease on %s; another worker owns it now", claim.receipt_id)
-            except Exception as error:  # noqa: BLE001 - every failure is recorded, none lost
+            except Exception as error:
                 self._fail(claim, error)
         return True
 
@@ -111,14 +112,17 @@ class Worker:
             hris=self.hris,
             claim=claim,
         )
-        config = {"configurable": {"thread_id": claim.receipt_id}}
+        config: RunnableConfig = {"configurable": {"thread_id": claim.receipt_id}}
         snapshot = self.graph.get_state(config)
         if snapshot.next:
             log.info("resuming %s at %s", claim.receipt_id, ", ".join(snapshot.next))
             self.graph.invoke(None, config, context=context)
         elif snapshot.values.get("outcome") is None:
-            start = {"receipt_id": claim.receipt_id, "event": claim.event.model_dump(mode="json")}
-            self.graph.invoke(start, config, context=context)  # type: ignore[arg-type]
+            start: ProvisioningState = {
+                "receipt_id": claim.receipt_id,
+                "event": claim.event.model_dump(mode="json"),
+            }
+            self.graph.invoke(start, config, context=context)
         else:  # the run finished but its inbox row was not marked: finish the bookkeeping
             inbox.complete(
                 self.engine,
@@ -174,5 +178,5 @@ class _LeaseKeeper:
                 self._renew()
             except LeaseLostError:
                 return
-            except Exception:  # noqa: BLE001 - a missed renewal is retried next tick
+            except Exception:
                 log.warning("lease renewal failed", exc_info=True)

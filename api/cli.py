@@ -84,7 +84,9 @@ def lms_sandbox(
     _configure_logging(settings)
     bearer = token or (settings.lms_token.get_secret_value() if settings.lms_token else None)
     loaded = load_catalog(catalog or settings.catalog_path)
-    console.print(f"LMS sandbox (SCIM 2.0) on http://{host}:{port}/v2 with {len(loaded.groups)} groups")
+    console.print(
+        f"LMS sandbox (SCIM 2.0) on http://{host}:{port}/v2 with {len(loaded.groups)} groups"
+    )
     serve_sandbox(host, port, loaded, bearer)
 
 
@@ -107,7 +109,9 @@ def replay(receipt_id: Annotated[str, typer.Argument(help="Receipt id of a dead 
 
 @app.command("inbox")
 def inbox_status(
-    dead: Annotated[bool, typer.Option("--dead", help="List dead letters with their errors.")] = False,
+    dead: Annotated[
+        bool, typer.Option("--dead", help="List dead letters with their errors.")
+    ] = False,
 ) -> None:
     """Show inbox counts, or the dead letters."""
     settings = get_settings()
@@ -121,7 +125,13 @@ def inbox_status(
         return
     table = Table("receipt", "type", "employee", "attempts", "last error", title="Dead letters")
     for row in inbox.list_by_status(engine, status=inbox.InboxStatus.dead):
-        table.add_row(row.id, row.event_type, row.employee_external_id, str(row.attempts), row.last_error or "")
+        table.add_row(
+            row.id,
+            row.event_type,
+            row.employee_external_id,
+            str(row.attempts),
+            row.last_error or "",
+        )
     console.print(table)
 
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -30,7 +31,6 @@ from core.settings import Settings
 from tools.hris.simulator import SimulatedStream, simulate_stream, standard_webhook_body
 from tools.lms.scim import ScimLMS
 from tools.mapping.rules import RulesMapper
-
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,9 @@ def send_stream(
                 "webhook-timestamp": str(int(now.timestamp())),
                 "webhook-signature": signer.sign(msg_id, now, body),
             }
-            statuses[client.post("/webhooks/standard", content=body, headers=headers).status_code] += 1
+            statuses[
+                client.post("/webhooks/standard", content=body, headers=headers).status_code
+            ] += 1
             progress.advance(task)
     return statuses
 
@@ -125,9 +127,7 @@ class LMSReport:
     mismatches: list[str] = field(default_factory=list)
 
 
-def compare_with_hris(
-    final: dict[str, Employee], *, lms: ScimLMS, catalog: Catalog
-) -> LMSReport:
+def compare_with_hris(final: dict[str, Employee], *, lms: ScimLMS, catalog: Catalog) -> LMSReport:
     """Read every person back from the LMS: account state and groups must match the rules."""
     by_scim_id = {g.id: ext for ext, g in lms.groups().items()}
     mapper = RulesMapper(catalog)
@@ -207,16 +207,23 @@ def run_demo(
             f"Simulated HRIS: {len(stream.final)} employees, {len(stream.deliveries)} deliveries "
             "(with duplicates and out-of-order arrivals)"
         )
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
         started = time.monotonic()
         with Progress(*columns, console=console) as progress:
-            statuses = send_stream(stream, api_url=config.api_url, secret=config.webhook_secret, progress=progress)
+            statuses = send_stream(
+                stream, api_url=config.api_url, secret=config.webhook_secret, progress=progress
+            )
             counts = wait_for_drain(
                 api_url=config.api_url, admin_key=config.admin_key, progress=progress
             )
         elapsed = time.monotonic() - started
         lms = ScimLMS.from_settings(
-            Settings(lms_url=config.lms_url, lms_token=config.lms_token)  # type: ignore[arg-type]
+            Settings(lms_url=config.lms_url, lms_token=SecretStr(config.lms_token))
         )
         report = compare_with_hris(stream.final, lms=lms, catalog=catalog)
         _print_summary(console, statuses, counts, report, elapsed)
@@ -265,5 +272,8 @@ def _print_summary(
     table.add_row("LMS users (active)", f"{report.users} ({report.active_users})")
     table.add_row("LMS group memberships", str(report.memberships))
     table.add_row("events per second", f"{counts['applied'] / elapsed:.1f}")
-    table.add_row("manager refreshes (first report joined / last left)", str(counts["applied"] + counts["stale"] + counts["dead"] - statuses[202]))
+    table.add_row(
+        "manager refreshes (first report joined / last left)",
+        str(counts["applied"] + counts["stale"] + counts["dead"] - statuses[202]),
+    )
     console.print(table)

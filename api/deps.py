@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from sqlalchemy.engine import Engine
 
-from api.problems import ApiProblem
+from api.problems import ApiError
 from core.settings import Settings
 from tools.hris.source import WebhookSource
 
@@ -39,12 +39,12 @@ def _require_admin(
     """Until roles land (reviewer/admin/auditor), one admin key guards operator endpoints."""
     expected = settings.admin_api_key
     if expected is None:
-        raise ApiProblem(403, "Admin API disabled", "set TALENTSYNC_ADMIN_API_KEY to enable it")
+        raise ApiError(403, "Admin API disabled", "set TALENTSYNC_ADMIN_API_KEY to enable it")
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(
         token.encode(), expected.get_secret_value().encode()
     ):
-        raise ApiProblem(401, "Unauthorized", "a valid admin bearer token is required")
+        raise ApiError(401, "Unauthorized", "a valid admin bearer token is required")
 
 
 AdminDep = Depends(_require_admin)

@@ -27,7 +27,7 @@ class Problem(BaseModel):
     errors: list[FieldProblem] = Field(default_factory=list)
 
 
-class ApiProblem(Exception):
+class ApiError(Exception):
     """Raised by routes and dependencies to answer with a problem document."""
 
     def __init__(self, status: int, title: str, detail: str) -> None:
@@ -56,8 +56,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _intake(_request: Request, error: IntakeError) -> JSONResponse:
         return problem_response(error.status, error.title, error.detail, error.errors)
 
-    @app.exception_handler(ApiProblem)
-    async def _api(_request: Request, error: ApiProblem) -> JSONResponse:
+    @app.exception_handler(ApiError)
+    async def _api(_request: Request, error: ApiError) -> JSONResponse:
         return problem_response(error.status, error.title, error.detail)
 
     @app.exception_handler(RequestValidationError)

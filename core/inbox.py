@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -25,10 +25,12 @@ from sqlalchemy import (
     func,
     or_,
     text,
+    update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from core.db import as_utc, session_scope, utcnow
@@ -154,25 +156,26 @@ def enqueue(engine: Engine, *, event: HRISEvent) -> tuple[InboxEvent, bool]:
             return existing, False
 
 
-def _claimable(now: datetime) -> Any:
+def _claimable(now: datetime) -> ColumnElement[bool]:
     """Rows ready to run, excluding any employee with an earlier open event or a live lease."""
     other = aliased(InboxEvent)
+    mine = InboxEvent
     earlier_open = and_(
         col(other.status).in_(OPEN_STATUSES),
         or_(
-            other.occurred_at < InboxEvent.occurred_at,
-            and_(other.occurred_at == InboxEvent.occurred_at, other.id < InboxEvent.id),
+            col(other.occurred_at) < col(mine.occurred_at),
+            and_(col(other.occurred_at) == col(mine.occurred_at), col(other.id) < col(mine.id)),
         ),
     )
-    live_lease = and_(other.status == InboxStatus.processing, col(other.lease_until) > now)
+    live_lease = and_(col(other.status) == InboxStatus.processing, col(other.lease_until) > now)
     blocked = exists().where(
-        other.employee_external_id == InboxEvent.employee_external_id,
-        other.id != InboxEvent.id,
+        col(other.employee_external_id) == col(mine.employee_external_id),
+        col(other.id) != col(mine.id),
         or_(earlier_open, live_lease),
     )
     ready = or_(
-        and_(InboxEvent.status == InboxStatus.pending, InboxEvent.next_attempt_at <= now),
-        and_(InboxEvent.status == InboxStatus.processing, col(InboxEvent.lease_until) <= now),
+        and_(col(mine.status) == InboxStatus.pending, col(mine.next_attempt_at) <= now),
+        and_(col(mine.status) == InboxStatus.processing, col(mine.lease_until) <= now),
     )
     return and_(ready, ~blocked)
 
@@ -197,29 +200,27 @@ def claim_next(engine: Engine, *, worker_id: str, lease_s: float) -> Claim | Non
         row = session.exec(query).first()
         if row is None:
             return None
-        previous_status, previous_lease = row.status, row.lease_until
+        attempts, lease = row.attempts + 1, col(InboxEvent.lease_until)
         won = session.execute(
-            InboxEvent.__table__.update()  # type: ignore[attr-defined]
+            update(InboxEvent)
             .where(
-                InboxEvent.__table__.c.id == row.id,  # type: ignore[attr-defined]
-                InboxEvent.__table__.c.status == previous_status,  # type: ignore[attr-defined]
-                InboxEvent.__table__.c.lease_until.is_(None)  # type: ignore[attr-defined]
-                if previous_lease is None
-                else InboxEvent.__table__.c.lease_until == previous_lease,  # type: ignore[attr-defined]
+                col(InboxEvent.id) == row.id,
+                col(InboxEvent.status) == row.status,
+                lease.is_(None) if row.lease_until is None else lease == row.lease_until,
             )
             .values(
                 status=InboxStatus.processing,
                 claimed_by=worker_id,
                 lease_until=now + timedelta(seconds=lease_s),
-                attempts=row.attempts + 1,
+                attempts=attempts,
             )
-        ).rowcount  # type: ignore[attr-defined]
-        if not won:
+        )
+        if cast(CursorResult[Any], won).rowcount != 1:
             return None
         return Claim(
             receipt_id=row.id,
             worker_id=worker_id,
-            attempts=row.attempts + 1,
+            attempts=attempts,
             event=HRISEvent.model_validate(row.payload),
         )
 
@@ -289,8 +290,10 @@ def _lock_reporting_lines(session: Session, *, claim: Claim, employee: Employee 
         return
     keys = {claim.event.employee_external_id}
     cursor = session.get(EmployeeCursor, claim.event.employee_external_id)
-    for manager in (cursor.manager_external_id if cursor else None,
-                    employee.manager_external_id if employee else None):
+    for manager in (
+        cursor.manager_external_id if cursor else None,
+        employee.manager_external_id if employee else None,
+    ):
         if manager:
             keys.add(manager)
     for key in sorted(keys):  # one global order: no deadlocks between two completions

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 DEFAULT_VAR_DIR = Path("var")
 
@@ -41,9 +40,7 @@ class Settings(BaseSettings):
     )
 
     # --- LMS -----------------------------------------------------------------------------
-    lms_url: str = Field(
-        "http://127.0.0.1:8001/v2", description="SCIM 2.0 base URL of the LMS."
-    )
+    lms_url: str = Field("http://127.0.0.1:8001/v2", description="SCIM 2.0 base URL of the LMS.")
     lms_token: SecretStr | None = Field(None, description="Static bearer token for the LMS.")
     lms_oauth_token_url: str | None = Field(
         None, description="OAuth2 token endpoint; set it to use client credentials."
@@ -106,7 +103,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     _split = field_validator(
-        "webhook_secrets_standard", "webhook_secrets_bamboohr", "webhook_secrets_merge",
+        "webhook_secrets_standard",
+        "webhook_secrets_bamboohr",
+        "webhook_secrets_merge",
         mode="before",
     )(_split_secrets)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 
 from api.deps import AdminDep, EngineDep
-from api.problems import ApiProblem, Problem
+from api.problems import ApiError, Problem
 from core import inbox
 from core.inbox import InboxEventPublic, InboxStatus, NotReplayableError
 
@@ -42,6 +42,6 @@ def replay_dead_letter(receipt_id: str, engine: EngineDep) -> inbox.InboxEvent:
     try:
         return inbox.replay(engine, receipt_id=receipt_id)
     except KeyError as missing:
-        raise ApiProblem(404, "Not found", f"no inbox event {receipt_id}") from missing
+        raise ApiError(404, "Not found", f"no inbox event {receipt_id}") from missing
     except NotReplayableError as error:
-        raise ApiProblem(409, "Not a dead letter", str(error)) from error
+        raise ApiError(409, "Not a dead letter", str(error)) from error

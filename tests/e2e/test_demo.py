@@ -26,9 +26,17 @@ def test_demo_provisions_the_whole_stream_and_the_lms_matches_the_hris(tmp_path:
     env = {**os.environ, "TALENTSYNC_VAR_DIR": str(tmp_path), "COLUMNS": "120"}
     result = subprocess.run(
         [
-            sys.executable, "-m", "api.cli", "demo",
-            "--employees", "60", "--no-stay",
-            "--api-port", str(_free_port()), "--lms-port", str(_free_port()),
+            sys.executable,
+            "-m",
+            "api.cli",
+            "demo",
+            "--employees",
+            "60",
+            "--no-stay",
+            "--api-port",
+            str(_free_port()),
+            "--lms-port",
+            str(_free_port()),
         ],
         env=env,
         cwd=tmp_path,

@@ -46,13 +46,13 @@ def receive(
     source = sources.get(source_name)
     if source is None:
         known = ", ".join(sorted(sources))
-        raise IntakeError(404, "Unknown source", f"no webhook source {source_name!r}; known: {known}")
+        raise IntakeError(
+            404, "Unknown source", f"no webhook source {source_name!r}; known: {known}"
+        )
     if len(body) > max_body_bytes:
         raise IntakeError(413, "Payload too large", f"body exceeds {max_body_bytes} bytes")
     if not is_json_media_type(headers.get("content-type")):
-        raise IntakeError(
-            415, "Unsupported media type", "send the event as application/json"
-        )
+        raise IntakeError(415, "Unsupported media type", "send the event as application/json")
     event = source.parse(body=body, headers=headers, now=now)
     row, created = inbox.enqueue(engine, event=event)
     log.info(
@@ -63,4 +63,6 @@ def receive(
         source_name,
         row.id,
     )
-    return Receipt(receipt_id=row.id, source=row.source, event_id=row.event_id, duplicate=not created)
+    return Receipt(
+        receipt_id=row.id, source=row.source, event_id=row.event_id, duplicate=not created
+    )

@@ -9,6 +9,7 @@ reach them by accident):
   write" instead of trusting the client's own account; ``DELETE`` clears the log.
 - ``POST /_sandbox/faults`` makes the next N matching ``/v2`` requests fail with 429/5xx,
   so retry behaviour is tested over real HTTP; ``DELETE`` clears pending faults.
+- ``PUT /_sandbox/latency`` slows every ``/v2`` request down, like a loaded LMS.
 """
 
 from __future__ import annotations
@@ -63,6 +64,14 @@ class FaultSpec(BaseModel):
 
     def matches(self, method: str) -> bool:
         return self.methods is None or method.upper() in {m.upper() for m in self.methods}
+
+
+class LatencySpec(BaseModel):
+    """``PUT /_sandbox/latency``: every later ``/v2`` request waits this long first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seconds: float = Field(ge=0, le=10)
 
 
 @dataclass(frozen=True)
@@ -182,6 +191,7 @@ class SandboxApp:
         self.storage = storage
         self.requests = RequestLog()
         self.faults = FaultQueue()
+        self.latency_s = 0.0  # a slow LMS, so crash tests can kill a worker mid-run
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path: str = environ.get("PATH_INFO", "") or "/"
@@ -191,6 +201,8 @@ class SandboxApp:
         if not (path == SCIM_PREFIX or path.startswith(SCIM_PREFIX + "/")):
             return self.scim_app(environ, start_response)
 
+        if self.latency_s:
+            time.sleep(self.latency_s)
         fault = self.faults.take(method)
         if fault is not None:
             self.requests.record(method, path, fault.status, faulted=True)
@@ -240,6 +252,15 @@ class SandboxApp:
                 return _json_response(start_response, 400, {"errors": errors})
             self.faults.add(spec)
             return _json_response(start_response, 201, spec.model_dump())
+        if path == "/latency" and method == "PUT":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            try:
+                latency = LatencySpec.model_validate_json(environ["wsgi.input"].read(length))
+            except ValidationError as exc:
+                errors = json.loads(exc.json(include_url=False, include_input=False))
+                return _json_response(start_response, 400, {"errors": errors})
+            self.latency_s = latency.seconds
+            return _json_response(start_response, 200, latency.model_dump())
         if path == "/faults" and method == "DELETE":
             self.faults.clear()
             return _json_response(start_response, 200, {"cleared": True})
