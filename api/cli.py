@@ -123,7 +123,10 @@ def inbox_status(
             table.add_row(status, str(count))
         console.print(table)
         return
-    table = Table("receipt", "type", "employee", "attempts", "last error", title="Dead letters")
+    table = Table(title="Dead letters")
+    table.add_column("receipt", no_wrap=True)  # copied into `talentsync replay`: never cut
+    for column in ("type", "employee", "attempts", "last error"):
+        table.add_column(column)
     for row in inbox.list_by_status(engine, status=inbox.InboxStatus.dead):
         table.add_row(
             row.id,

@@ -221,3 +221,42 @@ def test_a_manager_hired_before_their_first_report_is_refreshed(harness: Harness
     )
     harness.drain()
     assert harness.groups_of(boss.external_id) == harness.expected_groups(boss)
+
+
+def test_one_event_delivered_three_times_over_http_is_written_to_the_lms_once(
+    harness: Harness,
+) -> None:
+    from fastapi.testclient import TestClient
+    from standardwebhooks.webhooks import Webhook
+
+    from api.app import create_app
+
+    secret = "whsec_" + "VGhyZWVUaW1lc0RlbGl2ZXJlZFNlY3JldEtleQ=="
+    settings = harness.settings.model_copy(update={"webhook_secrets_standard": [SecretStr(secret)]})
+    person = make_employee()
+    body = httpx.Response(
+        200,
+        json={
+            "type": "employee.created",
+            "timestamp": T0.isoformat(),
+            "data": person.model_dump(mode="json"),
+        },
+    ).text
+    with TestClient(create_app(settings)) as client:
+        statuses = []
+        for _ in range(3):
+            now = datetime.now(UTC)
+            headers = {
+                "content-type": "application/json",
+                "webhook-id": "msg_three_times",
+                "webhook-timestamp": str(int(now.timestamp())),
+                "webhook-signature": Webhook(secret).sign("msg_three_times", now, body),
+            }
+            statuses.append(client.post("/webhooks/standard", content=body, headers=headers))
+    assert [r.status_code for r in statuses] == [202, 200, 200]
+    harness.drain()
+
+    writes = harness.sandbox_log()["writes"]
+    assert writes.get("POST /Users", 0) == 1
+    assert writes.get("PATCH /Groups/{id}", 0) == len(harness.expected_groups(person))
+    assert harness.groups_of(person.external_id) == harness.expected_groups(person)

@@ -1,0 +1,1 @@
+"""Benchmarks (throughput, latency): run as modules, report figures; never part of tests."""
