@@ -128,7 +128,7 @@ def main() -> None:
     args = parser.parse_args()
     stream = simulate_stream(
         load_catalog(),
-        employees=max(10, args.events // 2),
+        employees=max(10, args.events),
         seed=11,
         start=datetime.now(UTC) - timedelta(days=200),
     )
