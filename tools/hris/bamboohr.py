@@ -55,8 +55,8 @@ from tools.hris.source import (
     check_freshness,
     decode_json,
     get_header,
-    invalid,
     require_secrets,
+    validate_body,
 )
 
 logger = logging.getLogger(__name__)
@@ -157,10 +157,7 @@ class BambooHRSource:
                     )
                 ]
             )
-        try:
-            return BambooEventPayload.model_validate(document)
-        except ValidationError as exc:
-            raise invalid(exc) from exc
+        return validate_body(BambooEventPayload, document)
 
 
 def sign(private_key: str, body: bytes, timestamp: str) -> str:

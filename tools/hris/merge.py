@@ -40,6 +40,7 @@ from tools.hris.source import (
     get_header,
     invalid,
     require_secrets,
+    validate_body,
 )
 
 logger = logging.getLogger(__name__)
@@ -173,7 +174,7 @@ class MergeSource:
 
     def parse(self, *, body: bytes, headers: Mapping[str, str], now: datetime) -> HRISEvent:
         self._verify(body, headers)
-        payload = self._validate(decode_json(body))
+        payload = validate_body(MergePayload, decode_json(body))
         kind = _event_type(payload.hook.event)
         employee = employee_from_merge(payload.data)
         # Merge has no "terminated" event: a termination arrives as a change to INACTIVE.
@@ -203,12 +204,6 @@ class MergeSource:
                 return
         logger.warning("merge webhook refused: signature matches no configured key")
         raise unauthorized(f"{SIGNATURE_HEADER} does not match any configured signature key.")
-
-    def _validate(self, document: object) -> MergePayload:
-        try:
-            return MergePayload.model_validate(document)
-        except ValidationError as exc:
-            raise invalid(exc) from exc
 
 
 def sign(signature_key: str, body: bytes) -> str:

@@ -13,9 +13,9 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from pydantic import SecretStr, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from core.employee import HRISEvent
 from tools.hris.errors import FieldError, IntakeError, bad_timestamp, invalid_payload, unauthorized
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from core.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+PayloadT = TypeVar("PayloadT", bound=BaseModel)
 
 # Pydantic puts validator and union-member tags such as ``function-after[...]`` into
 # ``loc``; a sender knows nothing about them, so they never reach a field path.
@@ -128,6 +130,14 @@ def invalid(
     exc: ValidationError, *, prefix: str = "", rename: Mapping[str, str] | None = None
 ) -> IntakeError:
     return invalid_payload(field_errors(exc, prefix=prefix, rename=rename))
+
+
+def validate_body(model: type[PayloadT], document: object) -> PayloadT:
+    """A source's body model, or a 422 naming every field that does not fit it."""
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        raise invalid(exc) from exc
 
 
 def assemble_event(fields: Mapping[str, Any], rename: Mapping[str, str]) -> HRISEvent:

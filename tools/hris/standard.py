@@ -19,7 +19,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr
 from standardwebhooks.webhooks import (
     EmptyWebhookSecretError,
     Webhook,
@@ -33,8 +33,8 @@ from tools.hris.source import (
     check_freshness,
     decode_json,
     get_header,
-    invalid,
     require_secrets,
+    validate_body,
 )
 
 logger = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class StandardWebhookSource:
 
     def parse(self, *, body: bytes, headers: Mapping[str, str], now: datetime) -> HRISEvent:
         msg_id = self._verify(body, headers, now)
-        payload = self._validate(decode_json(body))
+        payload = validate_body(StandardPayload, decode_json(body))
         return assemble_event(
             {
                 "event_id": msg_id,
@@ -108,12 +108,6 @@ class StandardWebhookSource:
             return msg_headers["webhook-id"]
         logger.warning("standard webhook refused: no secret matched (id=%s)", found["webhook-id"])
         raise unauthorized("No signature in webhook-signature matches a configured secret.")
-
-    def _validate(self, document: object) -> StandardPayload:
-        try:
-            return StandardPayload.model_validate(document)
-        except ValidationError as exc:
-            raise invalid(exc) from exc
 
 
 def _verifier(secret: SecretStr, index: int) -> Webhook:
