@@ -28,7 +28,7 @@ from core.settings import Settings
 from tools.hris.errors import HRISFetchError
 from tools.hris.records import EmployeeFetcher
 from tools.lms.catalog_groups import CatalogGroups
-from tools.lms.errors import LMSRejected
+from tools.lms.errors import LMSRejected, LMSUnavailable
 from tools.lms.scim import ScimLMS
 from tools.mapping.base import Mapper
 
@@ -145,6 +145,7 @@ class Worker:
                 base_s=self.settings.worker_backoff_base_s,
                 max_s=self.settings.worker_backoff_max_s,
                 retryable=not permanent,
+                not_before_s=error.retry_after if isinstance(error, LMSUnavailable) else None,
             )
         except LeaseLostError:
             log.warning("lost the lease on %s while recording: %s", claim.receipt_id, reason)

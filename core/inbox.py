@@ -392,8 +392,12 @@ def fail(
     base_s: float,
     max_s: float,
     retryable: bool = True,
+    not_before_s: float | None = None,
 ) -> InboxStatus:
-    """Record a failed attempt: reschedule with backoff, or dead-letter it with the reason."""
+    """Record a failed attempt: reschedule with backoff, or dead-letter it with the reason.
+
+    ``not_before_s`` is a delay the far side asked for (Retry-After): never retry sooner.
+    """
     with session_scope(engine) as session:
         row = _held(session, claim)
         row.last_error = error[:4000]
@@ -401,6 +405,7 @@ def fail(
         if retryable and row.attempts < max_attempts:
             row.status = InboxStatus.pending
             delay = backoff_delay(row.attempts, base_s=base_s, max_s=max_s)
+            delay = max(delay, not_before_s or 0.0)
             row.next_attempt_at = utcnow() + timedelta(seconds=delay)
         else:
             row.status, row.finished_at = InboxStatus.dead, utcnow()

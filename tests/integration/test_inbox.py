@@ -156,3 +156,22 @@ def test_manages_others_follows_applied_reports(engine: Engine) -> None:
     assert claim is not None
     inbox.complete(engine, claim=claim, status=InboxStatus.applied, outcome={}, employee=report)
     assert inbox.manages_others(engine, external_id=boss.external_id)
+
+
+def test_a_retry_after_longer_than_the_backoff_is_honoured(engine: Engine) -> None:
+    inbox.enqueue(engine, event=make_event())
+    claim = _claim(engine)
+    assert claim is not None
+    before = datetime.now(UTC)
+    inbox.fail(
+        engine,
+        claim=claim,
+        error="LMSUnavailable: 429",
+        max_attempts=5,
+        base_s=0.01,
+        max_s=0.01,
+        not_before_s=120,
+    )
+    row = inbox.get(engine, receipt_id=claim.receipt_id)
+    assert row is not None
+    assert row.next_attempt_at >= before + timedelta(seconds=119)
