@@ -1,7 +1,7 @@
-"""The provisioning graph, wired: load_state -> map_roles -> plan -> apply -> record.
+"""The provisioning graph, wired: load_state -> scrub -> map_roles -> plan -> apply -> record.
 
-Seams for later capabilities: `scrub` goes before `map_roles`, `assess`/`review` between
-`plan` and `apply`.
+`scrub` runs before any mapping, so an AI mapper only ever receives its scrubbed view; the
+seam for `assess`/`review` is between `plan` and `apply`.
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ ProvisioningGraph = CompiledStateGraph[
 def build_provisioning_graph(checkpointer: BaseCheckpointSaver[str]) -> ProvisioningGraph:
     builder = StateGraph(ProvisioningState, context_schema=ProvisioningContext)
     builder.add_node("load_state", steps.load_state)
+    builder.add_node("scrub", steps.scrub)
     builder.add_node("map_roles", steps.map_roles)
     builder.add_node("plan", steps.plan)
     builder.add_node("apply", steps.apply)
     builder.add_node("record", steps.record)
     builder.add_edge(START, "load_state")
-    builder.add_edge("load_state", "map_roles")
+    builder.add_edge("load_state", "scrub")
+    builder.add_edge("scrub", "map_roles")
     builder.add_edge("map_roles", "plan")
     builder.add_edge("plan", "apply")
     builder.add_edge("apply", "record")

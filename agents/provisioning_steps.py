@@ -14,7 +14,7 @@ from langgraph.runtime import Runtime
 
 from agents.planning import ProvisioningPlan, UserAction, make_plan, wants_active
 from agents.state import ProvisioningContext, ProvisioningState
-from core import inbox
+from core import inbox, vault
 from core.employee import Employee, EmploymentStatus, EventType, HRISEvent
 from core.inbox import InboxStatus
 
@@ -49,6 +49,32 @@ def load_state(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) 
         "lms_user": asdict(user) if user else None,
         "current_groups": current,
     }
+
+
+def scrub(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
+    """Build the only view of the record a model may ever see, and prove it is clean.
+
+    A firewall refusal is not an error: the run goes on without a model view, so no AI step
+    can use it and the change is left for human review.
+    """
+    ctx = runtime.context
+    employee = Employee.model_validate(state["employee"])
+    manager = (
+        inbox.latest_snapshot(ctx.engine, external_id=employee.manager_external_id)
+        if employee.manager_external_id
+        else None
+    )
+    names = [manager.given_name, manager.family_name, manager.preferred_name] if manager else []
+    guarded = ctx.pii.view_for_model(employee, manager_names=[n for n in names if n])
+    if guarded.placeholders:  # kept encrypted so an admin can reveal what was hidden
+        vault.store(
+            ctx.engine,
+            master_key=ctx.vault_keys.master,
+            subject=vault.pseudonym(employee.external_id, secret=ctx.vault_keys.pseudonym),
+            label=f"{ctx.claim.receipt_id}:placeholders",
+            plaintext=guarded.placeholders,
+        )
+    return {"model_view": guarded.fields, "pii": guarded.report}
 
 
 def map_roles(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
@@ -118,6 +144,7 @@ def record(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> d
         "catalog_version": decision["catalog_version"],
         "unresolved": decision.get("unresolved", []),
         "user_action": state["plan"]["user_action"],
+        "pii": state.get("pii", {}),
     }
     inbox.complete(
         ctx.engine,
@@ -136,4 +163,4 @@ def record(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> d
     return {"outcome": outcome}
 
 
-__all__ = ["UserAction", "apply", "load_state", "map_roles", "plan", "record"]
+__all__ = ["UserAction", "apply", "load_state", "map_roles", "plan", "record", "scrub"]

@@ -14,10 +14,12 @@ from agents.provisioning import build_provisioning_graph
 from agents.worker import Worker
 from core.catalog import load_catalog
 from core.settings import Settings
+from core.vault import load_keys
 from tools.hris.records import records_from_settings
 from tools.lms.catalog_groups import CatalogGroups
 from tools.lms.scim import ScimLMS
 from tools.mapping.rules import RulesMapper
+from tools.pii.guard import get_guard
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,8 @@ def open_workers(settings: Settings, engine: Engine, *, count: int) -> Iterator[
         graph = build_provisioning_graph(checkpointer)
         mapper = RulesMapper(catalog)
         hris = records_from_settings(settings)
+        pii = get_guard()
+        vault_keys = load_keys(settings)
         yield [
             Worker(
                 engine=engine,
@@ -42,6 +46,8 @@ def open_workers(settings: Settings, engine: Engine, *, count: int) -> Iterator[
                 lms_groups=lms_groups,
                 mapper=mapper,
                 hris=hris,
+                pii=pii,
+                vault_keys=vault_keys,
             )
             for _ in range(count)
         ]

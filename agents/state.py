@@ -14,10 +14,12 @@ from sqlalchemy.engine import Engine
 
 from core.catalog import Catalog
 from core.inbox import Claim
+from core.vault import VaultKeys
 from tools.hris.records import EmployeeFetcher
 from tools.lms.catalog_groups import CatalogGroups
 from tools.lms.scim import ScimLMS
 from tools.mapping.base import Mapper
+from tools.pii.guard import PIIGuard
 
 
 class ProvisioningState(TypedDict, total=False):
@@ -26,6 +28,8 @@ class ProvisioningState(TypedDict, total=False):
     employee: dict[str, Any]
     lms_user: dict[str, Any] | None
     current_groups: list[str]
+    model_view: dict[str, str] | None  # the scrubbed fields an AI step may see; None if refused
+    pii: dict[str, Any]  # finding counts by type and any firewall refusal, never values
     decision: dict[str, Any]
     manages_others: bool
     plan: dict[str, Any]
@@ -40,5 +44,7 @@ class ProvisioningContext:
     lms: ScimLMS
     lms_groups: CatalogGroups
     mapper: Mapper
+    pii: PIIGuard
+    vault_keys: VaultKeys  # never in state: state is checkpointed
     hris: EmployeeFetcher
     claim: Claim

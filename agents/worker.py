@@ -25,12 +25,14 @@ from core import inbox
 from core.catalog import Catalog
 from core.inbox import Claim, InboxStatus, LeaseLostError
 from core.settings import Settings
+from core.vault import VaultKeys
 from tools.hris.errors import HRISFetchError
 from tools.hris.records import EmployeeFetcher
 from tools.lms.catalog_groups import CatalogGroups
 from tools.lms.errors import LMSRejected, LMSUnavailable
 from tools.lms.scim import ScimLMS
 from tools.mapping.base import Mapper
+from tools.pii.guard import PIIGuard
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,8 @@ class Worker:
     lms_groups: CatalogGroups
     mapper: Mapper
     hris: EmployeeFetcher
+    pii: PIIGuard
+    vault_keys: VaultKeys
     worker_id: str = ""
 
     def __post_init__(self) -> None:
@@ -110,6 +114,8 @@ class Worker:
             lms_groups=self.lms_groups,
             mapper=self.mapper,
             hris=self.hris,
+            pii=self.pii,
+            vault_keys=self.vault_keys,
             claim=claim,
         )
         config: RunnableConfig = {"configurable": {"thread_id": claim.receipt_id}}

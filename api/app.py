@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from agents.runtime import running_workers
 from api.problems import install_problem_handlers
-from api.routes import admin, health, webhooks
+from api.routes import admin, employees, health, webhooks
 from core.db import create_tables, make_engine
 from core.settings import Settings, get_settings
 from tools.hris.source import build_sources
@@ -43,5 +43,6 @@ def create_app(settings: Settings | None = None, *, workers: int = 0) -> FastAPI
     install_problem_handlers(app)
     app.include_router(webhooks.router)
     app.include_router(admin.router)
+    app.include_router(employees.router)
     app.include_router(health.router)
     return app

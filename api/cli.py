@@ -162,5 +162,39 @@ def demo(
     )
 
 
+@app.command()
+def erase(
+    external_id: Annotated[str, typer.Argument(help="HRIS id of the person to erase.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase one person from TalentSync (right to erasure); cannot be undone."""
+    from agents.erasure import ErasureBusyError, erase_employee
+
+    settings = get_settings()
+    _configure_logging(settings)
+    if not yes:
+        typer.confirm(
+            f"Erase {external_id} from TalentSync? Their vault entries become unreadable for good",
+            abort=True,
+        )
+    engine = make_engine(settings.database_url)
+    create_tables(engine)
+    try:
+        report = erase_employee(engine=engine, settings=settings, external_id=external_id)
+    except ErasureBusyError as busy:
+        console.print(f"[yellow]{busy}[/yellow]; run it again then (it is safe to repeat).")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    console.print(f"[green]Erased {external_id}[/green]; what remains is keyed by")
+    console.print(report.subject, soft_wrap=True)  # one unbroken token: copied into queries
+    table = Table("what", "count", title="Erasure report")
+    for name, value in report.model_dump(exclude={"subject", "out_of_scope"}).items():
+        table.add_row(name.replace("_", " "), str(value))
+    console.print(table)
+    for note in report.out_of_scope:
+        console.print(f"[yellow]Not done here:[/yellow] {note}")
+
+
 if __name__ == "__main__":
     app()

@@ -456,3 +456,14 @@ def open_count(engine: Engine) -> int:
     """Events still to be finished (pending, possibly waiting on a backoff, or in flight)."""
     counts = status_counts(engine)
     return sum(counts[s.value] for s in OPEN_STATUSES)
+
+
+def latest_snapshot(engine: Engine, *, external_id: str) -> Employee | None:
+    """The newest applied record of a person, e.g. a manager's names for a report's
+    deny-list; ``None`` for thin events (their full record never entered the inbox)."""
+    with Session(engine) as session:
+        cursor = session.get(EmployeeCursor, external_id)
+        row = session.get(InboxEvent, cursor.last_receipt_id) if cursor else None
+        if row is None:
+            return None
+        return HRISEvent.model_validate(row.payload).employee

@@ -102,6 +102,18 @@ class Settings(BaseSettings):
     # --- logging -------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    # --- personal data -------------------------------------------------------------------
+    pii_master_key: SecretStr | None = Field(
+        None,
+        description="Base64 of 32 bytes; wraps every employee's vault key. Generated under "
+        "var_dir/keys when unset (development only).",
+    )
+    pii_pseudonym_key: SecretStr | None = Field(
+        None,
+        description="Base64 of 32 bytes; keys the HMAC that turns HRIS ids into pseudonyms. "
+        "Generated under var_dir/keys when unset (development only).",
+    )
+
     _split = field_validator(
         "webhook_secrets_standard",
         "webhook_secrets_bamboohr",

@@ -1,0 +1,190 @@
+"""PII scrubbing throughput on realistic HR records.
+
+    .venv/bin/python -m bench.scrub [--records 300] [--batch-size 32]
+
+Each record is an `Employee` (identity for the deny-list) plus one to three free-text fields
+(title, notes, comments) mentioning the person, their manager, emails, phone numbers, ids
+and sometimes an address. Measured: records/s and p50/p95 per record, one text at a time
+(`Scrubber.scrub`) and per record batched (`Scrubber.scrub_many`, one spaCy pipe per record),
+plus a cross-record batch to show what spaCy batching alone buys.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+from dataclasses import dataclass
+
+from faker import Faker
+from presidio_analyzer.nlp_engine import NlpArtifacts, NlpEngine
+from rich.console import Console
+from rich.table import Table
+
+from core.employee import Employee
+from tools.pii.analyzer import get_analyzer
+from tools.pii.identity import RecordIdentity
+from tools.pii.scrubber import PlaceholderMap, Scrubber
+
+console = Console()
+
+TITLES = [
+    "Senior Account Executive",
+    "Controller",
+    "Recruiter",
+    "RN Night Shift Float",
+    "Software Developer II",
+    "Warehouse Associate",
+    "HR Business Partner",
+    "Customer Success Manager",
+]
+NOTES = [
+    "{given} moved from the {city} office; reach {given} at {email} or {phone}.",
+    "Manager {manager} approved the transfer of {full} (employee {eid}) effective next month.",
+    "{full} asked to update the home address to {address}. Badge {eid} reissued.",
+    "Per {manager}: {given} completes onboarding once the safety course is done.",
+    "Call {phone} if {given} does not show up for the night shift. Backup: {manager}.",
+    "Promoted to {title}. {given} will mentor two new hires in {city}.",
+]
+COMMENTS = [
+    "LMS access for {full} requested by {manager_email}.",
+    "{given} prefers email ({email}) over phone.",
+    "Duplicate profile for {eid}? Please merge with the one {manager} created.",
+]
+
+
+@dataclass(frozen=True)
+class Record:
+    employee: Employee
+    manager_name: str
+    texts: list[str]
+
+
+def make_records(count: int, seed: int = 7) -> list[Record]:
+    fake = Faker(["en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "sv_SE"])
+    Faker.seed(seed)
+    rng = random.Random(seed)
+    records: list[Record] = []
+    for n in range(count):
+        given, family = fake.first_name(), fake.last_name()
+        employee = Employee(
+            external_id=f"E{20000 + n}",
+            email=f"{given.lower()}.{family.lower()}@example.com".replace(" ", ""),
+            given_name=given,
+            family_name=family,
+            title=rng.choice(TITLES),
+            department="Operations",
+            location=fake.city(),
+            manager_external_id=f"E{10000 + n}",
+        )
+        manager = fake.name()
+        values = {
+            "given": given,
+            "full": f"{given} {family}",
+            "email": employee.email,
+            "phone": fake.phone_number(),
+            "eid": employee.external_id,
+            "manager": manager,
+            "manager_email": f"{manager.split()[0].lower()}@example.com",
+            "city": fake.city(),
+            "address": fake.street_address(),
+            "title": rng.choice(TITLES),
+        }
+        texts = [employee.title or ""]
+        texts += [rng.choice(NOTES).format(**values) for _ in range(rng.randint(0, 1) + 1)]
+        if rng.random() < 0.5:
+            texts.append(rng.choice(COMMENTS).format(**values))
+        records.append(Record(employee, manager, texts[:3]))
+    return records
+
+
+def percentile(samples: list[float], q: int) -> float:
+    return statistics.quantiles(samples, n=100)[q - 1] if len(samples) > 1 else samples[0]
+
+
+def run_one_at_a_time(scrubber: Scrubber, records: list[Record]) -> list[float]:
+    timings: list[float] = []
+    for record in records:
+        started = time.perf_counter()
+        identity = RecordIdentity.from_employee(record.employee, [record.manager_name])
+        placeholders = PlaceholderMap()
+        for text in record.texts:
+            scrubber.scrub(text, identity=identity, placeholders=placeholders)
+        timings.append(time.perf_counter() - started)
+    return timings
+
+
+def run_batched_per_record(scrubber: Scrubber, records: list[Record]) -> list[float]:
+    timings: list[float] = []
+    for record in records:
+        started = time.perf_counter()
+        identity = RecordIdentity.from_employee(record.employee, [record.manager_name])
+        scrubber.scrub_many(record.texts, identity=identity, placeholders=PlaceholderMap())
+        timings.append(time.perf_counter() - started)
+    return timings
+
+
+def run_cross_record_batch(scrubber: Scrubber, records: list[Record], batch_size: int) -> float:
+    """spaCy over all texts in one pipe, then per-record recognizers: total seconds."""
+    started = time.perf_counter()
+    texts = [text for record in records for text in record.texts]
+    nlp = scrubber.analyzer.nlp_engine
+    artifacts = {id(t): a for t, a in zip(texts, _artifacts(nlp, texts, batch_size), strict=True)}
+    for record in records:
+        identity = RecordIdentity.from_employee(record.employee, [record.manager_name])
+        placeholders = PlaceholderMap()
+        for text in record.texts:
+            findings = scrubber.find(text, identity=identity, nlp_artifacts=artifacts[id(text)])
+            scrubber._replace(text, findings, placeholders)
+    return time.perf_counter() - started
+
+
+def _artifacts(nlp: NlpEngine, texts: list[str], batch_size: int) -> list[NlpArtifacts]:
+    batch = nlp.process_batch(texts, "en", batch_size=batch_size)
+    return [item[1] for item in batch]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="PII scrubbing throughput")
+    parser.add_argument("--records", type=int, default=300)
+    parser.add_argument("--batch-size", type=int, default=64)
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    scrubber = Scrubber(get_analyzer())
+    build_seconds = time.perf_counter() - started
+    records = make_records(args.records)
+    texts = sum(len(r.texts) for r in records)
+    run_one_at_a_time(scrubber, records[:20])  # warm-up
+
+    table = Table(title=f"Scrub throughput: {len(records)} records, {texts} texts, 2 cores")
+    for column in ("mode", "records/s", "texts/s", "p50 ms/record", "p95 ms/record"):
+        table.add_column(column, justify="left" if column == "mode" else "right")
+    for name, runner in (
+        ("one text at a time", run_one_at_a_time),
+        ("batched per record (nlp.pipe)", run_batched_per_record),
+    ):
+        timings = runner(scrubber, records)
+        total = sum(timings)
+        table.add_row(
+            name,
+            f"{len(records) / total:.0f}",
+            f"{texts / total:.0f}",
+            f"{percentile(timings, 50) * 1000:.1f}",
+            f"{percentile(timings, 95) * 1000:.1f}",
+        )
+    total = run_cross_record_batch(scrubber, records, args.batch_size)
+    table.add_row(
+        f"batched across records (pipe, {args.batch_size})",
+        f"{len(records) / total:.0f}",
+        f"{texts / total:.0f}",
+        "-",
+        "-",
+    )
+    console.print(f"analyzer built in {build_seconds:.1f}s")
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()

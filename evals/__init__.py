@@ -1,0 +1,1 @@
+"""Evaluation suites: metrics and reports over small datasets in evals/datasets/."""

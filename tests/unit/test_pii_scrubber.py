@@ -1,0 +1,113 @@
+"""Scrubbing one record's texts: nothing personal survives, placeholders stay consistent."""
+
+from __future__ import annotations
+
+import pytest
+
+from evals.pii import DEFAULT_DATASET, evaluate, load_examples
+from tests.factories import make_employee
+from tools.pii.analyzer import get_analyzer
+from tools.pii.identity import RecordIdentity, normalise
+from tools.pii.scrubber import PlaceholderMap, Scrubber
+
+
+@pytest.fixture(scope="module")
+def scrubber() -> Scrubber:
+    return Scrubber(get_analyzer())
+
+
+def test_reach_priya_is_fully_scrubbed(scrubber: Scrubber) -> None:
+    employee = make_employee(
+        given_name="Priya", family_name="Patel", email="priya.patel@acme.com", external_id="E20417"
+    )
+    identity = RecordIdentity.from_employee(employee)
+    placeholders = PlaceholderMap()
+    result = scrubber.scrub(
+        "Reach Priya at priya.patel@acme.com or +44 20 7946 0958",
+        identity=identity,
+        placeholders=placeholders,
+    )
+    assert result.text == "Reach <PERSON_1> at <EMAIL_ADDRESS_1> or <PHONE_NUMBER_1>"
+    assert placeholders.mapping() == {
+        "<PERSON_1>": "Priya",
+        "<EMAIL_ADDRESS_1>": "priya.patel@acme.com",
+        "<PHONE_NUMBER_1>": "+44 20 7946 0958",
+    }
+    assert not any(value in normalise(result.text) for value in identity.values())
+
+
+def test_all_caps_and_diacritics_names_via_deny_list(scrubber: Scrubber) -> None:
+    employee = make_employee(given_name="Zoë", family_name="Nguyễn", email="zoe.n@acme.com")
+    identity = RecordIdentity.from_employee(employee, manager_names=["Ólafur Arnalds"])
+    result = scrubber.scrub(
+        "NOTE: ZOE NGUYEN asked olafur for leave; zoe confirmed.",
+        identity=identity,
+        placeholders=PlaceholderMap(),
+    )
+    lowered = normalise(result.text)
+    for leaked in ("zoe", "nguyen", "olafur"):
+        assert leaked not in lowered, result.text
+
+
+def test_placeholders_are_consistent_across_texts_of_one_record(scrubber: Scrubber) -> None:
+    employee = make_employee(given_name="Priya", family_name="Patel", email="pp@acme.com")
+    identity = RecordIdentity.from_employee(employee, manager_names=["Tom Becker"])
+    placeholders = PlaceholderMap()
+    first = scrubber.scrub(
+        "Priya reports to Tom Becker.", identity=identity, placeholders=placeholders
+    )
+    second = scrubber.scrub(
+        "PRIYA and tom becker agreed.", identity=identity, placeholders=placeholders
+    )
+    assert first.text == "<PERSON_1> reports to <PERSON_2>."
+    assert second.text == "<PERSON_1> and <PERSON_2> agreed."
+
+
+def test_scrub_many_matches_scrub(scrubber: Scrubber) -> None:
+    identity = RecordIdentity.from_employee(make_employee(given_name="Priya", family_name="Patel"))
+    texts = ["Priya called +49 30 1234567.", "Employee E12345 met Priya Patel.", "Controller"]
+    one_by_one = [
+        scrubber.scrub(t, identity=identity, placeholders=PlaceholderMap()) for t in texts
+    ]
+    shared = PlaceholderMap()
+    sequential = [scrubber.scrub(t, identity=identity, placeholders=shared) for t in texts]
+    batched = scrubber.scrub_many(texts, identity=identity, placeholders=PlaceholderMap())
+    assert [r.text for r in batched] == [r.text for r in sequential]
+    assert one_by_one[2].text == "Controller"
+
+
+def test_operators_are_configurable() -> None:
+    scrubber = Scrubber(
+        get_analyzer(), operators={"PHONE_NUMBER": "mask", "EMAIL_ADDRESS": "redact"}
+    )
+    result = scrubber.scrub(
+        "Call 020 7946 0958 or mail a@b.com", identity=None, placeholders=PlaceholderMap()
+    )
+    assert result.text == "Call ************* or mail "
+
+
+def test_dates_are_kept_but_dates_of_birth_are_not(scrubber: Scrubber) -> None:
+    result = scrubber.scrub(
+        "Starts 2026-01-05; born 12/03/1985.", identity=None, placeholders=PlaceholderMap()
+    )
+    assert "2026-01-05" in result.text
+    assert "12/03/1985" not in result.text
+
+
+def test_overlaps_are_merged_so_nothing_leaks(scrubber: Scrubber) -> None:
+    identity = RecordIdentity.from_employee(make_employee(given_name="Priya", family_name="Patel"))
+    result = scrubber.scrub(
+        "She lives at 221B Baker St and Priya Patel Smith signed.",
+        identity=identity,
+        placeholders=PlaceholderMap(),
+    )
+    assert "Baker" not in result.text
+    assert "Priya" not in result.text
+
+
+def test_eval_smoke_on_50_examples(scrubber: Scrubber) -> None:
+    report = evaluate(scrubber, load_examples(DEFAULT_DATASET)[:50])
+    assert report.examples == 50
+    assert report.overall.support > 50
+    assert report.overall.recall > 0.6, report.overall
+    assert report.overall.precision > 0.5, report.overall

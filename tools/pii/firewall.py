@@ -1,0 +1,120 @@
+"""The one chokepoint for text leaving the record: model prompts, vector-store documents and
+metadata, audit free text. It rescans what is about to leave and refuses (fails closed)
+when a known personal value of the record, or a high-confidence PII entity, is still there.
+
+The scrubber is the first line; this is the check that the first line worked. A refusal
+carries entity types and where they were found, never the values themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from presidio_analyzer import AnalyzerEngine
+
+from tools.pii.identity import RecordIdentity, normalise
+
+log = logging.getLogger(__name__)
+
+# Entities found by patterns with formats or checksums, trusted enough to block on. NER
+# guesses are not: the small spaCy model tags "Map" in "Map the title ..." as PERSON at
+# 0.85, which would refuse every prompt. Names are blocked through the record's own values
+# (its names, its manager's names), which are exact.
+BLOCKING_ENTITIES = frozenset(
+    {
+        "EMAIL_ADDRESS",
+        "PHONE_NUMBER",
+        "US_SSN",
+        "CREDIT_CARD",
+        "IBAN_CODE",
+        "EMPLOYEE_ID",
+        "STREET_ADDRESS",
+    }
+)
+_PLACEHOLDER = re.compile(r"<[A-Z_]+_\d+>")
+
+
+class Channel(StrEnum):
+    model_prompt = "model_prompt"
+    vector_document = "vector_document"
+    vector_metadata = "vector_metadata"
+    audit_text = "audit_text"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    channel: Channel
+    reason: str
+    entity_types: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "channel": self.channel.value,
+            "reason": self.reason,
+            "entity_types": list(self.entity_types),
+        }
+
+
+class FirewallRefusalError(Exception):
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(f"{refusal.channel}: {refusal.reason}")
+        self.refusal = refusal
+
+
+def _texts(payload: str | Mapping[str, Any] | Iterable[Any]) -> list[str]:
+    """Every string inside a payload (prompts are strings, metadata are nested mappings)."""
+    if isinstance(payload, str):
+        return [payload]
+    if isinstance(payload, Mapping):
+        return [t for key, value in payload.items() for t in (*_texts(str(key)), *_texts(value))]
+    if isinstance(payload, Iterable):
+        return [t for item in payload for t in _texts(item)]
+    return [] if payload is None else [str(payload)]
+
+
+class PIIFirewall:
+    def __init__(self, analyzer: AnalyzerEngine, *, min_score: float = 0.4) -> None:
+        self._analyzer = analyzer
+        self._min_score = min_score
+
+    def check(
+        self,
+        payload: str | Mapping[str, Any] | Iterable[Any],
+        *,
+        identity: RecordIdentity,
+        channel: Channel,
+    ) -> None:
+        """Return quietly if the payload may leave; raise ``FirewallRefusalError`` if not.
+
+        All strings of the payload are scanned as one text (one line each): one analyzer
+        pass instead of one per field, and nothing can hide across a field boundary.
+        """
+        text = "\n".join(_texts(payload))
+        refusal = self._inspect(text, identity=identity, channel=channel)
+        if refusal is not None:
+            log.warning("PII firewall refused %s: %s", channel.value, refusal.reason)
+            raise FirewallRefusalError(refusal)
+
+    def _inspect(self, text: str, *, identity: RecordIdentity, channel: Channel) -> Refusal | None:
+        searchable = normalise(_PLACEHOLDER.sub(" ", text))
+        for value in identity.values():
+            if re.search(rf"(?<![\w]){re.escape(value)}(?![\w])", searchable):
+                return Refusal(
+                    channel, "a known personal value of the record is present", ("KNOWN_VALUE",)
+                )
+        stripped = _PLACEHOLDER.sub(lambda m: " " * len(m.group()), text)
+        found = self._analyzer.analyze(
+            stripped,
+            language="en",
+            entities=sorted(BLOCKING_ENTITIES),
+            score_threshold=self._min_score,
+        )
+        if found:
+            types = tuple(sorted({r.entity_type for r in found}))
+            return Refusal(channel, "high-confidence personal data detected", types)
+        return None

@@ -1,0 +1,61 @@
+"""The PII engines, built once per process (Presidio and spaCy are slow to load and safe to
+share), and the one entry point that turns a record into what a model may see."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from core.employee import Employee
+from tools.pii.analyzer import get_analyzer
+from tools.pii.firewall import BLOCKING_ENTITIES, Channel, FirewallRefusalError, PIIFirewall
+from tools.pii.identity import RecordIdentity
+from tools.pii.pattern_analyzer import get_pattern_analyzer
+from tools.pii.policy import FieldPolicy, model_view
+from tools.pii.scrubber import PlaceholderMap, Scrubber
+
+
+@dataclass(frozen=True)
+class GuardedView:
+    """``fields`` is ``None`` when the firewall refused: then no model may be asked."""
+
+    fields: dict[str, str] | None
+    report: dict[str, Any]  # finding counts by type, placeholder count, any refusal
+    placeholders: dict[str, str]  # placeholder -> original value: for the vault only
+    identity: RecordIdentity
+
+
+@dataclass(frozen=True)
+class PIIGuard:
+    scrubber: Scrubber
+    firewall: PIIFirewall
+    policy: FieldPolicy = field(default_factory=FieldPolicy)
+
+    def view_for_model(
+        self, employee: Employee, *, manager_names: Sequence[str] = ()
+    ) -> GuardedView:
+        identity = RecordIdentity.from_employee(employee, manager_names=manager_names)
+        placeholders = PlaceholderMap()
+        view = model_view(
+            employee,
+            scrubber=self.scrubber,
+            identity=identity,
+            placeholders=placeholders,
+            policy=self.policy,
+        )
+        mapping = placeholders.mapping()
+        report: dict[str, Any] = {"findings": view.findings, "placeholders": len(mapping)}
+        try:
+            self.firewall.check(view.fields, identity=identity, channel=Channel.model_prompt)
+        except FirewallRefusalError as refused:
+            report["refusal"] = refused.refusal.as_dict()
+            return GuardedView(None, report, mapping, identity)
+        return GuardedView(view.fields, report, mapping, identity)
+
+
+@cache
+def get_guard() -> PIIGuard:
+    firewall = PIIFirewall(get_pattern_analyzer(BLOCKING_ENTITIES))
+    return PIIGuard(scrubber=Scrubber(get_analyzer()), firewall=firewall)

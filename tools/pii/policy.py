@@ -1,0 +1,61 @@
+"""Which fields of an employee record a model may ever see: a default-deny allow-list.
+
+Names, emails, ids, the manager and every date stay out whatever the free text says. Of
+the allowed fields, only validated codes go as they are; anything a person could type
+(title, site, department, even a job code an HRIS admin filled in by hand) is scrubbed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from core.employee import Employee
+from tools.pii.identity import RecordIdentity
+from tools.pii.scrubber import PlaceholderMap, Scrubber
+
+
+@dataclass(frozen=True)
+class FieldPolicy:
+    # Enumerations and pattern-validated codes: no room for personal data inside them.
+    structured: frozenset[str] = frozenset({"country", "worker_type", "employment_status"})
+    # Free text typed by people: may hold a name, a phone number, anything.
+    free_text: frozenset[str] = frozenset({"title", "location", "department", "job_code"})
+
+    @property
+    def allowed(self) -> frozenset[str]:
+        return self.structured | self.free_text
+
+
+@dataclass(frozen=True)
+class ModelView:
+    """What a model may be shown of one record, and what scrubbing found on the way."""
+
+    fields: dict[str, str]
+    findings: dict[str, int] = field(default_factory=dict)  # entity type -> count, no values
+
+
+def model_view(
+    employee: Employee,
+    *,
+    scrubber: Scrubber,
+    identity: RecordIdentity,
+    placeholders: PlaceholderMap,
+    policy: FieldPolicy | None = None,
+) -> ModelView:
+    policy = policy or FieldPolicy()
+    record = employee.model_dump(mode="json")
+    present = {
+        name: str(record[name])
+        for name in sorted(policy.allowed)
+        if record.get(name) not in (None, "")
+    }
+    typed = [name for name in present if name in policy.free_text]
+    scrubbed = scrubber.scrub_many(
+        [present[name] for name in typed], identity=identity, placeholders=placeholders
+    )
+    findings: dict[str, int] = {}
+    for name, result in zip(typed, scrubbed, strict=True):
+        present[name] = result.text
+        for finding in result.findings:
+            findings[finding.entity_type] = findings.get(finding.entity_type, 0) + 1
+    return ModelView(fields=present, findings=findings)

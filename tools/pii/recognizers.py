@@ -1,0 +1,740 @@
+"""The recognizers TalentSync adds to (or tunes in) Presidio for HR text.
+
+Presidio's defaults were measured on HR sentences (see NOTES.md): no employee ids, no street
+addresses, job titles read as people or organisations, bare first names missed. Each
+recognizer here closes one of those gaps with general patterns plus context words, never with
+values copied from an evaluation set.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import cast
+
+from presidio_analyzer import (
+    AnalysisExplanation,
+    EntityRecognizer,
+    LocalRecognizer,
+    Pattern,
+    PatternRecognizer,
+    RecognizerResult,
+)
+from presidio_analyzer.nlp_engine import NlpArtifacts
+from presidio_analyzer.predefined_recognizers import (
+    CreditCardRecognizer,
+    EmailRecognizer,
+    IbanRecognizer,
+    IpRecognizer,
+    PhoneRecognizer,
+    SpacyRecognizer,
+    UsSsnRecognizer,
+)
+
+from tools.pii.identity import RecordIdentity, normalise, normalise_with_offsets
+
+logger = logging.getLogger(__name__)
+
+EMPLOYEE_ID = "EMPLOYEE_ID"
+STREET_ADDRESS = "STREET_ADDRESS"
+DATE_OF_BIRTH = "DATE_OF_BIRTH"
+PERSON = "PERSON"
+EMAIL_ADDRESS = "EMAIL_ADDRESS"
+
+DENY_LIST_RECOGNIZER = "RecordDenyListRecognizer"
+"""Name the scrubber looks for: deny-list findings beat every other overlapping finding."""
+
+# Case-sensitive, multi-line: capitalisation is evidence for names of streets, so the
+# IGNORECASE Presidio applies by default would throw that evidence away.
+_CASE_SENSITIVE = re.DOTALL | re.MULTILINE
+
+# --- employee ids ----------------------------------------------------------------------------
+
+DEFAULT_EMPLOYEE_ID_PATTERNS: tuple[Pattern, ...] = (
+    # "E12345": the shape most HRIS use; spaCy otherwise tags it PERSON
+    Pattern("employee_id_e_prefix", r"(?<![\w.-])E\d{4,7}(?![\w.-])", 0.5),
+    # "EMP-004211", "AB123456": a short letter prefix, optional dash, digits; weak on its
+    # own (could be a ticket or a product code), context makes it an id. O*NET-SOC job
+    # codes ("15-1252.00") have no letter prefix, so they never match.
+    Pattern("employee_id_prefixed", r"(?<![\w.-])[A-Z]{1,3}-?\d{4,8}(?![\w.-])", 0.3),
+    # bare digits only count next to a strong word ("badge 0042817")
+    Pattern("employee_id_digits", r"(?<![\w.-])#?\d{5,8}(?![\w.-])", 0.1),
+)
+EMPLOYEE_ID_CONTEXT: tuple[str, ...] = (
+    "employee",
+    "id",
+    "badge",
+    "staff",
+    "worker",
+    "emp",
+    "personnel",
+    "payroll",
+    "#",
+)
+
+
+def employee_id_recognizer(patterns: Sequence[Pattern] | None = None) -> PatternRecognizer:
+    """Patterns are configurable because every HRIS numbers its workers differently."""
+    return PatternRecognizer(
+        supported_entity=EMPLOYEE_ID,
+        name="EmployeeIdRecognizer",
+        patterns=list(patterns or DEFAULT_EMPLOYEE_ID_PATTERNS),
+        context=list(EMPLOYEE_ID_CONTEXT),
+        global_regex_flags=_CASE_SENSITIVE,
+    )
+
+
+# --- street addresses ------------------------------------------------------------------------
+
+_CAP = r"\p{Lu}[\p{L}'\u2019\-]*\.?"  # a capitalised word, any script with case
+_WORD = r"\p{L}[\p{L}'\u2019\-]*\.?"  # any word
+_NUM = r"\d{1,6}[A-Za-z]?"  # house number, "221B"
+_STREET_TYPES = (
+    "street|st|road|rd|avenue|ave|av|drive|dr|lane|ln|close|crescent|cres|place|pl|court|ct|"
+    "way|boulevard|blvd|terrace|ter|square|sq|highway|hwy|parkway|pkwy|row|walk|mews|"
+    "gardens|grove|hill|park|circle|cir|trail|trl|point|pt|flat|flats|lodge|union|route|"
+    "alley|pike|plaza|ridge|loop|green|rise|wharf|quay|gate|estate|junction|heights|"
+    "crossing|causeway|expressway|freeway|turnpike|manor|mall|meadows?|fields?|creek|cove|"
+    "harbou?r|landing|lakes?|mount|orchard|shore|springs?|summit|valley|views?|villas?|"
+    "wells?|woods?|gardens?|ports?|burg|bypass|spur|stravenue|trace|track|vista|club|"
+    "common|corners?|crest|dale|divide|extension|forge|fork|haven|hollow|inlet|island|isle|"
+    "knolls?|mission|motorway|neck|pass|path|pines?|plains?|radial|ramp|ranch|rapids?|rest|"
+    "run|shoals?|skyway|squares?|station|stream|throughway|tunnel|underpass|ville|way"
+)
+_STREET_PREFIXES = (
+    "rue|avenue|av\\.|boulevard|bd\\.?|chemin|allée|impasse|quai|place|via|viale|piazza|"
+    "piazzale|corso|largo|vicolo|calle|avenida|avda\\.?|paseo|camino|carrer|plaza|rua|"
+    "travessa|praça|largo|estrada|strada|ul\\.|ulica|aleja|al\\.|plac|ulitsa|prospekt|"
+    "λεωφόρος|οδός"
+)
+# words that end in a street type in languages that write it as a suffix
+_STREET_SUFFIXES = (
+    "straße|strasse|str\\.|gasse|weg|platz|allee|ring|damm|ufer|gatan|gata|vägen|väg|"
+    "vegen|veien|vei|gade|vej|stræde|katu|tie|polku|kuja|tori|utca|út|útja|tér|sor|straat|"
+    "laan|gracht|plein|dijk|kade|ulica|ská|ova|ová|ovo|ského|nám\\."
+)
+_PARTICLES = r"(?:de|du|des|la|le|les|di|del|della|da|do|dos|das|von|van|der|den|el|of)"
+
+DEFAULT_ADDRESS_PATTERNS: tuple[Pattern, ...] = (
+    # "2450 Crown St", "221B Baker Street", "22 Pollen Crescent" (optional leading postcode)
+    Pattern(
+        "number_name_type",
+        rf"(?<!\w)(?:\d{{3,6}}\s+)?{_NUM}\s+(?:{_CAP}\s+){{1,4}}(?i:{_STREET_TYPES})\b\.?",
+        0.6,
+    ),
+    # "33 avenue de Provence", "56 rue La Boétie", "Piazza Rezzonico 35", "Rua Diadema 1903"
+    Pattern(
+        "number_prefix_name",
+        rf"(?<!\w)(?:{_NUM},?\s+)?(?i:{_STREET_PREFIXES})\s+(?:{_PARTICLES}\s+)*"
+        rf"{_CAP}(?:\s+(?:{_PARTICLES}\s+)*{_CAP}){{0,3}}(?:,?\s+{_NUM}(?!\w))?",
+        0.45,
+    ),
+    # "Ziegelgasse 19", "Magasinsgatan 7", "hegyalja út 98", "Dašická 688"
+    Pattern(
+        "suffix_name_number",
+        rf"(?<!\w)(?:\d{{3,6}}\s+)?(?:{_WORD}\s+){{0,2}}\p{{L}}*(?i:{_STREET_SUFFIXES})"
+        rf"\s+{_NUM}(?!\w)",
+        0.5,
+    ),
+    # "Kuusiku 7", "Joaquin Suarez 2906": a capitalised name then a house number; weak alone
+    # ("Windows 10"), so it needs address context to pass the threshold
+    Pattern(
+        "name_number",
+        rf"(?<!\w)(?:\d{{3,6}}\s+)?{_CAP}(?:\s+{_CAP}){{0,2}}\s+{_NUM}(?![\w.,]\d)(?!\w)",
+        0.3,
+    ),
+    # "Apt 4B", "Suite 578", "Unit 12", "P.O. Box 149"
+    Pattern(
+        "unit",
+        r"(?<!\w)(?i:apt\.?|apartment|suite|ste\.?|unit|flat|p\.?\s?o\.?\s?box|box)"
+        r"\s*#?\s*\d{1,6}[A-Za-z]?(?!\w)",
+        0.5,
+    ),
+    # "Unit 5146 Box 1772\nDPO AE 91410": US military mail
+    Pattern(
+        "military",
+        r"(?<!\w)(?:Unit|PSC|USNS|USS|USCGC)\s+\d+(?:,?\s+Box\s+\d+)?\s*\n?\s*"
+        r"(?:DPO|APO|FPO)\s+A[AEP]\s+\d{5}",
+        0.85,
+    ),
+    # a multi-line block starting with a number and ending with a postcode line
+    Pattern(
+        "address_block",
+        r"(?<!\w)\d{1,6}[ \t]+\p{L}[^\n]{1,60}(?:\n[^\n]{0,60}){1,5}?[ \t,]\d{4,6}(?:-\d{3,4})?$",
+        0.5,
+    ),
+    # "the corner of X and Y"
+    Pattern(
+        "corner",
+        rf"(?i:corner\s+of)\s+(?:{_WORD}\s+){{0,4}}?(?:{_NUM}\s+)?(?:{_WORD}\s*){{1,4}}"
+        rf"\s+(?i:and|&)\s+(?:{_CAP}\s*){{1,4}}",
+        0.6,
+    ),
+)
+ADDRESS_CONTEXT: tuple[str, ...] = (
+    "address",
+    "addresses",
+    "street",
+    "live",
+    "lives",
+    "living",
+    "located",
+    "location",
+    "ship",
+    "deliver",
+    "send",
+    "mail",
+    "return",
+    "office",
+    "home",
+    "residence",
+    "moved",
+    "relocated",
+    "drive",
+    "billing",
+    "postal",
+    "at",
+    "on",
+    "corner",
+    "apartment",
+)
+
+
+def street_address_recognizer(patterns: Sequence[Pattern] | None = None) -> PatternRecognizer:
+    """Presidio has no street-address recognizer; home addresses are common in HR notes."""
+    return PatternRecognizer(
+        supported_entity=STREET_ADDRESS,
+        name="StreetAddressRecognizer",
+        patterns=list(patterns or DEFAULT_ADDRESS_PATTERNS),
+        context=list(ADDRESS_CONTEXT),
+        global_regex_flags=_CASE_SENSITIVE,
+    )
+
+
+# --- dates of birth --------------------------------------------------------------------------
+
+_MONTH = (
+    r"(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+DEFAULT_DOB_PATTERNS: tuple[Pattern, ...] = (
+    # dates are everywhere in HR text (start dates, deadlines); only birth context makes one
+    # personal, so every pattern stays under the threshold until context lifts it
+    Pattern("numeric", r"(?<![\w/.-])\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}(?![\w/-])", 0.1),
+    Pattern("day_month_year", rf"(?<!\w)\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH},?\s+\d{{4}}\b", 0.1),
+    Pattern("month_day_year", rf"(?<!\w){_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b", 0.1),
+)
+# context is compared with lemmas: "born" arrives as "bear"
+DOB_CONTEXT: tuple[str, ...] = (
+    "born",
+    "bear",
+    "birth",
+    "birthday",
+    "dob",
+    "d.o.b",
+    "birthdate",
+    "bday",
+)
+
+
+def date_of_birth_recognizer() -> PatternRecognizer:
+    return PatternRecognizer(
+        supported_entity=DATE_OF_BIRTH,
+        name="DateOfBirthRecognizer",
+        patterns=list(DEFAULT_DOB_PATTERNS),
+        context=list(DOB_CONTEXT),
+        global_regex_flags=_CASE_SENSITIVE,
+    )
+
+
+# --- postcodes and payment cards ------------------------------------------------------------
+
+POSTCODE_CONTEXT: tuple[str, ...] = ("zip", "zipcode", "postcode", "postal", "plz", "post")
+
+
+def postcode_recognizer() -> PatternRecognizer:
+    """A postcode narrows a home address to a street; only worth flagging when labelled."""
+    return PatternRecognizer(
+        supported_entity=STREET_ADDRESS,
+        name="PostcodeRecognizer",
+        patterns=[
+            Pattern(
+                "postcode",
+                r"(?<![\w-])\d{3,5}(?:[ -]\d{2,4}|\s[A-Z]{2})?(?![\w-])",
+                0.1,
+            ),
+            # UK and Canadian postcodes are distinctive enough without a label
+            Pattern(
+                "uk_postcode",
+                r"(?<!\w)[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}(?!\w)",
+                0.45,
+            ),
+        ],
+        context=list(POSTCODE_CONTEXT),
+        global_regex_flags=_CASE_SENSITIVE,
+    )
+
+
+CARD_CONTEXT: tuple[str, ...] = (
+    "card", "credit", "debit", "visa", "mastercard", "amex", "maestro", "jcb", "discover",
+    "diners", "payment", "billing",
+)  # fmt: skip
+
+
+class LuhnCardRecognizer(PatternRecognizer):
+    """Any 12-19 digit Luhn-valid number, for issuers Presidio's prefix list leaves out.
+
+    Presidio's credit-card recognizer only knows some issuer prefixes (no Maestro, no
+    2-series Mastercard, no 19-digit Visa). Luhn alone passes one random number in ten,
+    so a bare match stays weak until a card word is near.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="CREDIT_CARD",
+            name="LuhnCardRecognizer",
+            patterns=[Pattern("card_digits", r"(?<![\w-])\d(?:[ -]?\d){11,18}(?![\w-])", 0.3)],
+            context=list(CARD_CONTEXT),
+            global_regex_flags=_CASE_SENSITIVE,
+        )
+
+    def invalidate_result(self, pattern_text: str) -> bool | None:
+        digits = [int(char) for char in pattern_text if char.isdigit()]
+        return not _luhn_valid(digits)
+
+
+def _luhn_valid(digits: Sequence[int]) -> bool:
+    total = 0
+    for position, digit in enumerate(reversed(digits)):
+        if position % 2:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0
+
+
+# --- phone numbers ---------------------------------------------------------------------------
+
+PHONE_REGIONS: tuple[str, ...] = ("US", "GB", "DE", "FR", "IN", "AU", "NL", "ES", "IT", "BR")
+"""Where national formats are parsed; each region is one more python-phonenumbers pass over
+the text (the costliest recognizer). Numbers with a "+" prefix are found by any region, and
+other national formats by the digit-group pattern with context."""
+
+PHONE_CONTEXT: tuple[str, ...] = (
+    "phone", "number", "telephone", "tel", "cell", "cellphone", "mobile", "call", "reach",
+    "contact", "fax", "text", "whatsapp", "dial", "ring",
+)  # fmt: skip
+
+# digit groups with separators, 7 to 15 digits in all; weak alone (could be an amount or an
+# order number), so context words decide. phonenumbers covers the well-formed cases.
+_PHONE_FALLBACK = Pattern(
+    "phone_groups",
+    r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(0?\)\s?)?(?:\(\d{1,5}\)[ .-]?)?"
+    r"\d{2,5}(?:[ .-]\d{2,5}){1,4}(?:\s?(?:x|ext\.?)\s?\d{1,5})?(?![\w-])",
+    0.25,
+)
+
+
+_DATE_LIKE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
+
+
+def _looks_like_date(value: str) -> bool:
+    """ "2026-01-05" passes as a phone number in several regions; in HR text it is a date."""
+    return _DATE_LIKE.fullmatch(value.strip()) is not None
+
+
+class HRPhoneRecognizer(PhoneRecognizer):
+    """python-phonenumbers matching, minus the dates it accepts as numbers."""
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+    ) -> list[RecognizerResult]:
+        # Presidio's signature says NlpArtifacts but the phone matcher never reads them
+        results: list[RecognizerResult] = super().analyze(
+            text, entities, cast(NlpArtifacts, nlp_artifacts)
+        )
+        return [r for r in results if not _looks_like_date(text[r.start : r.end])]
+
+
+class PhoneGroupsRecognizer(PatternRecognizer):
+    """Catches national formats phonenumbers rejects for the regions configured."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="PHONE_NUMBER",
+            name="PhoneGroupsRecognizer",
+            patterns=[_PHONE_FALLBACK],
+            context=list(PHONE_CONTEXT),
+            global_regex_flags=_CASE_SENSITIVE,
+        )
+
+    def invalidate_result(self, pattern_text: str) -> bool | None:
+        digits = sum(char.isdigit() for char in pattern_text)
+        return not 7 <= digits <= 15 or _looks_like_date(pattern_text)
+
+
+def phone_recognizers(regions: Sequence[str] = PHONE_REGIONS) -> list[EntityRecognizer]:
+    return [
+        HRPhoneRecognizer(context=list(PHONE_CONTEXT), supported_regions=tuple(regions)),
+        PhoneGroupsRecognizer(),
+    ]
+
+
+# --- NER (spaCy) with job titles filtered out ------------------------------------------------
+
+JOB_TITLE_WORDS: frozenset[str] = frozenset(
+    """
+    senior junior lead principal chief head staff associate assistant deputy vice executive
+    manager director officer controller recruiter engineer developer analyst consultant
+    specialist coordinator administrator admin supervisor representative rep account sales
+    marketing finance financial accountant auditor clerk nurse rn lpn cna night day shift
+    float charge technician tech architect designer scientist researcher intern trainee
+    apprentice operator driver agent advisor adviser partner president ceo cfo cto coo cio vp
+    svp evp hr people talent payroll benefits generalist business owner product project
+    program programme software data support customer service success operations ops warehouse
+    logistics teacher instructor trainer therapist physician surgeon pharmacist receptionist
+    secretary paralegal counsel attorney lawyer editor writer producer buyer planner scheduler
+    dispatcher mechanic electrician welder carpenter cashier barista cook chef host server
+    bartender housekeeper janitor custodian guard security i ii iii iv
+    """.split()  # noqa: SIM905
+)
+"""Words of job titles spaCy's small model tags as people ("Recruiter", "Controller")."""
+
+
+class HRSpacyRecognizer(SpacyRecognizer):
+    """spaCy NER minus PERSON spans made only of job-title words.
+
+    A title is business data the mapping agent needs; scrubbing "Recruiter" as a person
+    would blind it without protecting anyone.
+    """
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+    ) -> list[RecognizerResult]:
+        results: list[RecognizerResult] = super().analyze(text, entities, nlp_artifacts)
+        kept: list[RecognizerResult] = []
+        for result in results:
+            if result.entity_type == PERSON and (
+                _is_job_title(result, text) or not _trim_digits(result, text)
+            ):
+                continue
+            kept.append(result)
+        return kept
+
+
+def _is_job_title(result: RecognizerResult, text: str) -> bool:
+    words = re.findall(r"[^\W\d_]+", text[result.start : result.end])
+    return bool(words) and all(word.casefold() in JOB_TITLE_WORDS for word in words)
+
+
+_EDGE_DIGITS = re.compile(r"^(?:\S*\d\S*\s+)+|(?:\s+\S*\d\S*)+$")
+
+
+def _trim_digits(result: RecognizerResult, text: str) -> bool:
+    """Cut words with digits off a PERSON span's edges; False if nothing is left.
+
+    Names have no digits: spaCy's "Joaquin Suarez 2906" is a street, "E12345" an id. The
+    name part stays a PERSON, and the longer address or id finding wins the overlap.
+    """
+    span = text[result.start : result.end]
+    if not any(char.isdigit() for char in span):
+        return True
+    lead = _EDGE_DIGITS.match(span)
+    start = result.start + (lead.end() if lead and lead.start() == 0 else 0)
+    trail = re.search(r"(?:\s+\S*\d\S*)+$", span)
+    end = result.start + trail.start() if trail else result.end
+    if end <= start or any(char.isdigit() for char in text[start:end]):
+        return False
+    result.start, result.end = start, end
+    return True
+
+
+# --- names beyond what NER knows -------------------------------------------------------------
+
+PERSON_CONTEXT: tuple[str, ...] = (
+    "name", "named", "call", "called", "mr", "mrs", "ms", "dr", "said", "say", "speak",
+    "meet", "manager", "colleague", "founder", "assistant", "employee", "contact", "reach",
+    "ask", "tell", "email", "follow", "partner", "hire", "report", "mentor", "star", "direct",
+)  # fmt: skip
+
+_WORD_RE = re.compile(r"[^\W\d_][^\W\d_'\u2019\-]*\.?")
+_GAP_RE = re.compile(r"[ \t]+")
+_MAX_NAME_WORDS = 4
+
+
+class GazetteerNameRecognizer(LocalRecognizer):
+    """Capitalised word runs containing known given or family names (see `tools.pii.names`).
+
+    A known given name followed by a known family name is a person with good confidence;
+    a lone known name is only a hint ("Berlin" and "Hall" are in the lists too), so it needs
+    a context word nearby to pass the threshold.
+    """
+
+    FULL_NAME_SCORE = 0.7
+    PARTIAL_NAME_SCORE = 0.5
+    GIVEN_NAME_SCORE = 0.35
+    FAMILY_NAME_SCORE = 0.25
+
+    def __init__(self) -> None:
+        from tools.pii.names import load_gazetteer
+
+        self._names = load_gazetteer()
+        self._name = "GazetteerNameRecognizer"
+        super().__init__(
+            supported_entities=[PERSON],
+            name="GazetteerNameRecognizer",
+            context=list(PERSON_CONTEXT),
+        )
+
+    def load(self) -> None:
+        """The gazetteer is loaded (and cached) in `__init__`."""
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+    ) -> list[RecognizerResult]:
+        results: list[RecognizerResult] = []
+        for run in _word_runs(text):
+            span, score = self._score(run, text)
+            if score > 0:
+                results.append(
+                    RecognizerResult(
+                        PERSON,
+                        span[0],
+                        span[1],
+                        score,
+                        analysis_explanation=AnalysisExplanation(
+                            recognizer=self._name,
+                            original_score=score,
+                            textual_explanation="known given/family name",
+                        ),
+                        recognition_metadata={
+                            RecognizerResult.RECOGNIZER_NAME_KEY: self._name,
+                            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                        },
+                    )
+                )
+        return results
+
+    def _score(self, run: list[tuple[int, int]], text: str) -> tuple[tuple[int, int], float]:
+        """The name part of a word run (known names and initials) and its score."""
+        words = [normalise(text[start:end].rstrip(".")) for start, end in run]
+        if any(word in JOB_TITLE_WORDS for word in words):
+            return (0, 0), 0.0
+        given = [word in self._names.given for word in words]
+        family = [word in self._names.family for word in words]
+        initial = [len(word) == 1 for word in words]
+        named = [g or f or i for g, f, i in zip(given, family, initial, strict=True)]
+        if not any(named):
+            return (0, 0), 0.0
+        first = named.index(True)
+        last = len(named) - 1 - named[::-1].index(True)
+        end = run[last][1]
+        if text[end - 1] == "." and not initial[last]:  # sentence full stop, not an initial
+            end -= 1
+        span = (run[first][0], end)
+        capitalised = text[run[first][0]].isupper()
+        if last > first:
+            if (given[first] or initial[first]) and (family[last] or given[last]):
+                if capitalised or (given[first] and family[last]):
+                    return span, self.FULL_NAME_SCORE
+                return span, 0.0
+            name_words = sum(
+                g or f
+                for g, f in zip(given[first : last + 1], family[first : last + 1], strict=True)
+            )
+            return span, self.PARTIAL_NAME_SCORE if capitalised and name_words >= 2 else 0.0
+        if not capitalised or initial[first]:
+            return span, 0.0
+        if given[first]:
+            return span, self.GIVEN_NAME_SCORE
+        return span, self.FAMILY_NAME_SCORE
+
+
+def _word_runs(text: str) -> list[list[tuple[int, int]]]:
+    """Runs of words on one line, split where the case changes; at most four words each.
+
+    A run is either all capitalised ("Faina D. Yefremova") or all lower case ("naomi ryan"),
+    so "Reach Priya" stays apart from "at priya.patel".
+    """
+    runs: list[list[tuple[int, int]]] = []
+    current: list[tuple[int, int]] = []
+    for match in _WORD_RE.finditer(text):
+        start, end = match.span()
+        upper = text[start].isupper()
+        if current:
+            prev_start, prev_end = current[-1]
+            joined = _GAP_RE.fullmatch(text[prev_end:start]) is not None
+            same_case = text[prev_start].isupper() == upper
+            if (
+                joined
+                and same_case
+                and len(current) < _MAX_NAME_WORDS
+                and not _ends_sentence(text, prev_start, prev_end)
+            ):
+                current.append((start, end))
+                continue
+            runs.append(current)
+        current = [(start, end)]
+    if current:
+        runs.append(current)
+    return runs
+
+
+def _ends_sentence(text: str, start: int, end: int) -> bool:
+    """A word ending in "." ends the run unless it is an initial ("D.")."""
+    return text[end - 1] == "." and end - start > 2
+
+
+NAME_CUE_PATTERNS: tuple[Pattern, ...] = (
+    Pattern(
+        "introduced_name",
+        r"(?<=\b(?i:name\s+is|name:|named|calls\s+me|called|known\s+as)\s+)"
+        r"\p{L}[\p{L}'\u2019\-]+(?:\s+\p{Lu}\.?)?(?:\s+\p{Lu}[\p{L}'\u2019\-]+)?",
+        0.6,
+    ),
+    Pattern(
+        "honorific",
+        r"(?<=\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?\s+)\p{Lu}[\p{L}'\u2019\-]+(?:\s+\p{Lu}[\p{L}'\u2019\-]+)?",
+        0.7,
+    ),
+)
+
+
+def name_cue_recognizer() -> PatternRecognizer:
+    """Names announced by the sentence itself: "my name is …", "Mrs. …"."""
+    return PatternRecognizer(
+        supported_entity=PERSON,
+        name="NameCueRecognizer",
+        patterns=list(NAME_CUE_PATTERNS),
+        global_regex_flags=_CASE_SENSITIVE,
+    )
+
+
+# --- the per-record deny-list ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _DenyTerm:
+    folded: str
+    entity_type: str
+
+
+class RecordDenyListRecognizer(LocalRecognizer):
+    """Finds this record's own names, email and ids, whatever their case or accents.
+
+    NER misses bare first names and all-caps names; the record tells us exactly which
+    strings belong to this person, so matching them is certain (score 1.0). Matching runs
+    on the normalised text (see `tools.pii.identity.normalise`) and maps back to the
+    original offsets, so "PRIYA", "priya" and "Zoe" for "Zoë" are all found.
+    """
+
+    def __init__(self, identity: RecordIdentity) -> None:
+        terms = [
+            *(_DenyTerm(normalise(value), EMAIL_ADDRESS) for value in identity.emails),
+            *(_DenyTerm(normalise(value), EMPLOYEE_ID) for value in identity.ids),
+            *(_DenyTerm(normalise(value), PERSON) for value in identity.names),
+            *(_DenyTerm(normalise(value), EMAIL_ADDRESS) for value in identity.email_local_parts),
+        ]
+        # longest first so "priya patel" wins over "priya" at the same position
+        self._terms = sorted({term.folded: term for term in terms}.values(), key=_longest_first)
+        self._types = {term.folded: term.entity_type for term in self._terms}
+        self._pattern = (
+            re.compile(
+                r"(?<!\w)(" + "|".join(re.escape(term.folded) for term in self._terms) + r")(?!\w)"
+            )
+            if self._terms
+            else None
+        )
+        self._name = DENY_LIST_RECOGNIZER
+        super().__init__(
+            supported_entities=[PERSON, EMAIL_ADDRESS, EMPLOYEE_ID],
+            name=DENY_LIST_RECOGNIZER,
+        )
+
+    def load(self) -> None:
+        """Nothing to load: the terms come from the record."""
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+    ) -> list[RecognizerResult]:
+        if self._pattern is None:
+            return []
+        folded, offsets = normalise_with_offsets(text)
+        results: list[RecognizerResult] = []
+        for match in self._pattern.finditer(folded):
+            entity_type = self._types[match.group(1)]
+            if entities and entity_type not in entities:
+                continue
+            results.append(
+                RecognizerResult(
+                    entity_type=entity_type,
+                    start=offsets[match.start()],
+                    end=_original_end(offsets, match.end()),
+                    score=EntityRecognizer.MAX_SCORE,
+                    analysis_explanation=AnalysisExplanation(
+                        recognizer=self._name,
+                        original_score=EntityRecognizer.MAX_SCORE,
+                        textual_explanation="value of this record",
+                    ),
+                    recognition_metadata={
+                        RecognizerResult.RECOGNIZER_NAME_KEY: self._name,
+                        RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                    },
+                )
+            )
+        return results
+
+
+def _longest_first(term: _DenyTerm) -> tuple[int, str]:
+    return (-len(term.folded), term.folded)
+
+
+def _original_end(offsets: list[int], folded_end: int) -> int:
+    """End offset in the original text: one past the source char of the last folded char."""
+    return offsets[folded_end - 1] + 1 if folded_end > 0 else 0
+
+
+# --- the standard set ------------------------------------------------------------------------
+
+
+def default_recognizers(
+    employee_id_patterns: Sequence[Pattern] | None = None,
+    phone_regions: Sequence[str] = PHONE_REGIONS,
+) -> list[EntityRecognizer]:
+    """Everything the analyzer runs for every text (the deny-list is added per call)."""
+    recognizers: list[EntityRecognizer] = [
+        HRSpacyRecognizer(supported_entities=[PERSON, "LOCATION", "DATE_TIME"]),
+        GazetteerNameRecognizer(),
+        name_cue_recognizer(),
+        EmailRecognizer(),
+        *phone_recognizers(phone_regions),
+        UsSsnRecognizer(),
+        CreditCardRecognizer(),
+        LuhnCardRecognizer(),
+        postcode_recognizer(),
+        IbanRecognizer(),
+        IpRecognizer(),
+        employee_id_recognizer(employee_id_patterns),
+        street_address_recognizer(),
+        date_of_birth_recognizer(),
+    ]
+    return recognizers
+
+
+def supported_entities(recognizers: Iterable[EntityRecognizer]) -> list[str]:
+    return sorted({entity for r in recognizers for entity in r.supported_entities})
