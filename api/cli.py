@@ -196,5 +196,24 @@ def erase(
         console.print(f"[yellow]Not done here:[/yellow] {note}")
 
 
+eval_app = typer.Typer(help="Evaluation suites on real reference data.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("pii")
+def eval_pii(
+    path: Annotated[Path | None, typer.Option(help="Dataset (presidio-research format).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N examples.")] = None,
+) -> None:
+    """Span-level precision, recall and F2 of the PII scrubber, per entity type."""
+    from evals.pii import DEFAULT_DATASET, evaluate, load_examples, render
+    from tools.pii.scrubber import Scrubber
+
+    examples = load_examples(path or DEFAULT_DATASET)[:limit]
+    report = evaluate(Scrubber(), examples)
+    render(report, console)
+    raise typer.Exit(0 if report.meets_targets() else 1)
+
+
 if __name__ == "__main__":
     app()
