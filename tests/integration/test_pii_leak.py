@@ -73,17 +73,21 @@ def _cases(count: int, seed: int = 20261123) -> Iterator[Case]:
         for _ in range(rng.randint(1, 3)):
             target = rng.choice(list(fields))
             fields[target] = f"{fields[target]} {rng.choice(plants)(person, manager, phone)}"
-        employee = person.model_copy(
-            update={**fields, "manager_external_id": manager.external_id}
-        )
+        employee = person.model_copy(update={**fields, "manager_external_id": manager.external_id})
         yield Case(employee, manager, (phone,))
 
 
 def _known_values(case: Case) -> set[str]:
     e, m = case.employee, case.manager
     values = {
-        e.given_name, e.family_name, str(e.email), str(e.email).split("@")[0],
-        e.external_id, m.given_name, m.family_name, m.external_id,
+        e.given_name,
+        e.family_name,
+        str(e.email),
+        str(e.email).split("@")[0],
+        e.external_id,
+        m.given_name,
+        m.family_name,
+        m.external_id,
     }
     return {_fold(v) for v in values if len(v) >= 2}
 
