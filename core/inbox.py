@@ -7,6 +7,7 @@ of one employee are claimed strictly in ``occurred_at`` order and never two at a
 
 from __future__ import annotations
 
+import logging
 import random
 import uuid
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
 
+from pydantic import ValidationError
 from sqlalchemy import (
     JSON,
     Column,
@@ -35,6 +37,8 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from core.db import as_utc, session_scope, utcnow
 from core.employee import Employee, EmploymentStatus, HRISEvent
+
+log = logging.getLogger(__name__)
 
 
 class InboxStatus(StrEnum):
@@ -183,7 +187,22 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
 def claim_next(engine: Engine, *, worker_id: str, lease_s: float) -> Claim | None:
     """Take the oldest ready event under a lease, or ``None`` when nothing is ready.
 
-    PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets many workers claim without waiting on each
+    A row whose payload no longer reads as an event (hand-edited, or written by an
+    incompatible version) is dead-lettered on the spot instead of blocking every worker.
+    """
+    while True:
+        claim = _claim_once(engine, worker_id=worker_id, lease_s=lease_s)
+        if not isinstance(claim, _Unreadable):
+            return claim
+
+
+@dataclass(frozen=True)
+class _Unreadable:
+    receipt_id: str
+
+
+def _claim_once(engine: Engine, *, worker_id: str, lease_s: float) -> Claim | _Unreadable | None:
+    """PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets many workers claim without waiting on each
     other. SQLite: the conditional UPDATE below is a compare-and-set, so two processes can
     never both win the same row.
     """
@@ -200,6 +219,13 @@ def claim_next(engine: Engine, *, worker_id: str, lease_s: float) -> Claim | Non
         row = session.exec(query).first()
         if row is None:
             return None
+        try:
+            event = HRISEvent.model_validate(row.payload)
+        except ValidationError as error:
+            row.status, row.finished_at = InboxStatus.dead, now
+            row.last_error = f"unreadable payload: {error.error_count()} validation errors"
+            log.error("dead-lettered unreadable inbox row %s", row.id)
+            return _Unreadable(row.id)
         attempts, lease = row.attempts + 1, col(InboxEvent.lease_until)
         won = session.execute(
             update(InboxEvent)
@@ -221,7 +247,7 @@ def claim_next(engine: Engine, *, worker_id: str, lease_s: float) -> Claim | Non
             receipt_id=row.id,
             worker_id=worker_id,
             attempts=attempts,
-            event=HRISEvent.model_validate(row.payload),
+            event=event,
         )
 
 

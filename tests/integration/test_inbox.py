@@ -175,3 +175,19 @@ def test_a_retry_after_longer_than_the_backoff_is_honoured(engine: Engine) -> No
     row = inbox.get(engine, receipt_id=claim.receipt_id)
     assert row is not None
     assert row.next_attempt_at >= before + timedelta(seconds=119)
+
+
+def test_an_unreadable_row_is_dead_lettered_and_does_not_block_the_queue(engine: Engine) -> None:
+    broken, _ = inbox.enqueue(engine, event=make_event(occurred_at=T0))
+    healthy, _ = inbox.enqueue(engine, event=make_event(occurred_at=T0 + timedelta(hours=1)))
+    with Session(engine) as session:
+        row = session.get(InboxEvent, broken.id)
+        assert row is not None
+        row.payload = {"erased": True}
+        session.add(row)
+        session.commit()
+    claim = _claim(engine)
+    assert claim is not None and claim.receipt_id == healthy.id
+    dead = inbox.get(engine, receipt_id=broken.id)
+    assert dead is not None and dead.status == InboxStatus.dead
+    assert dead.last_error is not None and "unreadable payload" in dead.last_error
