@@ -12,11 +12,12 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agents.planning import ProvisioningPlan, UserAction, make_plan, wants_active
+from agents.planning import ProvisioningPlan, make_plan, wants_active
 from agents.state import ProvisioningContext, ProvisioningState
 from core import inbox, vault
 from core.employee import Employee, EmploymentStatus, EventType, HRISEvent
 from core.inbox import InboxStatus
+from tools.mapping.base import MappingDecision
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +87,6 @@ def map_roles(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -
 
 
 def plan(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
-    from tools.mapping.base import MappingDecision
-
     decision = MappingDecision.model_validate(state["decision"])
     user = state.get("lms_user")
     proposal = make_plan(
@@ -154,13 +153,6 @@ def record(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> d
         employee=employee,
         mapped_as_manager=state.get("manages_others"),
     )
-    log.info(
-        "applied %s for %s: %s writes",
-        ctx.claim.receipt_id,
-        employee.external_id,
-        state["applied"].get("writes", 0),
-    )
+    # Receipt ids only: logs leave the service and must not carry personal identifiers.
+    log.info("applied %s: %s LMS writes", ctx.claim.receipt_id, state["applied"].get("writes", 0))
     return {"outcome": outcome}
-
-
-__all__ = ["UserAction", "apply", "load_state", "map_roles", "plan", "record", "scrub"]

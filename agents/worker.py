@@ -105,7 +105,7 @@ class Worker:
                     "applied_occurred_at": newer.last_occurred_at.isoformat(),
                 },
             )
-            log.info("stale %s for %s", claim.receipt_id, claim.event.employee_external_id)
+            log.info("stale %s: a later event was already applied", claim.receipt_id)
             return
         context = ProvisioningContext(
             engine=self.engine,
