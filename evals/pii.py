@@ -15,7 +15,11 @@ Dataset types map onto ours in `DATASET_TO_ENTITY`. Types listed in `OUT_OF_SCOP
 ignored on both sides: job titles and organisations are business data the agents need and we
 deliberately do not detect them; generic dates are kept (only dates of birth are scrubbed and
 the dataset does not mark those); ages, nationalities, domain names and US driver's licences
-are not scrubbed by TalentSync. Predicted types outside the mapped set (EMPLOYEE_ID,
+are not scrubbed by TalentSync; nor are cities and countries (GPE), which the scrubber keeps
+as business data (work site, trips) while home addresses stay in scope as STREET_ADDRESS.
+``--with-location`` prints a second table with GPE scored as LOCATION (and the scrubber
+replacing it), so the effect of that choice stays visible.
+Predicted types outside the mapped set (EMPLOYEE_ID,
 DATE_OF_BIRTH, DATE_TIME) have no gold labels here and are not counted either way.
 
 The dataset has no per-record identity, so this measures the analyzer without the deny-list:
@@ -56,11 +60,25 @@ DATASET_TO_ENTITY: dict[str, str] = {
     "IP_ADDRESS": "IP_ADDRESS",
     "STREET_ADDRESS": "STREET_ADDRESS",
     "ZIP_CODE": "STREET_ADDRESS",  # a postcode is part of an address
-    "GPE": "LOCATION",
 }
 OUT_OF_SCOPE: frozenset[str] = frozenset(
-    {"ORGANIZATION", "TITLE", "DATE_TIME", "AGE", "NRP", "DOMAIN_NAME", "US_DRIVER_LICENSE"}
+    {
+        "ORGANIZATION",
+        "TITLE",
+        "DATE_TIME",
+        "AGE",
+        "NRP",
+        "DOMAIN_NAME",
+        "US_DRIVER_LICENSE",
+        # cities and countries: the scrubber keeps LOCATION (see `DEFAULT_OPERATORS` in
+        # tools.pii.scrubber): a place name alone is the work site or a trip, business data
+        # with structured site fields in the canonical model, and identifies no one. Home
+        # addresses stay in scope as STREET_ADDRESS. `--with-location` scores them anyway.
+        "GPE",
+    }
 )
+LOCATION_SCOPE: dict[str, str] = {"GPE": "LOCATION"}
+"""The mapping `--with-location` adds, with the scrubber told to replace LOCATION."""
 IN_SCOPE: frozenset[str] = frozenset(DATASET_TO_ENTITY.values())
 TARGET_RECALL_TYPES: tuple[str, ...] = (
     "PERSON",
@@ -183,8 +201,18 @@ def _span(finding: Finding) -> Span:
     return Span(finding.entity_type, finding.start, finding.end)
 
 
-def evaluate(subject: Scrubber | AnalyzerEngine, examples: Iterable[Example]) -> PIIReport:
-    """Score a scrubber (resolved spans, as scrubbing sees them) or a bare analyzer."""
+def evaluate(
+    subject: Scrubber | AnalyzerEngine,
+    examples: Iterable[Example],
+    mapping: dict[str, str] | None = None,
+) -> PIIReport:
+    """Score a scrubber (resolved spans, as scrubbing sees them) or a bare analyzer.
+
+    ``mapping`` (dataset type -> ours) defaults to `DATASET_TO_ENTITY`; the types it maps
+    to are the ones scored on both sides.
+    """
+    mapping = DATASET_TO_ENTITY if mapping is None else mapping
+    in_scope = frozenset(mapping.values())
     predict = _predictor(subject)
     per_entity: dict[str, EntityScore] = defaultdict(EntityScore)
     misses: list[Miss] = []
@@ -192,11 +220,11 @@ def evaluate(subject: Scrubber | AnalyzerEngine, examples: Iterable[Example]) ->
     for example in examples:
         count += 1
         gold = [
-            Span(DATASET_TO_ENTITY[s.entity_type], s.start, s.end)
+            Span(mapping[s.entity_type], s.start, s.end)
             for s in example.spans
-            if s.entity_type in DATASET_TO_ENTITY
+            if s.entity_type in mapping
         ]
-        predicted = [p for p in predict(example.text) if p.entity_type in IN_SCOPE]
+        predicted = [p for p in predict(example.text) if p.entity_type in in_scope]
         for span in gold:
             score = per_entity[span.entity_type]
             score.support += 1
@@ -221,8 +249,8 @@ def _miss(kind: str, span: Span, text: str) -> Miss:
     return Miss(kind, span.entity_type, text[span.start : span.end], text)
 
 
-def render(report: PIIReport, console: Console) -> None:
-    table = Table(title=f"PII detection, {report.examples} examples (no deny-list)")
+def render(report: PIIReport, console: Console, title: str = "") -> None:
+    table = Table(title=title or f"PII detection, {report.examples} examples (no deny-list)")
     for column in ("entity", "precision", "recall", "F2", "tp", "fp", "fn", "support"):
         table.add_column(column, justify="left" if column == "entity" else "right")
     rows: list[tuple[str, EntityScore]] = [*report.per_entity.items(), ("overall", report.overall)]
@@ -249,11 +277,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--path", type=Path, default=DEFAULT_DATASET)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--show-misses", type=int, default=0, help="print N misses per kind")
+    parser.add_argument(
+        "--with-location",
+        action="store_true",
+        help="also score cities/countries (GPE), with the scrubber replacing LOCATION",
+    )
     args = parser.parse_args(argv)
     examples = load_examples(args.path)[: args.limit]
     report = evaluate(Scrubber(), examples)
     console = Console()
     render(report, console)
+    if args.with_location:
+        with_location = evaluate(
+            Scrubber(operators={"LOCATION": "replace"}),
+            examples,
+            {**DATASET_TO_ENTITY, **LOCATION_SCOPE},
+        )
+        render(
+            with_location,
+            console,
+            f"For comparison: with cities/countries in scope, {with_location.examples} examples",
+        )
     if args.show_misses:
         for kind in ("fn", "fp"):
             for miss in [m for m in report.misses if m.kind == kind][: args.show_misses]:

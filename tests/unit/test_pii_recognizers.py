@@ -152,3 +152,65 @@ def test_in_process_build_does_not_call_connect(monkeypatch: pytest.MonkeyPatch)
 
     build_analyzer().analyze("priya@acme.com", language="en")
     assert calls == []
+
+
+def _people(analyzer: AnalyzerEngine, text: str) -> set[str]:
+    """PERSON spans as the scrubber sees them (analyzer plus the document-level pass)."""
+    from tools.pii.recognizers import refine_people
+
+    results = refine_people(text, analyzer.analyze(text, language="en"))
+    return {text[r.start : r.end] for r in results if r.entity_type == "PERSON"}
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Please ask Sigrid about the rota.", "Sigrid"),  # rare given name, no context
+        ("Forward it to Aino Kallioniemi today.", "Aino Kallioniemi"),  # known + unknown
+        ("cc: Ingrid K. Solberg", "Ingrid K. Solberg"),  # with an initial
+        ("Talk to Dmitri Volkonsky's manager.", "Dmitri Volkonsky"),  # possessive
+        ("Mr O'Brien called twice.", "O'Brien"),  # honorific, apostrophe
+        ("Escalated by ms. Kowalczyk", "Kowalczyk"),  # lower-case honorific
+        ("follow up with maria konstantinova next week", "maria konstantinova"),
+        ("Signed by Jean-Luc Moreau.", "Jean-Luc Moreau"),  # hyphenated given name
+    ],
+)
+def test_names_beyond_ner(analyzer: AnalyzerEngine, text: str, name: str) -> None:
+    assert any(name in person for person in _people(analyzer, text)), _people(analyzer, text)
+
+
+def test_repeated_family_name_is_found_again(analyzer: AnalyzerEngine) -> None:
+    people = _people(analyzer, "Tomasz Wierzbicki wrote it; later Wierzbicki revised it.")
+    assert "Wierzbicki" in people
+
+
+def test_list_of_known_names_after_a_colon(analyzer: AnalyzerEngine) -> None:
+    people = _people(analyzer, "Panel: Novak, Becker and Lindqvist.")
+    assert {"Novak", "Becker", "Lindqvist"} <= people
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "She worked at Baker, Hughes and Lowe before joining us.",
+        "The Carter, Hayes and Price Orchestra plays on Friday.",
+        "Guilty Pleasures was the theme of the offsite.",
+        "Discipline and Wisdom are two of our values.",
+        "My IBAN changed last month.",
+        "Customer Success Manager",
+    ],
+)
+def test_firms_phrases_and_titles_are_not_people(analyzer: AnalyzerEngine, text: str) -> None:
+    assert not _people(analyzer, text)
+
+
+def test_ordinary_word_given_names_need_context(analyzer: AnalyzerEngine) -> None:
+    assert not _people(analyzer, "Grace period ends in May.")
+
+
+def test_deny_list_prefers_the_longest_term_and_never_overlaps() -> None:
+    identity = RecordIdentity(names=("Anna Maria", "Anna", "Maria"))
+    deny = RecordDenyListRecognizer(identity)
+    text = "anna maria, Maria, annamaria and ANNA"
+    spans = [text[r.start : r.end] for r in deny.analyze(text, entities=[])]
+    assert spans == ["anna maria", "Maria", "ANNA"]

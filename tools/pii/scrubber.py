@@ -12,16 +12,22 @@ placeholder numbering needs state across texts, which Presidio operators do not 
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, cast
+from typing import Generic, Literal, TypeVar, cast
 
-from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerResult
+from presidio_analyzer import AnalyzerEngine, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from tools.pii.analyzer import DEFAULT_SCORE_THRESHOLD, LANGUAGE, get_analyzer
 from tools.pii.identity import RecordIdentity, normalise
-from tools.pii.recognizers import DENY_LIST_RECOGNIZER, RecordDenyListRecognizer
+from tools.pii.recognizers import (
+    DENY_LIST_RECOGNIZER,
+    RecordDenyListRecognizer,
+    refine_people,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +38,23 @@ DEFAULT_OPERATORS: Mapping[str, Operator] = {
     # dates are mostly effective dates the agents need (start, termination, due); a date of
     # birth is recognised separately as DATE_OF_BIRTH and replaced
     "DATE_TIME": "keep",
+    # a city or country on its own is the work site or a business trip: business data the
+    # canonical model already has as structured site fields, and no person is identified by
+    # it. Where a person lives is scrubbed as STREET_ADDRESS (street, house number, postcode,
+    # address blocks), which stays in scope. Callers that want places gone pass
+    # operators={"LOCATION": "replace"}.
+    "LOCATION": "keep",
 }
 MASK_CHAR = "*"
+
+CACHE_MAX_CHARS = 256
+"""Texts up to this length have their analysis cached (per `Scrubber`): titles, departments
+and sites repeat across thousands of records. Only the record-independent analysis is
+cached; the record's own deny-list runs on every call. Longer texts (notes) rarely repeat,
+and keeping them out bounds how much personal text the cache holds."""
+CACHE_SIZE = 4096
+DENY_LIST_CACHE_SIZE = 64
+"""Deny-list recognizers per identity: a record's texts reuse one compiled pattern."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +103,46 @@ class PlaceholderMap:
 
 
 @dataclass(frozen=True)
+class RecordTexts:
+    """One record's texts for `Scrubber.scrub_records`, with its identity and numbering."""
+
+    texts: Sequence[str]
+    identity: RecordIdentity | None
+    placeholders: PlaceholderMap
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _LRU(Generic[K, V]):
+    """A small thread-safe LRU map (scrubbers are shared across worker threads)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def put(self, key: K, value: V) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+@dataclass(frozen=True)
 class _Candidate:
     entity_type: str
     start: int
@@ -110,6 +171,16 @@ class Scrubber:
         self.operators: dict[str, Operator] = {**DEFAULT_OPERATORS, **(operators or {})}
         self.score_threshold = score_threshold
         self.entities = list(entities) if entities is not None else None
+        self._cache: _LRU[str, tuple[_Candidate, ...]] = _LRU(CACHE_SIZE)
+        self._deny_lists: _LRU[RecordIdentity, RecordDenyListRecognizer] = _LRU(
+            DENY_LIST_CACHE_SIZE
+        )
+
+    def clear_cache(self) -> None:
+        """Forget cached analyses and deny-lists (they hold short texts and record values
+        in memory; call after an erasure if the process lives on)."""
+        self._cache.clear()
+        self._deny_lists.clear()
 
     # -- finding ------------------------------------------------------------------------------
 
@@ -121,52 +192,61 @@ class Scrubber:
         nlp_artifacts: NlpArtifacts | None = None,
     ) -> list[Finding]:
         """Resolved, non-overlapping findings in text order (kept types left out)."""
-        ad_hoc: list[EntityRecognizer] = (
-            [RecordDenyListRecognizer(identity)] if identity and not identity.is_empty() else []
-        )
+        candidates = list(self._analysis(text, nlp_artifacts))
+        candidates.extend(self._record_values(text, identity))
+        return _resolve(candidates)
+
+    def _analysis(self, text: str, nlp_artifacts: NlpArtifacts | None) -> tuple[_Candidate, ...]:
+        """What the shared analyzer finds (no record values), cached for short texts."""
+        cacheable = len(text) <= CACHE_MAX_CHARS
+        if cacheable:
+            cached = self._cache.get(text)
+            if cached is not None:
+                return cached
         results = self.analyzer.analyze(
             text,
             language=LANGUAGE,
             entities=self.entities,
             score_threshold=self.score_threshold,
-            ad_hoc_recognizers=ad_hoc or None,
             nlp_artifacts=nlp_artifacts,
         )
-        return self._resolve(results)
+        candidates = tuple(
+            _Candidate(r.entity_type, r.start, r.end, r.score, from_record=False)
+            for r in refine_people(text, results)
+            if self.operators.get(r.entity_type, "replace") != "keep" and r.end > r.start
+        )
+        if cacheable:
+            self._cache.put(text, candidates)
+        return candidates
+
+    def _record_values(self, text: str, identity: RecordIdentity | None) -> list[_Candidate]:
+        """The record's own names, emails and ids (certain, cheap: one regex)."""
+        if identity is None or identity.is_empty():
+            return []
+        recognizer = self._deny_lists.get(identity)
+        if recognizer is None:
+            recognizer = RecordDenyListRecognizer(identity)
+            self._deny_lists.put(identity, recognizer)
+        return [
+            _Candidate(r.entity_type, r.start, r.end, r.score, from_record=True)
+            for r in recognizer.analyze(text, list(self.entities or ()))
+            if self.operators.get(r.entity_type, "replace") != "keep" and r.end > r.start
+        ]
 
     def _resolve(self, results: Iterable[RecognizerResult]) -> list[Finding]:
-        """Merge overlapping findings into one span typed by the strongest of them.
-
-        Merging (not discarding the losers) means a partial overlap, say NER's "Priya Patel
-        Smith" against the deny-list's "Priya Patel", still removes "Smith".
-        """
-        candidates = sorted(
-            (
-                _Candidate(
-                    r.entity_type,
-                    r.start,
-                    r.end,
-                    r.score,
-                    (r.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_NAME_KEY)
-                    == DENY_LIST_RECOGNIZER,
-                )
-                for r in results
-                if self.operators.get(r.entity_type, "replace") != "keep" and r.end > r.start
-            ),
-            key=lambda c: (c.start, -c.end),
-        )
-        findings: list[Finding] = []
-        for group in _overlapping_groups(candidates):
-            best = max(group, key=_Candidate.rank)
-            findings.append(
-                Finding(
-                    entity_type=best.entity_type,
-                    start=min(c.start for c in group),
-                    end=max(c.end for c in group),
-                    score=best.score,
-                )
+        """Resolve raw analyzer results (deny-list results recognised by their name)."""
+        return _resolve(
+            _Candidate(
+                r.entity_type,
+                r.start,
+                r.end,
+                r.score,
+                (r.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_NAME_KEY)
+                == DENY_LIST_RECOGNIZER,
             )
-        return findings
+            for r in results
+            if self.operators.get(r.entity_type, "replace") != "keep" and r.end > r.start
+        )
 
     # -- replacing ----------------------------------------------------------------------------
 
@@ -193,12 +273,42 @@ class Scrubber:
         Texts are numbered in order, so placeholders come out exactly as sequential calls
         would give them.
         """
-        results: list[ScrubResult] = []
-        nlp = self.analyzer.nlp_engine
-        for text, artifacts in _pipe(nlp.process_batch(list(texts), LANGUAGE, batch_size)):
-            findings = self.find(text, identity=identity, nlp_artifacts=artifacts)
-            results.append(ScrubResult(self._replace(text, findings, placeholders), findings))
-        return results
+        return self.scrub_records(
+            [RecordTexts(texts, identity, placeholders)], batch_size=batch_size
+        )[0]
+
+    def scrub_records(
+        self, records: Sequence[RecordTexts], *, batch_size: int = 64
+    ) -> list[list[ScrubResult]]:
+        """`scrub_many` over many records: one spaCy pipe for all texts not seen before.
+
+        Each record keeps its own identity and placeholder map; repeated texts (the same
+        title on a hundred records) go through NER once, and cached ones not at all.
+        """
+        pending = list(
+            dict.fromkeys(
+                text
+                for record in records
+                for text in record.texts
+                if len(text) > CACHE_MAX_CHARS or self._cache.get(text) is None
+            )
+        )
+        artifacts: dict[str, NlpArtifacts] = {}
+        if pending:
+            nlp = self.analyzer.nlp_engine
+            artifacts = dict(_pipe(nlp.process_batch(pending, LANGUAGE, batch_size)))
+        scrubbed: list[list[ScrubResult]] = []
+        for record in records:
+            results: list[ScrubResult] = []
+            for text in record.texts:
+                findings = self.find(
+                    text, identity=record.identity, nlp_artifacts=artifacts.get(text)
+                )
+                results.append(
+                    ScrubResult(self._replace(text, findings, record.placeholders), findings)
+                )
+            scrubbed.append(results)
+        return scrubbed
 
     def _replace(self, text: str, findings: Sequence[Finding], placeholders: PlaceholderMap) -> str:
         pieces: list[str] = []
@@ -220,6 +330,26 @@ class Scrubber:
         if operator == "keep":  # only reachable if a caller bypasses `find`
             return value
         return placeholders.placeholder(entity_type, value)
+
+
+def _resolve(candidates: Iterable[_Candidate]) -> list[Finding]:
+    """Merge overlapping findings into one span typed by the strongest of them.
+
+    Merging (not discarding the losers) means a partial overlap, say NER's "Priya Patel
+    Smith" against the deny-list's "Priya Patel", still removes "Smith".
+    """
+    findings: list[Finding] = []
+    for group in _overlapping_groups(sorted(candidates, key=lambda c: (c.start, -c.end))):
+        best = max(group, key=_Candidate.rank)
+        findings.append(
+            Finding(
+                entity_type=best.entity_type,
+                start=min(c.start for c in group),
+                end=max(c.end for c in group),
+                score=best.score,
+            )
+        )
+    return findings
 
 
 def _overlapping_groups(candidates: Sequence[_Candidate]) -> Iterator[list[_Candidate]]:
