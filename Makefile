@@ -24,7 +24,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy core tools agents api bench evals
+	$(BIN)/mypy core tools agents api bench evals vectorstore
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -1,0 +1,1 @@
+"""Job-title understanding: normalisation and ranking against the LMS role catalog."""

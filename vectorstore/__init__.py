@@ -1,0 +1,1 @@
+"""Vector search for TalentSync: offline embeddings and the Chroma role-catalog index."""
