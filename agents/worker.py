@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -78,6 +79,19 @@ class Worker:
         processed = 0
         while (max_events is None or processed < max_events) and self.run_once():
             processed += 1
+        return processed
+
+    def drain(self, *, timeout_s: float) -> int:
+        """Work until no event is open, waiting out backoffs; for batch jobs and tests.
+
+        Unlike `run_until_idle`, an event waiting for its next attempt keeps this going.
+        """
+        deadline, processed = time.monotonic() + timeout_s, 0
+        while inbox.open_count(self.engine) and time.monotonic() < deadline:
+            if self.run_once():
+                processed += 1
+            else:
+                time.sleep(min(self.settings.worker_poll_s, 0.05))
         return processed
 
     def run_forever(self, stop: threading.Event) -> None:

@@ -9,7 +9,6 @@ import hashlib
 import hmac
 import json
 import threading
-import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -117,9 +116,7 @@ def test_thin_bamboohr_event_is_hydrated_from_the_api_and_provisioned(
         assert seen == []  # nothing fetched on the request path
 
         with open_workers(settings, engine, count=1) as (worker,):
-            deadline = time.monotonic() + 30
-            while inbox.open_count(engine) and time.monotonic() < deadline:
-                worker.run_once()
+            worker.drain(timeout_s=30)
         assert inbox.status_counts(engine)["applied"] == 1
         assert seen == [f"/api/gateway.php/acme/v1/employees/{RECORD['id']}/"]
 

@@ -6,7 +6,6 @@ anything of theirs."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -50,10 +49,7 @@ class Harness:
         return row.id
 
     def drain(self, timeout_s: float = 30) -> None:
-        deadline = time.monotonic() + timeout_s
-        while inbox.open_count(self.engine) and time.monotonic() < deadline:
-            if not self.worker.run_once():
-                time.sleep(0.02)
+        self.worker.drain(timeout_s=timeout_s)
         assert inbox.open_count(self.engine) == 0, inbox.status_counts(self.engine)
 
     def seal(self, person: Employee, label: str) -> dict[str, str]:

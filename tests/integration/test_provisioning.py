@@ -45,10 +45,7 @@ class Harness:
         return row.id
 
     def drain(self, timeout_s: float = 30) -> None:
-        deadline = time.monotonic() + timeout_s
-        while inbox.open_count(self.engine) and time.monotonic() < deadline:
-            if not self.worker.run_once():
-                time.sleep(0.02)
+        self.worker.drain(timeout_s=timeout_s)
         assert inbox.open_count(self.engine) == 0, inbox.status_counts(self.engine)
 
     def groups_of(self, external_id: str) -> set[str]:
