@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from core.employee import Employee, EventType, HRISEvent
+from core.settings import Settings
 
 _ids = itertools.count(1)
 
@@ -42,3 +44,22 @@ def make_event(employee: Employee | None = None, **overrides: Any) -> HRISEvent:
     }
     fields.update(overrides)
     return HRISEvent.model_validate(fields)
+
+
+def make_worker_settings(
+    *, database_url: str, var_dir: Path, lms_url: str, **overrides: Any
+) -> Settings:
+    """Settings for a worker under test: a real LMS and database, retries measured in
+    milliseconds so outage tests finish quickly."""
+    fields: dict[str, Any] = {
+        "var_dir": var_dir,
+        "database_url": database_url,
+        "lms_url": lms_url,
+        "lms_max_retries": 2,
+        "lms_max_retry_after_s": 1,
+        "worker_max_attempts": 3,
+        "worker_backoff_base_s": 0.01,
+        "worker_backoff_max_s": 0.05,
+    }
+    fields.update(overrides)
+    return Settings(**fields)

@@ -29,7 +29,7 @@ from core.employee import Employee, EventType
 from core.inbox import EmployeeCursor, InboxEvent, InboxStatus
 from core.settings import Settings, get_settings
 from core.vault import ShreddedError, VaultKeys, load_keys, pseudonym, reveal, store
-from tests.factories import make_employee, make_event
+from tests.factories import make_employee, make_event, make_worker_settings
 from tools.lms.sandbox import SandboxServer
 
 T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
@@ -85,16 +85,11 @@ class Harness:
 @pytest.fixture
 def harness(database_url: str, engine: Engine, tmp_path: Path) -> Iterator[Harness]:
     with SandboxServer(load_catalog(), token=TOKEN) as sandbox:
-        settings = Settings(
-            var_dir=tmp_path,
+        settings = make_worker_settings(
             database_url=database_url,
+            var_dir=tmp_path,
             lms_url=sandbox.base_url,
             lms_token=SecretStr(TOKEN),
-            lms_max_retries=2,
-            lms_max_retry_after_s=1,
-            worker_max_attempts=3,
-            worker_backoff_base_s=0.01,
-            worker_backoff_max_s=0.05,
             admin_api_key=SecretStr(ADMIN_KEY),
         )
         with open_workers(settings, engine, count=1) as (worker,):

@@ -22,7 +22,7 @@ from core.catalog import Catalog, load_catalog
 from core.employee import Employee, EmploymentStatus, EventType
 from core.inbox import InboxStatus
 from core.settings import Settings
-from tests.factories import make_employee, make_event
+from tests.factories import make_employee, make_event, make_worker_settings
 from tools.lms.sandbox import SandboxServer
 from tools.lms.scim import ScimLMS
 from tools.mapping.rules import RulesMapper
@@ -70,16 +70,11 @@ class Harness:
 def harness(database_url: str, engine: Engine, tmp_path: Path) -> Iterator[Harness]:
     catalog = load_catalog()
     with SandboxServer(catalog, token=TOKEN) as sandbox:
-        settings = Settings(
-            var_dir=tmp_path,
+        settings = make_worker_settings(
             database_url=database_url,
+            var_dir=tmp_path,
             lms_url=sandbox.base_url,
             lms_token=SecretStr(TOKEN),
-            lms_max_retries=2,
-            lms_max_retry_after_s=1,
-            worker_max_attempts=3,
-            worker_backoff_base_s=0.01,
-            worker_backoff_max_s=0.05,
         )
         with open_workers(settings, engine, count=1) as (worker,):
             lms = ScimLMS.from_settings(settings)
