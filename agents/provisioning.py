@@ -1,4 +1,5 @@
-"""The provisioning graph, wired: load_state -> scrub -> map_roles -> plan -> apply -> record.
+"""The provisioning graph, wired: load_state -> scrub -> map_roles -> [map_title] -> plan ->
+apply -> record.
 
 `scrub` runs before any mapping, so an AI mapper only ever receives its scrubbed view; the
 seam for `assess`/`review` is between `plan` and `apply`.
@@ -23,13 +24,15 @@ def build_provisioning_graph(checkpointer: BaseCheckpointSaver[str]) -> Provisio
     builder.add_node("load_state", steps.load_state)
     builder.add_node("scrub", steps.scrub)
     builder.add_node("map_roles", steps.map_roles)
+    builder.add_node("map_title", steps.map_title)
     builder.add_node("plan", steps.plan)
     builder.add_node("apply", steps.apply)
     builder.add_node("record", steps.record)
     builder.add_edge(START, "load_state")
     builder.add_edge("load_state", "scrub")
     builder.add_edge("scrub", "map_roles")
-    builder.add_edge("map_roles", "plan")
+    builder.add_conditional_edges("map_roles", steps.after_mapping)
+    builder.add_edge("map_title", "plan")
     builder.add_edge("plan", "apply")
     builder.add_edge("apply", "record")
     builder.add_edge("record", END)

@@ -8,16 +8,26 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 
 from agents.planning import ProvisioningPlan, make_plan, wants_active
 from agents.state import ProvisioningContext, ProvisioningState
+from agents.title_decision import (
+    kept_role_groups,
+    needs_role,
+    role_assignments,
+    with_title_suggestion,
+)
 from core import inbox, vault
 from core.employee import Employee, EmploymentStatus, EventType, HRISEvent
 from core.inbox import InboxStatus
 from tools.mapping.base import MappingDecision
+from tools.mapping.suggestion import RoleSuggestion
+from tools.pii.firewall import FirewallRefusalError
+from tools.pii.identity import RecordIdentity
+from vectorstore.reasoning import ReasoningLog
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +62,17 @@ def load_state(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) 
     }
 
 
+def _manager_names(ctx: ProvisioningContext, employee: Employee) -> list[str]:
+    """The manager's names are personal values of this record too, though it holds only an id."""
+    if not employee.manager_external_id:
+        return []
+    manager = inbox.latest_snapshot(ctx.engine, external_id=employee.manager_external_id)
+    if manager is None:
+        return []
+    names = [manager.given_name, manager.family_name, manager.preferred_name]
+    return [n for n in names if n]
+
+
 def scrub(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
     """Build the only view of the record a model may ever see, and prove it is clean.
 
@@ -60,13 +81,7 @@ def scrub(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> di
     """
     ctx = runtime.context
     employee = Employee.model_validate(state["employee"])
-    manager = (
-        inbox.latest_snapshot(ctx.engine, external_id=employee.manager_external_id)
-        if employee.manager_external_id
-        else None
-    )
-    names = [manager.given_name, manager.family_name, manager.preferred_name] if manager else []
-    guarded = ctx.pii.view_for_model(employee, manager_names=[n for n in names if n])
+    guarded = ctx.pii.view_for_model(employee, manager_names=_manager_names(ctx, employee))
     if guarded.placeholders:  # kept encrypted so an admin can reveal what was hidden
         vault.store(
             ctx.engine,
@@ -84,6 +99,93 @@ def map_roles(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -
     manages_others = inbox.manages_others(ctx.engine, external_id=employee.external_id)
     decision = ctx.mapper.map(employee, manages_others=manages_others)
     return {"decision": decision.model_dump(mode="json"), "manages_others": manages_others}
+
+
+def after_mapping(
+    state: ProvisioningState, runtime: Runtime[ProvisioningContext]
+) -> Literal["map_title", "plan"]:
+    """AI is asked only for what the rules left open: an active person with no role."""
+    employee = Employee.model_validate(state["employee"])
+    if runtime.context.titles is None or not wants_active(employee) or not employee.title:
+        return "plan"
+    return "map_title" if needs_role(MappingDecision.model_validate(state["decision"])) else "plan"
+
+
+def map_title(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
+    """Place the scrubbed title; apply it only when policy allows, else hold it for review."""
+    ctx = runtime.context
+    titles = ctx.titles
+    assert titles is not None  # routed here only when configured
+    employee = Employee.model_validate(state["employee"])
+    decision = MappingDecision.model_validate(state["decision"])
+    kept = kept_role_groups(
+        ctx.catalog,
+        titles.directory,
+        state.get("current_groups", []),
+        hire_date=employee.hire_date,
+    )
+    view = state.get("model_view")
+    identity = RecordIdentity.from_employee(employee, _manager_names(ctx, employee))
+    if view is None or not view.get("title"):
+        suggestion = RoleSuggestion(
+            title="",
+            role_id=None,
+            confidence=0.0,
+            rationale="no model may see this record: the PII firewall refused its view",
+            flags=["pii_refusal"],
+        )
+    else:
+        suggestion = titles.suggest(
+            view["title"], department=view.get("department"), identity=identity
+        )
+    apply_it = titles.may_apply(suggestion)
+    proposed = role_assignments(
+        suggestion, directory=titles.directory, hire_date=employee.hire_date
+    )
+    decision = with_title_suggestion(
+        decision, suggestion, apply=apply_it, proposed=proposed, kept=kept
+    )
+    if titles.reasoning is not None and suggestion.title:
+        _record_reasoning(
+            ctx, titles.reasoning, employee, suggestion, applied=apply_it, identity=identity
+        )
+    return {"decision": decision.model_dump(mode="json")}
+
+
+def _record_reasoning(
+    ctx: ProvisioningContext,
+    reasoning: ReasoningLog,
+    employee: Employee,
+    suggestion: RoleSuggestion,
+    *,
+    applied: bool,
+    identity: RecordIdentity,
+) -> None:
+    label = (
+        ctx.catalog.by_id[suggestion.role_id].display_name
+        if suggestion.role_id in ctx.catalog.by_id
+        else "no role"
+    )
+    try:
+        reasoning.record(
+            f"{ctx.claim.receipt_id}:title",
+            f"Title '{suggestion.title}' -> {label}. {suggestion.rationale}",
+            metadata={
+                "receipt_id": ctx.claim.receipt_id,
+                "subject": vault.pseudonym(employee.external_id, secret=ctx.vault_keys.pseudonym),
+                "role_id": suggestion.role_id or "",
+                "confidence": suggestion.confidence,
+                "mapper": str(suggestion.provenance.get("mapper", "")),
+                "prompt": str(suggestion.provenance.get("prompt", "")),
+                "applied": applied,
+                "flags": ",".join(suggestion.flags),
+            },
+            identity=identity,
+        )
+    except FirewallRefusalError:
+        log.warning(
+            "reasoning for %s not stored: refused by the PII firewall", ctx.claim.receipt_id
+        )
 
 
 def plan(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
@@ -133,6 +235,13 @@ def apply(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> di
     }
 
 
+def _title_outcome(title: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The AI decision's provenance for the record, without the reviewer-only candidate list."""
+    if not title:
+        return None
+    return {k: v for k, v in title.items() if k != "candidates"}
+
+
 def record(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
     ctx = runtime.context
     employee = Employee.model_validate(state["employee"])
@@ -142,6 +251,9 @@ def record(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> d
         "mapper": decision["mapper"],
         "catalog_version": decision["catalog_version"],
         "unresolved": decision.get("unresolved", []),
+        "held_for_review": [a["group_id"] for a in decision.get("held_for_review", [])],
+        "flags": decision.get("flags", []),
+        "title": _title_outcome(decision.get("provenance", {}).get("title")),
         "user_action": state["plan"]["user_action"],
         "pii": state.get("pii", {}),
     }

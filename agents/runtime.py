@@ -19,6 +19,7 @@ from tools.hris.records import records_from_settings
 from tools.lms.catalog_groups import CatalogGroups
 from tools.lms.scim import ScimLMS
 from tools.mapping.rules import RulesMapper
+from tools.mapping.title_mapping import build_title_mapping
 from tools.pii.guard import get_guard
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ def open_workers(settings: Settings, engine: Engine, *, count: int) -> Iterator[
         mapper = RulesMapper(catalog)
         hris = records_from_settings(settings)
         pii = get_guard()
+        titles = build_title_mapping(settings, catalog=catalog, firewall=pii.firewall)
         vault_keys = load_keys(settings)
         yield [
             Worker(
@@ -45,6 +47,7 @@ def open_workers(settings: Settings, engine: Engine, *, count: int) -> Iterator[
                 lms=lms,
                 lms_groups=lms_groups,
                 mapper=mapper,
+                titles=titles,
                 hris=hris,
                 pii=pii,
                 vault_keys=vault_keys,

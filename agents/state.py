@@ -19,6 +19,7 @@ from tools.hris.records import EmployeeFetcher
 from tools.lms.catalog_groups import CatalogGroups
 from tools.lms.scim import ScimLMS
 from tools.mapping.base import Mapper
+from tools.mapping.title_mapping import TitleMapping
 from tools.pii.guard import PIIGuard
 
 
@@ -44,6 +45,7 @@ class ProvisioningContext:
     lms: ScimLMS
     lms_groups: CatalogGroups
     mapper: Mapper
+    titles: TitleMapping | None  # None: AI title mapping is off
     pii: PIIGuard
     vault_keys: VaultKeys  # never in state: state is checkpointed
     hris: EmployeeFetcher

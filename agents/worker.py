@@ -33,6 +33,7 @@ from tools.lms.catalog_groups import CatalogGroups
 from tools.lms.errors import LMSRejected, LMSUnavailable
 from tools.lms.scim import ScimLMS
 from tools.mapping.base import Mapper
+from tools.mapping.title_mapping import TitleMapping
 from tools.pii.guard import PIIGuard
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class Worker:
     lms: ScimLMS
     lms_groups: CatalogGroups
     mapper: Mapper
+    titles: TitleMapping | None
     hris: EmployeeFetcher
     pii: PIIGuard
     vault_keys: VaultKeys
@@ -127,6 +129,7 @@ class Worker:
             lms=self.lms,
             lms_groups=self.lms_groups,
             mapper=self.mapper,
+            titles=self.titles,
             hris=self.hris,
             pii=self.pii,
             vault_keys=self.vault_keys,

@@ -94,6 +94,61 @@ class Settings(BaseSettings):
         None, description="LMS catalog YAML; the bundled demo catalog when unset."
     )
 
+    title_mapper: Literal["embedded", "llm", "off"] = Field(
+        "embedded",
+        description="What places a title the rules left open: the offline ranker, the LLM "
+        "agent, or nobody (the title stays unresolved).",
+    )
+    ai_auto_apply_confidence: float = Field(
+        0.8,
+        ge=0.0,
+        le=1.0,
+        description="AI role choices at or above this confidence are applied; below it they "
+        "are held for review.",
+    )
+    memory_match_similarity: float = Field(
+        0.97,
+        gt=0.0,
+        le=1.0,
+        description="Cosine similarity at which an approved title counts as the same title "
+        "and its decision is reused without a model call.",
+    )
+
+    # --- LLM (any OpenAI-compatible endpoint) ---------------------------------------------
+    llm_base_url: str | None = Field(
+        None, description="OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1."
+    )
+    llm_api_key: SecretStr | None = Field(None, description="Key for the LLM endpoint.")
+    llm_model: str = Field("gpt-4o-mini", description="Chat model name sent to the endpoint.")
+    llm_structured_output: Literal["json_schema", "function_calling"] = Field(
+        "function_calling",
+        description="How the final choice is requested; some servers refuse json_schema.",
+    )
+    llm_timeout_s: float = Field(30.0, gt=0, description="Per-request timeout.")
+    llm_max_retries: int = Field(
+        2, ge=0, description="Client retries on 429/5xx/timeouts before the run goes to review."
+    )
+    llm_max_tool_rounds: int = Field(
+        3, ge=0, description="Tool-calling rounds the agent may take before it must choose."
+    )
+    llm_prompt: str = Field(
+        "title_mapping@1", description="Prompt id@version used by the title agent."
+    )
+
+    # --- vector store ---------------------------------------------------------------------
+    chroma_url: str | None = Field(
+        None,
+        description="Chroma server (http://host:port); embedded under var_dir/chroma when unset.",
+    )
+    embeddings: Literal["offline", "openai"] = Field(
+        "offline",
+        description="offline: bundled MiniLM on onnxruntime; openai: the endpoint below.",
+    )
+    embeddings_base_url: str | None = Field(
+        None, description="OpenAI-compatible embeddings endpoint (defaults to llm_base_url)."
+    )
+    embeddings_model: str = Field("text-embedding-3-small")
+
     # --- operator access ------------------------------------------------------------------
     admin_api_key: SecretStr | None = Field(
         None, description="Bearer key for /admin endpoints; they answer 403 while unset."
@@ -124,6 +179,11 @@ class Settings(BaseSettings):
     @property
     def is_postgres(self) -> bool:
         return self.database_url.startswith(("postgresql", "postgres://"))
+
+    @property
+    def chroma_path(self) -> Path:
+        """Where the embedded Chroma keeps its collections."""
+        return self.var_dir / "chroma"
 
     @property
     def checkpoint_path(self) -> Path:

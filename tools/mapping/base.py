@@ -9,7 +9,7 @@ policy can route it to a person or an AI mapper.
 from __future__ import annotations
 
 from datetime import date
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,6 +27,10 @@ class Assignment(BaseModel):
     reason: str = Field(description="Human-readable, free of personal data.")
     rule: str = Field(description="Which rule matched, e.g. 'departments[Engineering]'.")
     due_date: date | None = Field(None, description="Curricula only: when completion is due.")
+    confidence: float = Field(1.0, ge=0.0, le=1.0, description="1.0 for rules.")
+    evidence: list[str] = Field(
+        default_factory=list, description="What the choice rests on: labels, approved titles."
+    )
 
 
 class MappingDecision(BaseModel):
@@ -41,6 +45,18 @@ class MappingDecision(BaseModel):
         default_factory=list, description="Attributes the mapper could not place."
     )
     confidence: float = Field(ge=0.0, le=1.0)
+    held_for_review: list[Assignment] = Field(
+        default_factory=list,
+        description="AI proposals not applied: they wait for a reviewer.",
+    )
+    flags: list[str] = Field(
+        default_factory=list,
+        description="Why a person should look: low_confidence, prompt_injection, ...",
+    )
+    provenance: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Model id, prompt ref, token usage, memory hit, rationale: for audit.",
+    )
 
     @property
     def group_ids(self) -> list[str]:

@@ -26,6 +26,32 @@ def _folded(rules: Mapping[str, list[str]]) -> dict[str, tuple[str, list[str]]]:
     return {_fold(key): (key, ids) for key, ids in rules.items()}
 
 
+def catalog_assignment(
+    catalog: Catalog,
+    group_id: str,
+    *,
+    rule: str,
+    reason: str,
+    hire_date: date | None,
+    confidence: float = 1.0,
+    evidence: list[str] | None = None,
+) -> Assignment:
+    """One assignment to a catalog group, with the curriculum due date worked out."""
+    group = catalog.by_id[group_id]
+    due = None
+    if group.due_days is not None and hire_date is not None:
+        due = hire_date + timedelta(days=group.due_days)
+    return Assignment(
+        group_id=group_id,
+        kind=group.kind,
+        reason=reason,
+        rule=rule,
+        due_date=due,
+        confidence=confidence,
+        evidence=evidence or [],
+    )
+
+
 class _Collector:
     """Accumulates assignments in rule order; the first rule to name a group explains it."""
 
@@ -40,17 +66,13 @@ class _Collector:
             if group_id in self._seen:
                 continue
             self._seen.add(group_id)
-            group = self._catalog.by_id[group_id]
-            due = None
-            if group.due_days is not None and self._hire_date is not None:
-                due = self._hire_date + timedelta(days=group.due_days)
             self.assignments.append(
-                Assignment(
-                    group_id=group_id,
-                    kind=group.kind,
-                    reason=f"{trigger}: {group.display_name}",
+                catalog_assignment(
+                    self._catalog,
+                    group_id,
                     rule=rule,
-                    due_date=due,
+                    reason=f"{trigger}: {self._catalog.by_id[group_id].display_name}",
+                    hire_date=self._hire_date,
                 )
             )
 
