@@ -11,7 +11,12 @@ import psycopg
 import pytest
 from sqlalchemy.engine import Engine
 
+from core.catalog import load_catalog
 from core.db import create_tables, make_engine
+from tools.mapping.embedded import EmbeddedTitleMapper
+from tools.mapping.role_directory import RoleDirectory
+from tools.titles.ranker import TitleRanker
+from vectorstore.embeddings import default_embedder
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TALENTSYNC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -50,3 +55,17 @@ def engine(database_url: str) -> Iterator[Engine]:
     create_tables(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def role_directory() -> RoleDirectory:
+    """The bundled demo catalog's roles, as AI title mappers see them."""
+    return RoleDirectory(load_catalog())
+
+
+@pytest.fixture(scope="session")
+def embedded_mapper(role_directory: RoleDirectory) -> EmbeddedTitleMapper:
+    """Built once per session: embedding the catalog's labels takes about a second."""
+    return EmbeddedTitleMapper(
+        role_directory, TitleRanker(role_directory.roles, default_embedder())
+    )

@@ -1,0 +1,167 @@
+"""A local OpenAI-compatible HTTP server that answers from a script, for integration tests.
+
+The real ``ChatOpenAI`` client talks to it over HTTP, so request shapes (tools,
+``response_format``, ``tool_choice``), retries on 429/5xx, ``Retry-After`` and timeouts are
+exercised for real; only the model's judgement is scripted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from socketserver import ThreadingMixIn
+from typing import TYPE_CHECKING, Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+MODEL = "local-test-model"
+
+
+@dataclass
+class Reply:
+    """One scripted HTTP answer: a body, or an error status, optionally after a delay."""
+
+    body: dict[str, Any] | None = None
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+
+
+def _completion(message: dict[str, Any], finish: str) -> Reply:
+    return Reply(
+        {
+            "id": f"chatcmpl-{time.monotonic_ns()}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": MODEL,
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            "usage": {"prompt_tokens": 120, "completion_tokens": 15, "total_tokens": 135},
+        }
+    )
+
+
+def tool_calls(*calls: tuple[str, dict[str, Any]]) -> Reply:
+    return _completion(
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": f"call_{i}_{time.monotonic_ns()}",
+                    "type": "function",
+                    "function": {"name": name, "arguments": json.dumps(args)},
+                }
+                for i, (name, args) in enumerate(calls)
+            ],
+        },
+        "tool_calls",
+    )
+
+
+def text(content: str) -> Reply:
+    return _completion({"role": "assistant", "content": content}, "stop")
+
+
+def refusal(reason: str = "I can't help with that.") -> Reply:
+    return _completion({"role": "assistant", "content": None, "refusal": reason}, "stop")
+
+
+def error(status: int, *, retry_after: float | None = None) -> Reply:
+    headers = {"retry-after": str(retry_after)} if retry_after is not None else {}
+    return Reply({"error": {"message": f"scripted {status}", "type": "test"}}, status, headers)
+
+
+def slow(reply: Reply, seconds: float) -> Reply:
+    return Reply(reply.body, reply.status, reply.headers, seconds)
+
+
+def _embedding(textual: str, dimension: int = 32) -> list[float]:
+    """Deterministic, roughly meaning-free vectors: enough to exercise the embeddings path."""
+    digest = hashlib.sha256(textual.lower().encode()).digest()
+    raw = [(digest[i % len(digest)] - 127.5) / 127.5 for i in range(dimension)]
+    norm = sum(v * v for v in raw) ** 0.5
+    return [v / norm for v in raw]
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class ScriptedOpenAIServer:
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self._script: list[Reply] = []
+        self._lock = threading.Lock()
+        self._server = make_server(
+            "127.0.0.1", 0, self._app, server_class=_ThreadingServer, handler_class=_Quiet
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}/v1"
+
+    def script(self, replies: Iterable[Reply]) -> None:
+        with self._lock:
+            self._script = list(replies)
+            self.requests.clear()
+
+    @property
+    def chat_requests(self) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["_path"].endswith("/chat/completions")]
+
+    def __enter__(self) -> ScriptedOpenAIServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _next(self) -> Reply:
+        with self._lock:
+            if not self._script:
+                return error(500)
+            return self._script.pop(0)
+
+    def _app(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = json.loads(environ["wsgi.input"].read(length) or b"{}")
+        path = environ.get("PATH_INFO", "")
+        with self._lock:
+            self.requests.append({"_path": path, **body})
+        if path.endswith("/embeddings"):
+            inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+            reply = Reply(
+                {
+                    "object": "list",
+                    "model": body.get("model", MODEL),
+                    "data": [
+                        {"object": "embedding", "index": i, "embedding": _embedding(str(t))}
+                        for i, t in enumerate(inputs)
+                    ],
+                    "usage": {"prompt_tokens": len(inputs), "total_tokens": len(inputs)},
+                }
+            )
+        else:
+            reply = self._next()
+        if reply.delay_s:
+            time.sleep(reply.delay_s)
+        payload = json.dumps(reply.body or {}).encode()
+        status = f"{reply.status} {'OK' if reply.status == 200 else 'Scripted'}"
+        headers = [("content-type", "application/json"), ("content-length", str(len(payload)))]
+        start_response(status, headers + list(reply.headers.items()))
+        return [payload]
