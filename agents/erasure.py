@@ -45,6 +45,8 @@ from core.db import as_utc, session_scope, utcnow
 from core.inbox import OPEN_STATUSES, EmployeeCursor, InboxEvent, InboxStatus
 from core.settings import Settings
 from core.vault import load_keys, pseudonym, shred
+from vectorstore.client import chroma_client
+from vectorstore.erasure import forget_subject
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,9 @@ class ErasureReport(BaseModel):
     cursors_deleted: int
     references_cleared: int = Field(
         description="Other people's cursor rows and inbox payloads that named them as manager."
+    )
+    vector_entries_deleted: int = Field(
+        0, description="Approved-mapping memory and decision reasoning learned from their record."
     )
     out_of_scope: list[str] = Field(default_factory=lambda: [LMS_OUT_OF_SCOPE])
 
@@ -116,6 +121,7 @@ def erase_employee(*, engine: Engine, settings: Settings, external_id: str) -> E
         deleted |= _delete_threads(checkpointer, late, external_id=external_id)
         if isinstance(checkpointer, SqliteSaver):
             _purge_sqlite(checkpointer.conn)
+    vector_entries = forget_subject(chroma_client(settings), subject)
     shredded = shred(engine, subject=subject)
     if engine.dialect.name == "sqlite":
         raw = engine.raw_connection()
@@ -131,6 +137,7 @@ def erase_employee(*, engine: Engine, settings: Settings, external_id: str) -> E
         checkpoint_threads_deleted=len(deleted),
         cursors_deleted=redaction.cursors_deleted,
         references_cleared=redaction.references_cleared,
+        vector_entries_deleted=vector_entries,
     )
     log.info("erased %s: %s", subject, report.model_dump(exclude={"subject", "out_of_scope"}))
     return report

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from langchain_core.language_models import BaseChatModel
 from sqlalchemy.engine import Engine
 
 from agents.checkpointer import open_checkpointer
@@ -26,8 +27,12 @@ log = logging.getLogger(__name__)
 
 
 @contextmanager
-def open_workers(settings: Settings, engine: Engine, *, count: int) -> Iterator[list[Worker]]:
-    """Workers sharing one checkpointer and one LMS client (both are thread-safe)."""
+def open_workers(
+    settings: Settings, engine: Engine, *, count: int, chat_model: BaseChatModel | None = None
+) -> Iterator[list[Worker]]:
+    """Workers sharing one checkpointer and one LMS client (both are thread-safe).
+
+    ``chat_model`` stands in for the configured LLM endpoint (tests, evals)."""
     catalog = load_catalog(settings.catalog_path)
     lms = ScimLMS.from_settings(settings)
     lms_groups = CatalogGroups(lms, catalog)
@@ -36,7 +41,9 @@ def open_workers(settings: Settings, engine: Engine, *, count: int) -> Iterator[
         mapper = RulesMapper(catalog)
         hris = records_from_settings(settings)
         pii = get_guard()
-        titles = build_title_mapping(settings, catalog=catalog, firewall=pii.firewall)
+        titles = build_title_mapping(
+            settings, catalog=catalog, firewall=pii.firewall, chat_model=chat_model
+        )
         vault_keys = load_keys(settings)
         yield [
             Worker(

@@ -135,13 +135,6 @@ class ApprovedMemory:
             for doc, meta in zip(got["documents"] or [], got["metadatas"] or [], strict=True)
         ]
 
-    def forget_subject(self, subject: str) -> int:
-        """Erasure: drop what was learned from one person's record."""
-        got = self.collection.get(where={"subject": subject})
-        if got["ids"]:
-            self.collection.delete(ids=got["ids"])
-        return len(got["ids"])
-
 
 def _mapping(docs: object, metas: object, row: int, *, similarity: float) -> ApprovedMapping:
     meta = metas[row]  # type: ignore[index]

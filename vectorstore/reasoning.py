@@ -88,9 +88,3 @@ class ReasoningLog:
                 strict=True,
             )
         ]
-
-    def forget_subject(self, subject: str) -> int:
-        got = self.collection.get(where={"subject": subject})
-        if got["ids"]:
-            self.collection.delete(ids=got["ids"])
-        return len(got["ids"])

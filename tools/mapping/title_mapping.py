@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from langchain_core.language_models import BaseChatModel
+
 from core.catalog import Catalog
 from core.settings import Settings
 from tools.mapping.embedded import EmbeddedTitleMapper
@@ -90,9 +92,15 @@ class TitleMapping:
 
 
 def build_title_mapping(
-    settings: Settings, *, catalog: Catalog, firewall: PIIFirewall
+    settings: Settings,
+    *,
+    catalog: Catalog,
+    firewall: PIIFirewall,
+    chat_model: BaseChatModel | None = None,
 ) -> TitleMapping | None:
-    """The configured mapping stack, or None when AI title mapping is switched off."""
+    """The configured mapping stack, or None when AI title mapping is switched off.
+
+    ``chat_model`` replaces the OpenAI-compatible client built from settings (tests)."""
     if settings.title_mapper == "off":
         return None
     directory = RoleDirectory(catalog)
@@ -107,7 +115,12 @@ def build_title_mapping(
         from tools.mapping.llm import LLMTitleMapper  # the OpenAI client only when asked for
 
         mapper = LLMTitleMapper.from_settings(
-            settings, directory=directory, embedded=embedded, memory=memory, firewall=firewall
+            settings,
+            directory=directory,
+            embedded=embedded,
+            memory=memory,
+            firewall=firewall,
+            model=chat_model,
         )
     log.info("title mapping: %s over %d roles", mapper.name, len(directory.roles))
     return TitleMapping(
