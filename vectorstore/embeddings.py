@@ -93,6 +93,8 @@ class EmbedderConfig:
 class OfflineMiniLM:
     """all-MiniLM-L6-v2 sentence embeddings, float32, L2-normalised, 384 dimensions."""
 
+    model_id = MODEL_ID
+
     def __init__(self, config: EmbedderConfig | None = None) -> None:
         self.config = config or EmbedderConfig(default_model_path(), default_tokenizer_path())
         verify_file(self.config.model_path, self.config.model_sha256, "MiniLM ONNX model")

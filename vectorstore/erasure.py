@@ -19,8 +19,9 @@ PERSONAL_COLLECTIONS = (memory.COLLECTION, reasoning.COLLECTION)
 
 
 def forget_subject(client: ClientAPI, subject: str) -> int:
+    """Across every embedder's copy of the personal collections (see ``collection_name``)."""
     deleted = 0
-    for name in PERSONAL_COLLECTIONS:
+    for name in _personal_collection_names(client):
         try:
             collection = client.get_collection(name)
         except NotFoundError:
@@ -30,3 +31,11 @@ def forget_subject(client: ClientAPI, subject: str) -> int:
             collection.delete(ids=found["ids"])
             deleted += len(found["ids"])
     return deleted
+
+
+def _personal_collection_names(client: ClientAPI) -> list[str]:
+    names = [c if isinstance(c, str) else c.name for c in client.list_collections()]
+    return [n for n in names if n in PERSONAL_COLLECTIONS or n.startswith(_PREFIXES)]
+
+
+_PREFIXES = tuple(f"{base}-" for base in PERSONAL_COLLECTIONS)

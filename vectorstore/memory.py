@@ -23,7 +23,7 @@ from chromadb.api.models.Collection import Collection
 from tools.pii.firewall import Channel, PIIFirewall
 from tools.pii.identity import RecordIdentity
 from tools.titles.normalise import normalise_title
-from vectorstore.embeddings import MiniLMEmbeddingFunction, OfflineMiniLM
+from vectorstore.embedder import Embedder, open_collection
 
 log = logging.getLogger(__name__)
 
@@ -47,18 +47,14 @@ class ApprovedMemory:
     def __init__(
         self,
         client: ClientAPI,
-        embedder: OfflineMiniLM,
+        embedder: Embedder,
         *,
         firewall: PIIFirewall | None = None,
         name: str = COLLECTION,
     ) -> None:
         self._embedder = embedder
         self._firewall = firewall
-        self.collection: Collection = client.get_or_create_collection(
-            name,
-            embedding_function=MiniLMEmbeddingFunction(embedder),  # type: ignore[arg-type]
-            configuration={"hnsw": {"space": "cosine"}},
-        )
+        self.collection: Collection = open_collection(client, name, embedder)
 
     def __len__(self) -> int:
         return self.collection.count()

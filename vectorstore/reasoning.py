@@ -9,6 +9,7 @@ one person's entries without the store ever holding their id.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection as Terms
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,7 @@ from chromadb.api.models.Collection import Collection
 
 from tools.pii.firewall import Channel, PIIFirewall
 from tools.pii.identity import RecordIdentity
-from vectorstore.embeddings import MiniLMEmbeddingFunction, OfflineMiniLM
+from vectorstore.embedder import Embedder, open_collection
 
 log = logging.getLogger(__name__)
 
@@ -38,28 +39,35 @@ class ReasoningLog:
     def __init__(
         self,
         client: ClientAPI,
-        embedder: OfflineMiniLM,
+        embedder: Embedder,
         *,
         firewall: PIIFirewall,
         name: str = COLLECTION,
     ) -> None:
         self._embedder = embedder
         self._firewall = firewall
-        self.collection: Collection = client.get_or_create_collection(
-            name,
-            embedding_function=MiniLMEmbeddingFunction(embedder),  # type: ignore[arg-type]
-            configuration={"hnsw": {"space": "cosine"}},
-        )
+        self.collection: Collection = open_collection(client, name, embedder)
 
     def record(
-        self, entry_id: str, text: str, *, metadata: Metadata, identity: RecordIdentity
+        self,
+        entry_id: str,
+        text: str,
+        *,
+        metadata: Metadata,
+        identity: RecordIdentity,
+        allowed: Terms[str] = (),
     ) -> None:
         """Idempotent on ``entry_id``: a resumed run re-records the same entry, not a twin.
 
-        Raises ``FirewallRefusalError`` rather than storing anything personal."""
-        self._firewall.check(text, identity=identity, channel=Channel.vector_document)
+        Raises ``FirewallRefusalError`` rather than storing anything personal; ``allowed``
+        are terms of ours (catalog ids, pseudonyms) the firewall must not mistake for data."""
+        self._firewall.check(
+            text, identity=identity, channel=Channel.vector_document, allowed=allowed
+        )
         strings = [str(v) for v in metadata.values() if isinstance(v, str)]
-        self._firewall.check(strings, identity=identity, channel=Channel.vector_metadata)
+        self._firewall.check(
+            strings, identity=identity, channel=Channel.vector_metadata, allowed=allowed
+        )
         self.collection.upsert(
             ids=[entry_id],
             documents=[text],

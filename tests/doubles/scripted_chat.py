@@ -20,7 +20,8 @@ from pydantic import Field
 
 _call_ids = itertools.count(1)
 
-Reply = AIMessage | Exception | Callable[[list[BaseMessage]], AIMessage]
+Reply = AIMessage | Exception | Callable[[list[BaseMessage], list[str]], AIMessage]
+"""A fixed message, an error to raise, or a function of (prompt, names of bound tools)."""
 
 
 def tool_call(name: str, **args: Any) -> AIMessage:
@@ -64,7 +65,8 @@ class ScriptedChatModel(BaseChatModel):
             raise AssertionError("the scripted chat model ran out of replies")
         if isinstance(reply, Exception):
             raise reply
-        message = reply(messages) if callable(reply) else reply
+        tools = [t["function"]["name"] for t in kwargs.get("tools", [])]
+        message = reply(messages, tools) if callable(reply) else reply
         message = message.model_copy(update={"response_metadata": {"model_name": "scripted-1"}})
         return ChatResult(generations=[ChatGeneration(message=message)])
 

@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import chromadb
 import pytest
 
 from core.settings import Settings
@@ -24,6 +25,9 @@ from tools.mapping.errors import LLMUnavailableError
 from tools.mapping.llm import LLMTitleMapper
 from tools.pii.guard import get_guard
 from tools.pii.identity import RecordIdentity
+from vectorstore.embedder import embedder_from_settings
+from vectorstore.erasure import forget_subject
+from vectorstore.memory import ApprovedMemory
 
 NOBODY = RecordIdentity()
 
@@ -168,3 +172,25 @@ def test_a_400_goes_to_review_with_the_status(server, role_directory, embedded_m
 
     assert got.role_id is None and got.flags == ["llm_error"]
     assert "HTTP 400" in got.rationale
+
+
+def test_openai_compatible_embeddings_get_their_own_collections(server, tmp_path):
+    settings = Settings(
+        var_dir=tmp_path,
+        embeddings="openai",
+        embeddings_base_url=server.base_url,
+        embeddings_model="nomic-embed-text",
+    )
+    embedder = embedder_from_settings(settings)
+    client = chromadb.EphemeralClient()
+    memory = ApprovedMemory(client, embedder)
+
+    memory.add([("Night Nurse", "role-29-1141")], approved_by="reviewer:ana", subject="emp_1")
+
+    assert embedder.dimension == 32
+    assert memory.collection.name == "memory-openai-nomic-embed-text"
+    hit = memory.lookup("night nurse", min_similarity=0.99)
+    assert hit is not None and hit.role_id == "role-29-1141"
+    embedded = [r for r in server.requests if r["_path"].endswith("/embeddings")]
+    assert embedded and embedded[-1]["model"] == "nomic-embed-text"
+    assert forget_subject(client, "emp_1") == 1

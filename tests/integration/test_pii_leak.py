@@ -1,24 +1,55 @@
 """Zero known personal values leave a record: 2,000 synthetic HR records with names, emails,
 ids and phone numbers planted inside their free-text fields (all-caps, diacritics, the
-manager's name too) go through the PII guard the provisioning graph uses; everything it
-lets out is scanned with an independent check. A broken scrubber makes the check fail."""
+manager's name too) go through the provisioning graph's scrub and mapping nodes, with the
+LLM title agent on a recording chat model. Every prompt it was sent, every Chroma document
+and metadata written, and the decision text recorded for audit are scanned with an
+independent check. A broken scrubber (and firewall) makes the check fail."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import random
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
+import chromadb
 import pytest
+from chromadb.api import ClientAPI
 from faker import Faker
+from langchain_core.messages import AIMessage, BaseMessage
+from langgraph.runtime import Runtime
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
+from agents import provisioning_steps as steps
+from agents.state import ProvisioningContext
+from core import inbox
 from core.catalog import load_catalog
+from core.db import create_tables, make_engine
 from core.employee import Employee
-from tests.factories import make_employee
-from tools.pii.guard import GuardedView, PIIGuard, get_guard
+from core.inbox import Claim, EmployeeCursor
+from core.vault import VaultKeys
+from prompts.loader import load_prompt
+from tests.doubles.scripted_chat import ScriptedChatModel, choice
+from tests.factories import make_employee, make_event
+from tools.mapping.embedded import EmbeddedTitleMapper
+from tools.mapping.llm import LLMTitleMapper
+from tools.mapping.role_directory import RoleDirectory
+from tools.mapping.rules import RulesMapper
+from tools.mapping.title_mapping import TitleMapping
+from tools.pii.guard import PIIGuard, get_guard
 from tools.pii.scrubber import ScrubResult
+from tools.titles.ranker import TitleRanker
+from vectorstore.embeddings import default_embedder
+from vectorstore.memory import ApprovedMemory
+from vectorstore.reasoning import ReasoningLog
 
 LOCALES = ["en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "pl_PL", "en_IN", "sv_SE", "cs_CZ"]
 
@@ -73,7 +104,10 @@ def _cases(count: int, seed: int = 20261123) -> Iterator[Case]:
         for _ in range(rng.randint(1, 3)):
             target = rng.choice(list(fields))
             fields[target] = f"{fields[target]} {rng.choice(plants)(person, manager, phone)}"
-        employee = person.model_copy(update={**fields, "manager_external_id": manager.external_id})
+        # no job code: the rules leave the role open, so every record goes to the model
+        employee = person.model_copy(
+            update={**fields, "manager_external_id": manager.external_id, "job_code": None}
+        )
         yield Case(employee, manager, (phone,))
 
 
@@ -92,11 +126,9 @@ def _known_values(case: Case) -> set[str]:
     return {_fold(v) for v in values if len(v) >= 2}
 
 
-def _leaks(case: Case, view: GuardedView) -> list[str]:
-    """Every known value (by kind, not by value) found in what the guard let out."""
-    if view.fields is None:
-        return []
-    out = _fold(" ".join(view.fields.values()))
+def _leaks(case: Case, text: str) -> list[str]:
+    """Every known value (by kind, not by value) found in text that left the guard."""
+    out = _fold(text)
     found = [
         "known value"
         for value in _known_values(case)
@@ -107,18 +139,112 @@ def _leaks(case: Case, view: GuardedView) -> list[str]:
     return found
 
 
-def check_no_leaks(guard: PIIGuard, cases: list[Case], *, max_refused: float) -> None:
-    leaked, refused = 0, 0
-    for case in cases:
-        manager = case.manager
-        view = guard.view_for_model(
-            case.employee, manager_names=[manager.given_name, manager.family_name]
+def _first_candidate(prompt: list[BaseMessage], tools: list[str]) -> AIMessage:
+    """A model that looks once, then picks the first shortlisted role and quotes the title
+    back in its rationale: echoing input is what a careless model does."""
+    if "RoleChoice" not in tools:
+        return AIMessage(content="")
+    shown = re.findall(r"^(role-[\w-]+) \|", prompt[1].text, flags=re.MULTILINE)
+    title = re.search(r"^Job title: (.*)$", prompt[1].text, flags=re.MULTILINE)
+    echo = title.group(1) if title else ""
+    return choice(shown[0] if shown else None, 0.9, f"'{echo}' reads as this role")
+
+
+@dataclass
+class Pipeline:
+    """The provisioning graph's own nodes (scrub, map_roles, map_title) on a real inbox,
+    with the LLM title agent on a recording chat model and Chroma in memory."""
+
+    engine: Engine
+    guard: PIIGuard
+    model: ScriptedChatModel
+    client: ClientAPI
+    context_for: Callable[[Case, int], ProvisioningContext]
+
+    def run(self, case: Case, n: int) -> tuple[dict[str, Any], list[str]]:
+        """The final state and every text that left: prompts, Chroma entries, audit text."""
+        runtime = Runtime(context=self.context_for(case, n))
+        state: dict[str, Any] = {"employee": case.employee.model_dump(mode="json")}
+        sent_before = len(self.model.prompts)
+        for node in (steps.scrub, steps.map_roles):
+            state.update(node(state, runtime))  # type: ignore[arg-type]
+        if steps.after_mapping(state, runtime) == "map_title":  # type: ignore[arg-type]
+            state.update(steps.map_title(state, runtime))  # type: ignore[arg-type]
+        prompts = [m.text for p in self.model.prompts[sent_before:] for m in p]
+        entry = self.client.get_collection("reasoning").get(ids=[f"r{n}:title"])
+        vector = [*(entry["documents"] or []), json.dumps(entry["metadatas"])]
+        audit = [json.dumps({k: state.get(k) for k in ("decision", "pii")})]
+        return state, prompts + vector + audit
+
+
+def make_pipeline(tmp_path: Path, guard: PIIGuard) -> Pipeline:
+    engine = make_engine(f"sqlite:///{tmp_path / 'leak.db'}")
+    create_tables(engine)
+    catalog = load_catalog()
+    directory = RoleDirectory(catalog)
+    embedder = default_embedder()
+    client = chromadb.EphemeralClient()
+    for name in ("reasoning", "memory"):
+        with contextlib.suppress(Exception):
+            client.delete_collection(name)
+    model = ScriptedChatModel(default=_first_candidate)
+    memory = ApprovedMemory(client, embedder, firewall=guard.firewall)
+    embedded = EmbeddedTitleMapper(directory, TitleRanker(directory.roles, embedder))
+    titles = TitleMapping(
+        mapper=LLMTitleMapper(
+            model=model,
+            directory=directory,
+            embedded=embedded,
+            memory=memory,
+            firewall=guard.firewall,
+            prompt=load_prompt("title_mapping@1"),
+            max_tool_rounds=1,
+        ),
+        directory=directory,
+        memory=memory,
+        reasoning=ReasoningLog(client, embedder, firewall=guard.firewall),
+    )
+    keys = VaultKeys(master=os.urandom(32), pseudonym=os.urandom(32))
+
+    def context_for(case: Case, n: int) -> ProvisioningContext:
+        manager_row, _ = inbox.enqueue(engine, event=make_event(case.manager))
+        with Session(engine) as session:
+            session.merge(
+                EmployeeCursor(
+                    external_id=case.manager.external_id,
+                    last_occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
+                    last_receipt_id=manager_row.id,
+                )
+            )
+            session.commit()
+        event = make_event(case.employee)
+        return ProvisioningContext(
+            engine=engine,
+            catalog=catalog,
+            lms=None,  # type: ignore[arg-type]  # these nodes never write to the LMS
+            lms_groups=None,  # type: ignore[arg-type]
+            mapper=RulesMapper(catalog),
+            titles=titles,
+            pii=guard,
+            vault_keys=keys,
+            hris=None,  # type: ignore[arg-type]  # events carry the full record
+            claim=Claim(receipt_id=f"r{n}", worker_id="leak-test", attempts=1, event=event),
         )
-        leaked += bool(_leaks(case, view))
-        refused += view.fields is None
+
+    return Pipeline(engine, guard, model, client, context_for)
+
+
+def check_no_leaks(pipeline: Pipeline, cases: list[Case], *, max_refused: float) -> None:
+    leaked, refused, asked = 0, 0, 0
+    for n, case in enumerate(cases):
+        state, egress = pipeline.run(case, n)
+        leaked += any(_leaks(case, text) for text in egress)
+        refused += state["model_view"] is None
+        asked += bool(state["decision"].get("provenance", {}).get("title"))
     assert leaked == 0, f"{leaked} of {len(cases)} records leaked personal data"
     # The firewall is a backstop: if it has to refuse often, the scrubber is not working.
     assert refused <= max_refused * len(cases), f"{refused} of {len(cases)} refused"
+    assert asked >= len(cases) - refused, "every record with a model view went to the model"
 
 
 @pytest.fixture(scope="module")
@@ -127,29 +253,29 @@ def guard() -> PIIGuard:
 
 
 @pytest.mark.slow
-def test_two_thousand_records_leak_nothing(guard: PIIGuard) -> None:
-    cases = list(_cases(2000))
-    check_no_leaks(guard, cases, max_refused=0.01)
+@pytest.mark.timeout(900)  # ~60-120 ms a record on two cores: scrub, two model calls, Chroma
+def test_two_thousand_records_leak_nothing(guard: PIIGuard, tmp_path: Path) -> None:
+    pipeline = make_pipeline(tmp_path, guard)
+    check_no_leaks(pipeline, list(_cases(2000)), max_refused=0.01)
+    assert len(pipeline.model.prompts) >= 2 * 1980  # a look and an answer per record
+
+
+def _pass_through(texts: list[str], **_: object) -> list[ScrubResult]:
+    return [ScrubResult(text, []) for text in texts]
 
 
 def test_the_leak_check_fails_when_the_scrubber_is_broken(
-    guard: PIIGuard, monkeypatch: pytest.MonkeyPatch
+    guard: PIIGuard, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    def pass_through(texts: list[str], **_: object) -> list[ScrubResult]:
-        return [ScrubResult(text, []) for text in texts]
-
-    monkeypatch.setattr(guard.scrubber, "scrub_many", pass_through)
+    monkeypatch.setattr(guard.scrubber, "scrub_many", _pass_through)
     with pytest.raises(AssertionError, match="refused"):
-        check_no_leaks(guard, list(_cases(200)), max_refused=0.01)
+        check_no_leaks(make_pipeline(tmp_path, guard), list(_cases(100)), max_refused=0.01)
 
 
 def test_the_leak_check_fails_when_scrubber_and_firewall_are_broken(
-    guard: PIIGuard, monkeypatch: pytest.MonkeyPatch
+    guard: PIIGuard, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    def pass_through(texts: list[str], **_: object) -> list[ScrubResult]:
-        return [ScrubResult(text, []) for text in texts]
-
-    monkeypatch.setattr(guard.scrubber, "scrub_many", pass_through)
+    monkeypatch.setattr(guard.scrubber, "scrub_many", _pass_through)
     monkeypatch.setattr(guard.firewall, "check", lambda *a, **k: None)
     with pytest.raises(AssertionError, match="leaked"):
-        check_no_leaks(guard, list(_cases(200)), max_refused=1.0)
+        check_no_leaks(make_pipeline(tmp_path, guard), list(_cases(100)), max_refused=1.0)

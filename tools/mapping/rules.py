@@ -100,7 +100,8 @@ class RulesMapper:
         if employee.job_code:
             key = self._job_code_key(employee.job_code)
             if key is None:
-                unresolved.append(f"job_code {employee.job_code} not in catalog")
+                # values stay out: free text from the HRIS can hold anything, and this is logged
+                unresolved.append("job_code not in catalog")
             else:
                 found.add(rules.job_codes[key], rule=f"job_codes[{key}]", trigger=f"job code {key}")
         elif employee.title:
@@ -116,7 +117,7 @@ class RulesMapper:
                 continue
             match = table.get(_fold(value))
             if match is None:
-                unresolved.append(f"{attribute} {value!r} not in catalog")
+                unresolved.append(f"{attribute} not in catalog")
                 continue
             key, ids = match
             found.add(ids, rule=f"{attribute}s[{key}]", trigger=f"{attribute} {key}")

@@ -22,7 +22,7 @@ from tools.pii.firewall import PIIFirewall
 from tools.pii.identity import RecordIdentity
 from tools.titles.ranker import TitleRanker
 from vectorstore.client import chroma_client
-from vectorstore.embeddings import default_embedder
+from vectorstore.embedder import embedder_from_settings
 from vectorstore.memory import ApprovedMapping, ApprovedMemory
 from vectorstore.reasoning import ReasoningLog
 
@@ -104,10 +104,10 @@ def build_title_mapping(
     if settings.title_mapper == "off":
         return None
     directory = RoleDirectory(catalog)
-    embedder = default_embedder()
+    embedder = embedder_from_settings(settings)
     client = chroma_client(settings)
     memory = ApprovedMemory(client, embedder, firewall=firewall)
-    ranker = TitleRanker(directory.roles, embedder)
+    ranker = TitleRanker(directory.roles, embedder)  # type: ignore[arg-type]  # see Embedder
     ranker.remember(memory.pairs())
     embedded = EmbeddedTitleMapper(directory, ranker)
     mapper: TitleMapper = embedded

@@ -8,8 +8,11 @@ carries entity types and where they were found, never the values themselves.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -78,9 +81,17 @@ def _texts(payload: str | Mapping[str, Any] | Iterable[Any]) -> list[str]:
 
 
 class PIIFirewall:
-    def __init__(self, analyzer: AnalyzerEngine, *, min_score: float = 0.4) -> None:
+    def __init__(
+        self, analyzer: AnalyzerEngine, *, min_score: float = 0.4, memory: int = 20_000
+    ) -> None:
         self._analyzer = analyzer
         self._min_score = min_score
+        # Digests of texts the analyzer already found clean. An agent resends its whole
+        # conversation on every call, and the system prompt is the same for every record;
+        # digests rather than texts, so the cache itself holds nothing personal.
+        self._clean: OrderedDict[bytes, None] = OrderedDict()
+        self._memory = memory
+        self._lock = threading.Lock()
 
     def check(
         self,
@@ -95,23 +106,31 @@ class PIIFirewall:
         All strings of the payload are scanned as one text (one line each): one analyzer
         pass instead of one per field, and nothing can hide across a field boundary.
         """
-        text = "\n".join(_texts(payload))
+        texts = _texts(payload)
         for term in sorted(allowed, key=len, reverse=True):
             # catalog ids such as "role-15-1252" are ours, not personal, but look like numbers
-            text = text.replace(term, " " * len(term))
-        refusal = self._inspect(text, identity=identity, channel=channel)
+            texts = [text.replace(term, " " * len(term)) for text in texts]
+        refusal = self._inspect(texts, identity=identity, channel=channel)
         if refusal is not None:
             log.warning("PII firewall refused %s: %s", channel.value, refusal.reason)
             raise FirewallRefusalError(refusal)
 
-    def _inspect(self, text: str, *, identity: RecordIdentity, channel: Channel) -> Refusal | None:
+    def _inspect(
+        self, texts: list[str], *, identity: RecordIdentity, channel: Channel
+    ) -> Refusal | None:
+        text = "\n".join(texts)
         searchable = normalise(_PLACEHOLDER.sub(" ", text))
         for value in identity.values():
             if re.search(rf"(?<![\w]){re.escape(value)}(?![\w])", searchable):
                 return Refusal(
                     channel, "a known personal value of the record is present", ("KNOWN_VALUE",)
                 )
-        stripped = _PLACEHOLDER.sub(lambda m: " " * len(m.group()), text)
+        digests = {hashlib.blake2b(t.encode(), digest_size=16).digest(): t for t in texts}
+        with self._lock:
+            unseen = {d: t for d, t in digests.items() if d not in self._clean}
+        if not unseen:
+            return None
+        stripped = _PLACEHOLDER.sub(lambda m: " " * len(m.group()), "\n".join(unseen.values()))
         found = self._analyzer.analyze(
             stripped,
             language="en",
@@ -121,4 +140,9 @@ class PIIFirewall:
         if found:
             types = tuple(sorted({r.entity_type for r in found}))
             return Refusal(channel, "high-confidence personal data detected", types)
+        with self._lock:
+            for digest in unseen:
+                self._clean[digest] = None
+            while len(self._clean) > self._memory:
+                self._clean.popitem(last=False)
         return None
