@@ -85,6 +85,7 @@ def test_an_id_found_through_a_tool_counts_as_shown(role_directory, embedded_map
     tool_results = [m for m in model.prompts[1] if isinstance(m, ToolMessage)]
     assert tool_results and target.role_id in tool_results[0].text
     assert got.role_id == target.role_id
+    assert target.role_id in got.provenance["shown"]
     assert got.provenance["tool_rounds"] == 1
 
 

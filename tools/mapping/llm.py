@@ -8,7 +8,7 @@ shown. What it sees is the scrubbed model view, and every call passes the PII fi
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 import openai
 from langchain_core.language_models import BaseChatModel
@@ -16,6 +16,7 @@ from langchain_core.messages import AnyMessage, HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
 
 from agents.title_agent.graph import build_title_agent
+from agents.title_agent.nodes import shown_ids
 from agents.title_agent.state import (
     RoleChoice,
     StructuredMethod,
@@ -200,5 +201,6 @@ class LLMTitleMapper:
             "usage": final.get("usage", {}),
             "tool_rounds": final.get("tool_rounds", 0),
             "answers": final.get("attempts", 0),
+            "shown": sorted(shown_ids(cast(TitleAgentState, final))) if final else [],
             **extra,
         }
