@@ -25,9 +25,9 @@ from core.employee import Employee, EmploymentStatus, EventType, HRISEvent
 from core.inbox import InboxStatus
 from tools.mapping.base import MappingDecision
 from tools.mapping.suggestion import RoleSuggestion
+from tools.mapping.title_mapping import TitleMapping
 from tools.pii.firewall import FirewallRefusalError
 from tools.pii.identity import RecordIdentity
-from vectorstore.reasoning import ReasoningLog
 
 log = logging.getLogger(__name__)
 
@@ -146,15 +146,13 @@ def map_title(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -
         decision, suggestion, apply=apply_it, proposed=proposed, kept=kept
     )
     if titles.reasoning is not None and suggestion.title:
-        _record_reasoning(
-            ctx, titles.reasoning, employee, suggestion, applied=apply_it, identity=identity
-        )
+        _record_reasoning(ctx, titles, employee, suggestion, applied=apply_it, identity=identity)
     return {"decision": decision.model_dump(mode="json")}
 
 
 def _record_reasoning(
     ctx: ProvisioningContext,
-    reasoning: ReasoningLog,
+    titles: TitleMapping,
     employee: Employee,
     suggestion: RoleSuggestion,
     *,
@@ -168,8 +166,9 @@ def _record_reasoning(
     )
     subject = vault.pseudonym(employee.external_id, secret=ctx.vault_keys.pseudonym)
     prompt = str(suggestion.provenance.get("prompt", ""))
+    assert titles.reasoning is not None
     try:
-        reasoning.record(
+        titles.reasoning.record(
             f"{ctx.claim.receipt_id}:title",
             f"Title '{suggestion.title}' -> {label}. {suggestion.rationale}",
             metadata={
@@ -184,7 +183,7 @@ def _record_reasoning(
             },
             identity=identity,
             # identifiers we minted look like numbers to a pattern scan; they are not data
-            allowed={*ctx.catalog.by_id, ctx.claim.receipt_id, subject, prompt},
+            allowed=titles.directory.vocabulary.extended([ctx.claim.receipt_id, subject, prompt]),
         )
     except FirewallRefusalError:
         log.warning(

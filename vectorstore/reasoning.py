@@ -17,6 +17,7 @@ from typing import Any
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 
+from tools.pii.allowlist import AllowedTerms
 from tools.pii.firewall import Channel, PIIFirewall
 from tools.pii.identity import RecordIdentity
 from vectorstore.embedder import Embedder, open_collection
@@ -55,7 +56,7 @@ class ReasoningLog:
         *,
         metadata: Metadata,
         identity: RecordIdentity,
-        allowed: Terms[str] = (),
+        allowed: AllowedTerms | Terms[str] = (),
     ) -> None:
         """Idempotent on ``entry_id``: a resumed run re-records the same entry, not a twin.
 

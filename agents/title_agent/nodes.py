@@ -35,7 +35,7 @@ def _guarded(messages: list[AnyMessage], ctx: TitleAgentContext) -> list[AnyMess
         [m.text for m in messages],
         identity=ctx.identity,
         channel=Channel.model_prompt,
-        allowed=ctx.catalog_terms,
+        allowed=ctx.catalog_terms or (),
     )
     return messages
 

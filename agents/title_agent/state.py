@@ -18,6 +18,7 @@ from langgraph.graph.message import add_messages
 from pydantic import BaseModel, Field
 
 from prompts.loader import Prompt
+from tools.pii.allowlist import AllowedTerms
 from tools.pii.firewall import PIIFirewall
 from tools.pii.identity import RecordIdentity
 
@@ -55,4 +56,4 @@ class TitleAgentContext:
     max_tool_rounds: int
     firewall: PIIFirewall
     identity: RecordIdentity
-    catalog_terms: frozenset[str] = frozenset()  # catalog ids: ours, not personal data
+    catalog_terms: AllowedTerms | None = None  # catalog ids and labels: ours, not personal

@@ -126,9 +126,24 @@ def _known_values(case: Case) -> set[str]:
     return {_fold(v) for v in values if len(v) >= 2}
 
 
+def _catalog_vocabulary() -> list[str]:
+    """The catalog's own words: a person named Cook is not leaked by the role "Line Cook"."""
+    catalog = load_catalog()
+    terms = {*catalog.by_id, *catalog.rules.departments, *catalog.rules.locations}
+    for group in catalog.groups:
+        terms.update([group.display_name, group.display_name.split(": ")[-1], *group.alt_labels])
+    return sorted({_fold(t) for t in terms}, key=len, reverse=True)
+
+
+CATALOG_WORDS = _catalog_vocabulary()
+
+
 def _leaks(case: Case, text: str) -> list[str]:
     """Every known value (by kind, not by value) found in text that left the guard."""
     out = _fold(text)
+    for term in CATALOG_WORDS:
+        if term in out:
+            out = re.sub(rf"(?<!\w){re.escape(term)}(?!\w)", " ", out)
     found = [
         "known value"
         for value in _known_values(case)

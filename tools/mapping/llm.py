@@ -130,7 +130,7 @@ class LLMTitleMapper:
             max_tool_rounds=self.max_tool_rounds,
             firewall=self.firewall,
             identity=identity,
-            catalog_terms=frozenset(self.directory.catalog.by_id),
+            catalog_terms=self.directory.vocabulary,
         )
         base = RoleSuggestion(
             title=title, role_id=None, confidence=0.0, rationale="", candidates=shortlist

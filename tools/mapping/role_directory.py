@@ -8,8 +8,10 @@ groups are never reachable by an AI step, whatever a title asks for.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from core.catalog import Catalog, CatalogGroup, GroupKind
+from tools.pii.allowlist import AllowedTerms
 from vectorstore.roles import CatalogRole
 
 
@@ -34,6 +36,18 @@ class RoleDirectory:
                     bundles[group_id] = list(dict.fromkeys([*bundles[group_id], *ids]))
         object.__setattr__(self, "roles", roles)
         object.__setattr__(self, "bundles", bundles)
+
+    @cached_property
+    def vocabulary(self) -> AllowedTerms:
+        """Every id, name and rule key of the catalog: text of ours the firewall lets pass."""
+        catalog = self.catalog
+        terms = {*catalog.by_id}
+        for group in catalog.groups:
+            terms.update([group.display_name, _label(group), *group.alt_labels])
+        rules = catalog.rules
+        for table in (rules.job_codes, rules.departments, rules.locations, rules.countries):
+            terms.update(table)
+        return AllowedTerms(terms)
 
     def __contains__(self, role_id: object) -> bool:
         return role_id in self.bundles

@@ -20,6 +20,7 @@ from typing import Any
 
 from presidio_analyzer import AnalyzerEngine
 
+from tools.pii.allowlist import AllowedTerms
 from tools.pii.identity import RecordIdentity, normalise
 
 log = logging.getLogger(__name__)
@@ -99,7 +100,7 @@ class PIIFirewall:
         *,
         identity: RecordIdentity,
         channel: Channel,
-        allowed: Iterable[str] = (),
+        allowed: AllowedTerms | Iterable[str] = (),
     ) -> None:
         """Return quietly if the payload may leave; raise ``FirewallRefusalError`` if not.
 
@@ -107,9 +108,9 @@ class PIIFirewall:
         pass instead of one per field, and nothing can hide across a field boundary.
         """
         texts = _texts(payload)
-        for term in sorted(allowed, key=len, reverse=True):
-            # catalog ids such as "role-15-1252" are ours, not personal, but look like numbers
-            texts = [text.replace(term, " " * len(term)) for text in texts]
+        # our own ids and catalog labels are not personal, though they can look it
+        terms = allowed if isinstance(allowed, AllowedTerms) else AllowedTerms(allowed)
+        texts = [terms.mask(text) for text in texts]
         refusal = self._inspect(texts, identity=identity, channel=channel)
         if refusal is not None:
             log.warning("PII firewall refused %s: %s", channel.value, refusal.reason)
