@@ -1,5 +1,6 @@
 """The provisioning graph, wired: load_state -> scrub -> map_roles -> [map_title] -> plan ->
-apply -> record.
+assess -> [review: interrupt until people decide] -> apply -> record (or straight to record
+when a reviewer rejects).
 
 `scrub` runs before any mapping, so an AI mapper only ever receives its scrubbed view; the
 seam for `assess`/`review` is between `plan` and `apply`.
@@ -12,6 +13,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from agents import provisioning_steps as steps
+from agents import review_steps
 from agents.state import ProvisioningContext, ProvisioningState
 
 ProvisioningGraph = CompiledStateGraph[
@@ -25,7 +27,9 @@ def build_provisioning_graph(checkpointer: BaseCheckpointSaver[str]) -> Provisio
     builder.add_node("scrub", steps.scrub)
     builder.add_node("map_roles", steps.map_roles)
     builder.add_node("map_title", steps.map_title)
-    builder.add_node("plan", steps.plan)
+    builder.add_node("plan", review_steps.plan)
+    builder.add_node("assess", review_steps.assess_change)
+    builder.add_node("review", review_steps.review)
     builder.add_node("apply", steps.apply)
     builder.add_node("record", steps.record)
     builder.add_edge(START, "load_state")
@@ -33,7 +37,9 @@ def build_provisioning_graph(checkpointer: BaseCheckpointSaver[str]) -> Provisio
     builder.add_edge("scrub", "map_roles")
     builder.add_conditional_edges("map_roles", steps.after_mapping)
     builder.add_edge("map_title", "plan")
-    builder.add_edge("plan", "apply")
+    builder.add_edge("plan", "assess")
+    builder.add_conditional_edges("assess", review_steps.after_assess)
+    builder.add_conditional_edges("review", review_steps.after_review)
     builder.add_edge("apply", "record")
     builder.add_edge("record", END)
     return builder.compile(checkpointer=checkpointer, name="provisioning")

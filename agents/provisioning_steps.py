@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 
-from agents.planning import ProvisioningPlan, make_plan, wants_active
+from agents.planning import ProvisioningPlan, wants_active
 from agents.state import ProvisioningContext, ProvisioningState
 from agents.title_decision import (
     kept_role_groups,
@@ -191,19 +191,6 @@ def _record_reasoning(
         )
 
 
-def plan(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
-    decision = MappingDecision.model_validate(state["decision"])
-    user = state.get("lms_user")
-    proposal = make_plan(
-        employee=Employee.model_validate(state["employee"]),
-        lms_active=None if user is None else bool(user["active"]),
-        current_groups=set(state.get("current_groups", [])),
-        assignments=decision.assignments,
-        catalog=runtime.context.catalog,
-    )
-    return {"plan": proposal.model_dump(mode="json")}
-
-
 def apply(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
     ctx = runtime.context
     employee = Employee.model_validate(state["employee"])
@@ -245,12 +232,39 @@ def _title_outcome(title: dict[str, Any] | None) -> dict[str, Any] | None:
     return {k: v for k, v in title.items() if k != "candidates"}
 
 
+def _learn_from_review(
+    ctx: ProvisioningContext, state: ProvisioningState, employee: Employee, *, reviewer: str
+) -> None:
+    """The role a person approved for an AI-placed title goes to the approved memory."""
+    title = (state["decision"].get("provenance") or {}).get("title") or {}
+    if ctx.titles is None or not title.get("title"):
+        return
+    desired = ProvisioningPlan.model_validate(state["plan"]).desired_groups
+    roles = sorted(g for g in desired if g in ctx.titles.directory)
+    if len(roles) != 1:  # no role, or an ambiguous edit: nothing clear to learn
+        return
+    try:
+        ctx.titles.learn(
+            title["title"],
+            roles[0],
+            approved_by=reviewer,
+            subject=vault.pseudonym(employee.external_id, secret=ctx.vault_keys.pseudonym),
+            identity=RecordIdentity.from_employee(employee, _manager_names(ctx, employee)),
+        )
+    except FirewallRefusalError:
+        log.warning(
+            "approved title of %s not learned: refused by the PII firewall", ctx.claim.receipt_id
+        )
+
+
 def record(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
     ctx = runtime.context
     employee = Employee.model_validate(state["employee"])
     decision = state["decision"]
+    review = state.get("review")
+    rejected = review is not None and review.get("decision") == "rejected"
     outcome = {
-        "applied": state["applied"],
+        "applied": state.get("applied") or {"writes": 0, "note": "rejected by review"},
         "mapper": decision["mapper"],
         "catalog_version": decision["catalog_version"],
         "unresolved": decision.get("unresolved", []),
@@ -259,15 +273,23 @@ def record(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> d
         "title": _title_outcome(decision.get("provenance", {}).get("title")),
         "user_action": state["plan"]["user_action"],
         "pii": state.get("pii", {}),
+        "review": review,
     }
+    if review is not None and review.get("decision") in ("approved", "edited"):
+        _learn_from_review(ctx, state, employee, reviewer=str(review.get("by") or "reviewer"))
     inbox.complete(
         ctx.engine,
         claim=ctx.claim,
-        status=InboxStatus.applied,
+        status=InboxStatus.rejected if rejected else InboxStatus.applied,
         outcome=outcome,
         employee=employee,
         mapped_as_manager=state.get("manages_others"),
     )
     # Receipt ids only: logs leave the service and must not carry personal identifiers.
-    log.info("applied %s: %s LMS writes", ctx.claim.receipt_id, state["applied"].get("writes", 0))
+    log.info(
+        "%s %s: %s LMS writes",
+        "rejected" if rejected else "applied",
+        ctx.claim.receipt_id,
+        outcome["applied"].get("writes", 0),
+    )
     return {"outcome": outcome}

@@ -11,6 +11,7 @@ from langchain_core.language_models import BaseChatModel
 from sqlalchemy.engine import Engine
 
 from agents.checkpointer import open_checkpointer
+from agents.policy.rules import load_policy
 from agents.provisioning import build_provisioning_graph
 from agents.worker import Worker
 from core.catalog import load_catalog
@@ -41,6 +42,7 @@ def open_workers(
         mapper = RulesMapper(catalog)
         hris = records_from_settings(settings)
         pii = get_guard()
+        policy = load_policy(settings.review_policy_path, catalog=catalog)
         titles = build_title_mapping(
             settings, catalog=catalog, firewall=pii.firewall, chat_model=chat_model
         )
@@ -55,6 +57,7 @@ def open_workers(
                 lms_groups=lms_groups,
                 mapper=mapper,
                 titles=titles,
+                policy=policy,
                 hris=hris,
                 pii=pii,
                 vault_keys=vault_keys,

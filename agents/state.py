@@ -12,6 +12,7 @@ from typing import Any, TypedDict
 
 from sqlalchemy.engine import Engine
 
+from agents.policy.rules import ReviewPolicy
 from core.catalog import Catalog
 from core.inbox import Claim
 from core.vault import VaultKeys
@@ -33,7 +34,9 @@ class ProvisioningState(TypedDict, total=False):
     pii: dict[str, Any]  # finding counts by type and any firewall refusal, never values
     decision: dict[str, Any]
     manages_others: bool
-    plan: dict[str, Any]
+    plan: dict[str, Any]  # what applies without review
+    proposal: dict[str, Any] | None  # the full change incl. held AI choices; None if the same
+    review: dict[str, Any] | None  # rules fired and, once resumed, the decision
     applied: dict[str, Any]
     outcome: dict[str, Any]
 
@@ -46,6 +49,7 @@ class ProvisioningContext:
     lms_groups: CatalogGroups
     mapper: Mapper
     titles: TitleMapping | None  # None: AI title mapping is off
+    policy: ReviewPolicy
     pii: PIIGuard
     vault_keys: VaultKeys  # never in state: state is checkpointed
     hris: EmployeeFetcher

@@ -16,13 +16,17 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 from langchain_core.runnables import RunnableConfig
+from langgraph.types import Command, Interrupt
 from sqlalchemy.engine import Engine
 
+from agents.policy.rules import ReviewPolicy
 from agents.provisioning import ProvisioningGraph
 from agents.state import ProvisioningContext, ProvisioningState
-from core import inbox
+from core import inbox, reviews, vault
 from core.catalog import Catalog
 from core.inbox import Claim, InboxStatus, LeaseLostError
 from core.settings import Settings
@@ -53,6 +57,7 @@ class Worker:
     lms_groups: CatalogGroups
     mapper: Mapper
     titles: TitleMapping | None
+    policy: ReviewPolicy
     hris: EmployeeFetcher
     pii: PIIGuard
     vault_keys: VaultKeys
@@ -130,6 +135,7 @@ class Worker:
             lms_groups=self.lms_groups,
             mapper=self.mapper,
             titles=self.titles,
+            policy=self.policy,
             hris=self.hris,
             pii=self.pii,
             vault_keys=self.vault_keys,
@@ -138,21 +144,68 @@ class Worker:
         config: RunnableConfig = {"configurable": {"thread_id": claim.receipt_id}}
         snapshot = self.graph.get_state(config)
         if snapshot.next:
+            decided = reviews.resolution_for(self.engine, receipt_id=claim.receipt_id)
             log.info("resuming %s at %s", claim.receipt_id, ", ".join(snapshot.next))
-            self.graph.invoke(None, config, context=context)
+            if snapshot.interrupts and decided is not None and decided.resolution is not None:
+                resume: Command[Any] = Command(resume={decided.interrupt_id: decided.resolution})
+                self.graph.invoke(resume, config, context=context)
+            else:  # a crash mid-run, or a checkpoint with no decision yet: carry on
+                self.graph.invoke(None, config, context=context)
         elif snapshot.values.get("outcome") is None:
+            reviews.supersede_pending(
+                self.engine,
+                subject=self._subject(claim),
+                occurred_before=claim.event.occurred_at,
+                by_receipt=claim.receipt_id,
+            )
             start: ProvisioningState = {
                 "receipt_id": claim.receipt_id,
                 "event": claim.event.model_dump(mode="json"),
             }
             self.graph.invoke(start, config, context=context)
         else:  # the run finished but its inbox row was not marked: finish the bookkeeping
+            outcome = snapshot.values["outcome"]
+            rejected = (outcome.get("review") or {}).get("decision") == "rejected"
             inbox.complete(
                 self.engine,
                 claim=claim,
-                status=InboxStatus.applied,
-                outcome=snapshot.values["outcome"],
+                status=InboxStatus.rejected if rejected else InboxStatus.applied,
+                outcome=outcome,
             )
+            return
+        paused = self.graph.get_state(config)
+        if paused.interrupts:
+            self._park(claim, paused.interrupts[0])
+
+    def _subject(self, claim: Claim) -> str:
+        return vault.pseudonym(claim.event.employee_external_id, secret=self.vault_keys.pseudonym)
+
+    def _park(self, claim: Claim, pending: Interrupt) -> None:
+        """The run stopped at the review checkpoint: open the review, free the inbox row."""
+        requests = pending.value if isinstance(pending.value, list) else [pending.value]
+        args = requests[0]["action_request"]["args"]
+        review = reviews.open_review(
+            self.engine,
+            receipt_id=claim.receipt_id,
+            interrupt_id=pending.id,
+            subject=self._subject(claim),
+            event_type=claim.event.type,
+            occurred_at=claim.event.occurred_at,
+            request=requests[0],
+            rules=list(args.get("rules", [])),
+            required_approvals=int(args.get("required_approvals", 1)),
+            due_in=timedelta(hours=float(args.get("due_hours", 72))),
+            confidence=args.get("confidence"),
+            flags=list(args.get("flags", [])),
+        )
+        inbox.park(
+            self.engine,
+            claim=claim,
+            outcome={"review_id": review.id, "rules": review.rules},
+        )
+        log.info(
+            "%s waits for review %s (%s)", claim.receipt_id, review.id, ", ".join(review.rules)
+        )
 
     def _fail(self, claim: Claim, error: Exception) -> None:
         permanent = isinstance(error, LMSRejected) or (

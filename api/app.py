@@ -10,7 +10,8 @@ from fastapi import FastAPI
 
 from agents.runtime import running_workers
 from api.problems import install_problem_handlers
-from api.routes import admin, employees, health, webhooks
+from api.routes import admin, employees, health, reviews, webhooks
+from core.catalog import load_catalog
 from core.db import create_tables, make_engine
 from core.settings import Settings, get_settings
 from tools.hris.source import build_sources
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None, *, workers: int = 0) -> FastAPI
         create_tables(engine)
         app.state.settings, app.state.engine = settings, engine
         app.state.sources = build_sources(settings)
+        app.state.catalog = load_catalog(settings.catalog_path)
         async with AsyncExitStack() as stack:
             if workers:
                 stack.enter_context(running_workers(settings, engine, count=workers))
@@ -44,5 +46,6 @@ def create_app(settings: Settings | None = None, *, workers: int = 0) -> FastAPI
     app.include_router(webhooks.router)
     app.include_router(admin.router)
     app.include_router(employees.router)
+    app.include_router(reviews.router)
     app.include_router(health.router)
     return app

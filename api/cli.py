@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -12,11 +13,14 @@ import typer
 import uvicorn
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
+from sqlalchemy.engine import Engine
 
-from core import inbox
+from core import api_keys, inbox
+from core.api_keys import ApiKeyError, Role
 from core.catalog import load_catalog
-from core.db import create_tables, make_engine
+from core.db import as_utc, create_tables, make_engine
 from core.inbox import NotReplayableError
 from core.settings import Settings, get_settings
 
@@ -194,6 +198,82 @@ def erase(
     console.print(table)
     for note in report.out_of_scope:
         console.print(f"[yellow]Not done here:[/yellow] {note}")
+
+
+keys_app = typer.Typer(help="API keys for people and scripts.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+def _keys_engine() -> Engine:
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    create_tables(engine)
+    return engine
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Argument(help="Who the key is for, e.g. ana.")],
+    role: Annotated[Role, typer.Option(help="What the key may do.", case_sensitive=False)],
+) -> None:
+    """Create an API key; it is printed once and only its hash is kept."""
+    engine = _keys_engine()
+    try:
+        row, token = api_keys.create_key(engine, name=name, role=role)
+    except ApiKeyError as error:
+        console.print(f"[red]{escape(str(error))}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    console.print(f"[green]Created[/green] {escape(row.name)} ({row.role}):")
+    console.print(token, soft_wrap=True, markup=False, highlight=False)  # one unbroken token
+    console.print(
+        "[yellow]Copy it now: it will not be shown again.[/yellow] "
+        "Send it as 'Authorization: Bearer <key>'."
+    )
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List API keys (prefixes only, never the keys or their hashes)."""
+    engine = _keys_engine()
+    try:
+        rows = api_keys.list_keys(engine)
+    finally:
+        engine.dispose()
+    table = Table(title="API keys")
+    for column in ("name", "role", "prefix", "created", "last used", "revoked"):
+        table.add_column(column, no_wrap=column in ("name", "role", "prefix"))
+    for row in rows:
+        table.add_row(
+            escape(row.name),
+            row.role,
+            row.key_prefix + "…",
+            _when(row.created_at),
+            _when(row.last_used_at),
+            _when(row.revoked_at),
+        )
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    name: Annotated[str, typer.Argument(help="Whose active key to revoke.")],
+) -> None:
+    """Revoke a person's active key; it stops working on the next request."""
+    engine = _keys_engine()
+    try:
+        row = api_keys.revoke_key(engine, name=name)
+    except ApiKeyError as error:
+        console.print(f"[red]{escape(str(error))}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    console.print(f"[green]Revoked[/green] {escape(row.name)}'s key {row.key_prefix}…")
+
+
+def _when(moment: datetime | None) -> str:
+    return as_utc(moment).strftime("%Y-%m-%d %H:%M UTC") if moment else ""
 
 
 eval_app = typer.Typer(help="Evaluation suites on real reference data.", no_args_is_help=True)

@@ -25,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from standardwebhooks.webhooks import Webhook
 
+from agents.policy.rules import DEMO_POLICY
 from core.catalog import Catalog, load_catalog
 from core.employee import Employee, EmploymentStatus
 from core.settings import Settings
@@ -51,6 +52,7 @@ class DemoConfig:
             "TALENTSYNC_WEBHOOK_SECRETS_STANDARD": self.webhook_secret,
             "TALENTSYNC_ADMIN_API_KEY": self.admin_key,
             "TALENTSYNC_WORKER_THREADS": "2",
+            "TALENTSYNC_REVIEW_POLICY_PATH": str(DEMO_POLICY),
             "TALENTSYNC_WORKER_BACKOFF_BASE_S": "0.5",
             "TALENTSYNC_LOG_LEVEL": "WARNING",
         }

@@ -1,14 +1,15 @@
-"""Dependencies the routes declare, as `Annotated` aliases (one place to swap them in tests)."""
+"""Dependencies the routes declare, as `Annotated` aliases (one place to swap them in tests).
+
+Who may call what lives in ``api.auth``."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 
-from api.problems import ApiError
+from core.catalog import Catalog
 from core.settings import Settings
 from tools.hris.source import WebhookSource
 
@@ -28,23 +29,12 @@ def _sources(request: Request) -> dict[str, WebhookSource]:
     return sources
 
 
+def _catalog(request: Request) -> Catalog:
+    catalog: Catalog = request.app.state.catalog
+    return catalog
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
+CatalogDep = Annotated[Catalog, Depends(_catalog)]
 EngineDep = Annotated[Engine, Depends(_engine)]
 SourcesDep = Annotated[dict[str, WebhookSource], Depends(_sources)]
-
-
-def _require_admin(
-    settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
-) -> None:
-    """Until roles land (reviewer/admin/auditor), one admin key guards operator endpoints."""
-    expected = settings.admin_api_key
-    if expected is None:
-        raise ApiError(403, "Admin API disabled", "set TALENTSYNC_ADMIN_API_KEY to enable it")
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        token.encode(), expected.get_secret_value().encode()
-    ):
-        raise ApiError(401, "Unauthorized", "a valid admin bearer token is required")
-
-
-AdminDep = Depends(_require_admin)

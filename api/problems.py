@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -28,15 +29,24 @@ class Problem(BaseModel):
 
 
 class ApiError(Exception):
-    """Raised by routes and dependencies to answer with a problem document."""
+    """Raised by routes and dependencies to answer with a problem document; ``headers``
+    carry what the status needs besides the body (``WWW-Authenticate`` on a 401)."""
 
-    def __init__(self, status: int, title: str, detail: str) -> None:
+    def __init__(
+        self, status: int, title: str, detail: str, *, headers: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(detail)
         self.status, self.title, self.detail = status, title, detail
+        self.headers = dict(headers or {})
 
 
 def problem_response(
-    status: int, title: str, detail: str, errors: list[FieldError] | None = None
+    status: int,
+    title: str,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body = Problem(
         title=title,
@@ -44,7 +54,12 @@ def problem_response(
         detail=detail,
         errors=[FieldProblem(field=e.field, reason=e.reason) for e in errors or []],
     )
-    return JSONResponse(body.model_dump(), status_code=status, media_type=PROBLEM_MEDIA_TYPE)
+    return JSONResponse(
+        body.model_dump(),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=dict(headers) if headers else None,
+    )
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
@@ -58,7 +73,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api(_request: Request, error: ApiError) -> JSONResponse:
-        return problem_response(error.status, error.title, error.detail)
+        return problem_response(error.status, error.title, error.detail, headers=error.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, error: RequestValidationError) -> JSONResponse:

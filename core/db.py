@@ -62,7 +62,9 @@ def _sqlite_begin_immediate(connection: Any) -> None:
 
 def create_tables(engine: Engine) -> None:
     """Create missing tables; importing the table modules registers them on the metadata."""
-    import core.inbox  # noqa: F401
+    import core.inbox
+    import core.reviews  # noqa: F401
+    from core import api_keys as _api_keys  # noqa: F401
     from core import vault as _vault  # noqa: F401
 
     SQLModel.metadata.create_all(engine)

@@ -47,6 +47,8 @@ class InboxStatus(StrEnum):
     applied = "applied"
     stale = "stale"  # older than an event already applied for the same employee
     dead = "dead"  # gave up after the last attempt; replayable
+    awaiting_review = "awaiting_review"  # parked at a review checkpoint; a decision reopens it
+    rejected = "rejected"  # a reviewer rejected the change; the LMS was not touched
 
 
 OPEN_STATUSES = (InboxStatus.pending, InboxStatus.processing)
@@ -117,6 +119,10 @@ class Claim:
     worker_id: str
     attempts: int
     event: HRISEvent
+
+
+class NotResumableError(RuntimeError):
+    """The inbox row is not parked at a review checkpoint."""
 
 
 class LeaseLostError(RuntimeError):
@@ -306,6 +312,32 @@ def complete(
             ):
                 session.flush()
                 _enqueue_refresh(session, manager_external_id=external_id, cause=claim.receipt_id)
+
+
+def park(engine: Engine, *, claim: Claim, outcome: dict[str, Any]) -> None:
+    """Stop at a review checkpoint: the row leaves the queue (so the employee's later events
+    are not held up) without advancing the cursor, since nothing was applied."""
+    with session_scope(engine) as session:
+        row = _held(session, claim)
+        row.status, row.outcome, row.finished_at = InboxStatus.awaiting_review, outcome, utcnow()
+        row.lease_until, row.last_error = None, None
+
+
+def reopen_for_resume(session: Session, *, receipt_id: str) -> None:
+    """Queue a parked row again so a worker resumes its run; called in the same
+    transaction that records the reviewer's decision, so a decision is never lost."""
+    row = session.get(InboxEvent, receipt_id, with_for_update=True)
+    if row is None or row.status != InboxStatus.awaiting_review:
+        raise NotResumableError(f"{receipt_id} is not waiting for a review")
+    row.status, row.attempts, row.next_attempt_at = InboxStatus.pending, 0, utcnow()
+    row.finished_at = None
+
+
+def close_parked(session: Session, *, receipt_id: str, reason: dict[str, Any]) -> None:
+    """A parked run that will never resume (superseded, expired): it ends as stale."""
+    row = session.get(InboxEvent, receipt_id, with_for_update=True)
+    if row is not None and row.status == InboxStatus.awaiting_review:
+        row.status, row.outcome, row.finished_at = InboxStatus.stale, reason, utcnow()
 
 
 def _lock_reporting_lines(session: Session, *, claim: Claim, employee: Employee | None) -> None:

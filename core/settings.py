@@ -94,6 +94,9 @@ class Settings(BaseSettings):
         None, description="LMS catalog YAML; the bundled demo catalog when unset."
     )
 
+    review_policy_path: Path | None = Field(
+        None, description="Review policy YAML; the bundled default policy when unset."
+    )
     title_mapper: Literal["embedded", "llm", "off"] = Field(
         "embedded",
         description="What places a title the rules left open: the offline ranker, the LLM "
@@ -151,8 +154,20 @@ class Settings(BaseSettings):
 
     # --- operator access ------------------------------------------------------------------
     admin_api_key: SecretStr | None = Field(
-        None, description="Bearer key for /admin endpoints; they answer 403 while unset."
+        None, description="Bootstrap admin bearer key (role admin); see README for roles."
     )
+    oidc_jwks_url: str | None = Field(
+        None, description="JWKS of the identity provider; OIDC bearer tokens are refused unset."
+    )
+    oidc_issuer: str | None = Field(None, description="Required `iss` of OIDC tokens.")
+    oidc_audience: str | None = Field(None, description="Required `aud` of OIDC tokens.")
+    oidc_roles_claim: str = Field(
+        "roles", description="Claim holding role names (list or string; dots walk nested claims)."
+    )
+    oidc_name_claim: str = Field(
+        "preferred_username", description="Claim naming the caller; `sub` when it is missing."
+    )
+    oidc_leeway_s: float = Field(30.0, ge=0, description="Clock skew allowed on exp/nbf/iat.")
 
     # --- logging -------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -11,6 +11,7 @@ from core.employee import Employee, EventType, HRISEvent
 from core.settings import Settings
 
 _ids = itertools.count(1)
+NO_REVIEW_POLICY = Path(__file__).parent / "data" / "no_review_policy.yaml"
 
 
 def make_employee(**overrides: Any) -> Employee:
@@ -58,6 +59,7 @@ def make_worker_settings(
         "lms_max_retries": 2,
         "lms_max_retry_after_s": 1,
         "worker_max_attempts": 3,
+        "review_policy_path": NO_REVIEW_POLICY,
         "worker_backoff_base_s": 0.01,
         "worker_backoff_max_s": 0.05,
     }

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from api.deps import AdminDep, EngineDep
+from api.auth import require_admin
+from api.deps import EngineDep
 from api.problems import ApiError, Problem
 from core import inbox
 from core.inbox import InboxEventPublic, InboxStatus, NotReplayableError
 
-router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[AdminDep])
+router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)])
 
 
 @router.get("/inbox/counts")

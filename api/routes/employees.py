@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from agents.erasure import ErasureBusyError, ErasureReport, erase_employee
-from api.deps import AdminDep, EngineDep, SettingsDep
+from api.auth import require_admin
+from api.deps import EngineDep, SettingsDep
 from api.problems import ApiError, Problem
 
-router = APIRouter(prefix="/admin/employees", tags=["admin"], dependencies=[AdminDep])
+router = APIRouter(prefix="/admin/employees", tags=["admin"], dependencies=[Depends(require_admin)])
 
 
 @router.delete(

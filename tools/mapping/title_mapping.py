@@ -42,6 +42,26 @@ class TitleMapping:
     reasoning: ReasoningLog | None
     memory_similarity: float = 0.97
     auto_apply_confidence: float = 0.8
+    ranker: TitleRanker | None = None  # taught approved titles too, so neighbours rank better
+
+    def learn(
+        self,
+        title: str,
+        role_id: str,
+        *,
+        approved_by: str,
+        subject: str,
+        identity: RecordIdentity,
+    ) -> None:
+        """A reviewer's accepted or edited choice: next time this title needs no one."""
+        if role_id not in self.directory:
+            return
+        if self.memory is not None:
+            self.memory.add(
+                [(title, role_id)], approved_by=approved_by, subject=subject, identity=identity
+            )
+        if self.ranker is not None:
+            self.ranker.remember([(title, role_id)])
 
     def suggest(
         self, title: str, *, department: str | None, identity: RecordIdentity
@@ -130,4 +150,5 @@ def build_title_mapping(
         reasoning=ReasoningLog(client, embedder, firewall=firewall),
         memory_similarity=settings.memory_match_similarity,
         auto_apply_confidence=settings.ai_auto_apply_confidence,
+        ranker=ranker,
     )

@@ -1,0 +1,1 @@
+"""Review policy: which changes wait for people, and how many of them."""
