@@ -131,7 +131,7 @@ def review_request(
     managed = set(catalog.by_id)
     before = sorted(set(state.get("current_groups", [])) & managed)
     after = sorted(change.desired_groups)
-    lines = [f"**{state['event']['type']}**: {change.user_action} account"]
+    lines = [f"**{state['event']['type']}**: {change.user_action.value} account"]
     lines += [f"- rule `{rid}`: {reason}" for rid, reason in policy.get("reasons", {}).items()]
     if change.add_groups:
         lines.append("- adds: " + ", ".join(change.add_groups))
@@ -148,7 +148,7 @@ def review_request(
             "action": "provision",
             "args": {
                 "groups": after,
-                "user_action": change.user_action,
+                "user_action": change.user_action.value,  # state stays plain JSON
                 "add_groups": change.add_groups,
                 "remove_groups": change.remove_groups,
                 "before": before,

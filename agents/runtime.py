@@ -14,6 +14,7 @@ from agents.checkpointer import open_checkpointer
 from agents.policy.rules import load_policy
 from agents.provisioning import build_provisioning_graph
 from agents.worker import Worker
+from core import reviews
 from core.catalog import load_catalog
 from core.settings import Settings
 from core.vault import load_keys
@@ -22,6 +23,7 @@ from tools.lms.catalog_groups import CatalogGroups
 from tools.lms.scim import ScimLMS
 from tools.mapping.rules import RulesMapper
 from tools.mapping.title_mapping import build_title_mapping
+from tools.notify.review_webhook import ReviewNotifier
 from tools.pii.guard import get_guard
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,7 @@ def open_workers(
         hris = records_from_settings(settings)
         pii = get_guard()
         policy = load_policy(settings.review_policy_path, catalog=catalog)
+        notifier = ReviewNotifier(settings.review_notify_url, base_url=settings.public_base_url)
         titles = build_title_mapping(
             settings, catalog=catalog, firewall=pii.firewall, chat_model=chat_model
         )
@@ -58,6 +61,7 @@ def open_workers(
                 mapper=mapper,
                 titles=titles,
                 policy=policy,
+                notifier=notifier,
                 hris=hris,
                 pii=pii,
                 vault_keys=vault_keys,
@@ -75,6 +79,14 @@ def running_workers(settings: Settings, engine: Engine, *, count: int) -> Iterat
             threading.Thread(target=w.run_forever, args=(stop,), name=f"worker-{i}", daemon=True)
             for i, w in enumerate(workers)
         ]
+        threads.append(
+            threading.Thread(
+                target=_sweep_reviews,
+                args=(engine, workers[0].notifier, settings.review_sweep_s, stop),
+                name="review-sweeper",
+                daemon=True,
+            )
+        )
         for thread in threads:
             thread.start()
         try:
@@ -83,3 +95,20 @@ def running_workers(settings: Settings, engine: Engine, *, count: int) -> Iterat
             stop.set()
             for thread in threads:
                 thread.join(timeout=60)
+
+
+def _sweep_reviews(
+    engine: Engine, notifier: ReviewNotifier, every_s: float, stop: threading.Event
+) -> None:
+    """Overdue reviews are escalated or auto-rejected even when no event arrives."""
+    while not stop.wait(every_s):
+        try:
+            for action in reviews.sweep_overdue(engine):
+                notifier.review_overdue(
+                    review_id=action.review_id,
+                    action=action.action,
+                    rules=action.rules,
+                    due_at=action.due_at,
+                )
+        except Exception:  # the database may be restarting: try again next round
+            log.exception("review sweep failed")

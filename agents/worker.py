@@ -38,6 +38,7 @@ from tools.lms.errors import LMSRejected, LMSUnavailable
 from tools.lms.scim import ScimLMS
 from tools.mapping.base import Mapper
 from tools.mapping.title_mapping import TitleMapping
+from tools.notify.review_webhook import ReviewNotifier
 from tools.pii.guard import PIIGuard
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ class Worker:
     mapper: Mapper
     titles: TitleMapping | None
     policy: ReviewPolicy
+    notifier: ReviewNotifier
     hris: EmployeeFetcher
     pii: PIIGuard
     vault_keys: VaultKeys
@@ -202,6 +204,12 @@ class Worker:
             self.engine,
             claim=claim,
             outcome={"review_id": review.id, "rules": review.rules},
+        )
+        self.notifier.review_opened(
+            review_id=review.id,
+            rules=review.rules,
+            approvals=review.required_approvals,
+            due_at=review.due_at,
         )
         log.info(
             "%s waits for review %s (%s)", claim.receipt_id, review.id, ", ".join(review.rules)

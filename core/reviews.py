@@ -347,3 +347,37 @@ def supersede_pending(
             )
             closed.append(review.id)
         return closed
+
+
+@dataclass(frozen=True)
+class OverdueAction:
+    review_id: str
+    action: Literal["expired", "escalated"]
+    rules: list[str]
+    due_at: datetime
+
+
+def sweep_overdue(engine: Engine, *, now: datetime | None = None) -> list[OverdueAction]:
+    """Apply each overdue review's rule: auto-reject (the run resumes as rejected, so the LMS
+    stays untouched) or escalate (again once per due period, so a stuck review keeps
+    reminding people without flooding them)."""
+    moment = now or utcnow()
+    actions: list[OverdueAction] = []
+    with session_scope(engine) as session:
+        overdue = session.exec(
+            select(Review)
+            .where(Review.status == ReviewStatus.pending, col(Review.due_at) < moment)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for review in overdue:
+            args = review.request.get("action_request", {}).get("args", {})
+            period = timedelta(hours=float(args.get("due_hours", 72)))
+            if args.get("on_overdue") == "reject":
+                review.status, review.decided_at = ReviewStatus.expired, moment
+                review.resolution = {"type": "ignore", "args": None, "decided_by": "system:overdue"}
+                inbox.reopen_for_resume(session, receipt_id=review.receipt_id)
+                actions.append(OverdueAction(review.id, "expired", review.rules, review.due_at))
+            elif review.escalated_at is None or as_utc(review.escalated_at) + period <= moment:
+                review.escalated_at = moment
+                actions.append(OverdueAction(review.id, "escalated", review.rules, review.due_at))
+    return actions

@@ -97,6 +97,15 @@ class Settings(BaseSettings):
     review_policy_path: Path | None = Field(
         None, description="Review policy YAML; the bundled default policy when unset."
     )
+    review_notify_url: str | None = Field(
+        None, description="Slack-compatible incoming webhook told about new and overdue reviews."
+    )
+    public_base_url: str = Field(
+        "http://127.0.0.1:8000", description="How people reach this service (links in messages)."
+    )
+    review_sweep_s: float = Field(
+        60.0, gt=0, description="How often overdue reviews are escalated or auto-rejected."
+    )
     title_mapper: Literal["embedded", "llm", "off"] = Field(
         "embedded",
         description="What places a title the rules left open: the offline ranker, the LLM "

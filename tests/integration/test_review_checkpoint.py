@@ -26,6 +26,7 @@ from core.employee import EmploymentStatus, EventType
 from core.inbox import InboxStatus
 from core.reviews import ReviewFilter, ReviewStatus
 from core.settings import Settings
+from tests.doubles.webhook_sink import WebhookSink
 from tests.factories import make_employee, make_event, make_worker_settings
 from tools.lms.sandbox import SandboxServer
 from tools.lms.scim import ScimLMS
@@ -285,3 +286,34 @@ def test_bulk_decisions_decide_each_review_on_its_own(service: Service):
     assert [item["outcome"] for item in answer.json()] == ["refused", "resumed", "resumed"]
     service.resume()
     assert sum(service.groups_of(p.external_id) is not None for p in people) == 2
+
+
+def test_overdue_reviews_are_rejected_or_escalated_and_people_are_told(
+    service: Service,
+) -> None:
+    with WebhookSink(fail_first=1) as sink:  # the first delivery fails and is retried
+        service.settings = service.settings.model_copy(update={"review_notify_url": sink.url})
+        person, nurse = make_employee(), nurse_by_title()
+        service.run(make_event(person, occurred_at=T0))
+        leaver = person.model_copy(update={"employment_status": EmploymentStatus.inactive})
+        service.run(
+            make_event(leaver, type=EventType.terminated, occurred_at=T0 + timedelta(days=9)),
+            make_event(nurse, occurred_at=T0),
+        )
+        opened = [p["text"] for p in sink.posts]
+        assert len(opened) == 2 and all("/ui/reviews/rev_" in text for text in opened)
+        assert not any(person.external_id in t or nurse.external_id in t for t in opened)
+
+        later = datetime.now(UTC) + timedelta(hours=25)
+        first = reviews.sweep_overdue(service.engine, now=later)
+        assert [a.action for a in first] == ["escalated"] and "termination" in first[0].rules
+        assert reviews.sweep_overdue(service.engine, now=later) == []  # once per period
+
+        much_later = datetime.now(UTC) + timedelta(hours=49)
+        second = {a.action for a in reviews.sweep_overdue(service.engine, now=much_later)}
+        assert second == {"expired", "escalated"}
+        service.resume()
+
+    assert service.groups_of(nurse.external_id) is None  # auto-rejected: untouched
+    statuses = reviews.counts(service.engine)
+    assert statuses.get("expired") == 1 and statuses.get("pending") == 1
