@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from chromadb.api import ClientAPI
 from langchain_core.language_models import BaseChatModel
 
 from core.catalog import Catalog
@@ -21,8 +22,10 @@ from tools.mapping.suggestion import RoleCandidate, RoleSuggestion, TitleMapper
 from tools.pii.firewall import PIIFirewall
 from tools.pii.identity import RecordIdentity
 from tools.titles.ranker import TitleRanker
+from vectorstore.catalog_index import CatalogIndex
 from vectorstore.client import chroma_client
-from vectorstore.embedder import embedder_from_settings
+from vectorstore.embedder import Embedder, embedder_from_settings
+from vectorstore.embeddings import MiniLMEmbeddingFunction, OfflineMiniLM
 from vectorstore.memory import ApprovedMapping, ApprovedMemory
 from vectorstore.reasoning import ReasoningLog
 
@@ -127,7 +130,7 @@ def build_title_mapping(
     embedder = embedder_from_settings(settings)
     client = chroma_client(settings)
     memory = ApprovedMemory(client, embedder, firewall=firewall)
-    ranker = TitleRanker(directory.roles, embedder)  # type: ignore[arg-type]  # see Embedder
+    ranker = _ranker(directory, embedder, client)
     ranker.remember(memory.pairs())
     embedded = EmbeddedTitleMapper(directory, ranker)
     mapper: TitleMapper = embedded
@@ -152,3 +155,12 @@ def build_title_mapping(
         auto_apply_confidence=settings.ai_auto_apply_confidence,
         ranker=ranker,
     )
+
+
+def _ranker(directory: RoleDirectory, embedder: Embedder, client: ClientAPI) -> TitleRanker:
+    """From the Chroma catalog index when the bundled model is used: a restart re-embeds
+    only catalog entries that changed (seconds instead of ~45 s for a 3,000-role catalog)."""
+    if isinstance(embedder, OfflineMiniLM):
+        index = CatalogIndex(client, MiniLMEmbeddingFunction(embedder))
+        return TitleRanker.from_catalog_index(directory.roles, index, embedder)
+    return TitleRanker(directory.roles, embedder)  # type: ignore[arg-type]  # see Embedder
