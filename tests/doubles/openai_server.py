@@ -13,9 +13,9 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from socketserver import ThreadingMixIn
 from typing import TYPE_CHECKING, Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from tests.doubles.local_http import LocalServer
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -89,30 +89,16 @@ def _embedding(textual: str, dimension: int = 32) -> list[float]:
     return [v / norm for v in raw]
 
 
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 class ScriptedOpenAIServer:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self._script: list[Reply] = []
         self._lock = threading.Lock()
-        self._server = make_server(
-            "127.0.0.1", 0, self._app, server_class=_ThreadingServer, handler_class=_Quiet
-        )
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._server = LocalServer(self._app)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}/v1"
+        return f"{self._server.root_url}/v1"
 
     def script(self, replies: Iterable[Reply]) -> None:
         with self._lock:
@@ -124,12 +110,11 @@ class ScriptedOpenAIServer:
         return [r for r in self.requests if r["_path"].endswith("/chat/completions")]
 
     def __enter__(self) -> ScriptedOpenAIServer:
-        self._thread.start()
+        self._server.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
     def _next(self) -> Reply:
         with self._lock:

@@ -3,46 +3,30 @@
 from __future__ import annotations
 
 import json
-import threading
-from socketserver import ThreadingMixIn
 from typing import TYPE_CHECKING, Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from tests.doubles.local_http import LocalServer
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
-
-
-class _Server(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
 
 class WebhookSink:
     def __init__(self, *, fail_first: int = 0) -> None:
         self.posts: list[dict[str, Any]] = []
         self._fail = fail_first
-        self._server = make_server(
-            "127.0.0.1", 0, self._app, server_class=_Server, handler_class=_Quiet
-        )
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._server = LocalServer(self._app)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}/hooks/reviews"
+        return f"{self._server.root_url}/hooks/reviews"
 
     def __enter__(self) -> WebhookSink:
-        self._thread.start()
+        self._server.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
     def _app(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
         if self._fail > 0:
