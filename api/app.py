@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from agents.runtime import running_workers
 from api.problems import install_problem_handlers
 from api.routes import admin, employees, health, reviews, webhooks
+from api.routes import audit as audit_routes
+from api.ui import install_ui
 from core.catalog import load_catalog
 from core.db import create_tables, make_engine
 from core.settings import Settings, get_settings
@@ -47,5 +49,7 @@ def create_app(settings: Settings | None = None, *, workers: int = 0) -> FastAPI
     app.include_router(admin.router)
     app.include_router(employees.router)
     app.include_router(reviews.router)
+    app.include_router(audit_routes.router)
     app.include_router(health.router)
+    install_ui(app)
     return app

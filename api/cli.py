@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -17,8 +19,9 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
-from core import api_keys, inbox
+from core import api_keys, audit, inbox
 from core.api_keys import ApiKeyError, Role
+from core.audit import AuditAction, AuditEntry, AuditFilter
 from core.catalog import load_catalog
 from core.db import as_utc, create_tables, make_engine
 from core.inbox import NotReplayableError
@@ -293,6 +296,161 @@ def eval_pii(
     report = evaluate(Scrubber(), examples)
     render(report, console)
     raise typer.Exit(0 if report.meets_targets() else 1)
+
+
+audit_app = typer.Typer(
+    help="The audit trail: verify the chain, query and export it, purge old run data.",
+    no_args_is_help=True,
+)
+app.add_typer(audit_app, name="audit")
+
+
+class AuditFormat(StrEnum):
+    table = "table"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+AUDIT_TABLE_ROWS = 100
+
+
+def _audit_engine(settings: Settings) -> Engine:
+    engine = make_engine(settings.database_url)
+    create_tables(engine)
+    return engine
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Walk the hash chain from its first entry; exit 1 naming the first broken one."""
+    engine = _audit_engine(get_settings())
+    try:
+        report = audit.verify(engine)
+    finally:
+        engine.dispose()
+    if report.ok:
+        console.print(f"[green]Audit chain intact[/green]: {report.checked} entries.")
+        if report.head_seq is not None:
+            console.print("Head (keep it elsewhere to detect truncation):")
+            console.print(f"{report.head_seq} {report.head_hash}", soft_wrap=True)
+        return
+    console.print(f"[red]Audit chain broken at seq {report.first_broken_seq}[/red]")
+    console.print(escape(report.problem or ""), soft_wrap=True)
+    console.print(f"{report.checked} entries before it verified.")
+    raise typer.Exit(1)
+
+
+def _since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return as_utc(datetime.fromisoformat(value))
+    except ValueError:
+        raise typer.BadParameter(f"not an ISO 8601 time: {value!r}", param_hint="--since") from None
+
+
+@audit_app.command("query")
+def audit_query(
+    employee: Annotated[
+        str | None, typer.Option(help="HRIS id; matched through its pseudonym.")
+    ] = None,
+    subject: Annotated[
+        str | None, typer.Option(help="Pseudonym (emp_...), e.g. of an erased person.")
+    ] = None,
+    action: Annotated[AuditAction | None, typer.Option(case_sensitive=False)] = None,
+    run: Annotated[str | None, typer.Option(help="Receipt (run) id.")] = None,
+    since: Annotated[str | None, typer.Option(help="ISO 8601; UTC without an offset.")] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help=f"At most N entries (default: {AUDIT_TABLE_ROWS} in a table, all in exports).",
+        ),
+    ] = None,
+    output: Annotated[
+        AuditFormat, typer.Option("--format", case_sensitive=False, help="table, jsonl or csv.")
+    ] = AuditFormat.table,
+) -> None:
+    """Audit entries in order; jsonl and csv go to stdout as exports that re-verify."""
+    from core.vault import load_keys, pseudonym
+
+    settings = get_settings()
+    if employee is not None and subject is not None:
+        raise typer.BadParameter("give --employee or --subject, not both")
+    if employee is not None:
+        subject = pseudonym(employee, secret=load_keys(settings).pseudonym)
+    where = AuditFilter(subject=subject, action=action, receipt_id=run, since=_since(since))
+    engine = _audit_engine(settings)
+    try:
+        if output == AuditFormat.table:
+            rows = audit.query(engine, where=where, limit=limit or AUDIT_TABLE_ROWS)
+            console.print(_audit_table(rows))
+            return
+        pages = audit.iter_query(engine, where=where, limit=limit)
+        if output == AuditFormat.csv:
+            audit.export_csv([], sys.stdout)
+        for page in pages:
+            if output == AuditFormat.csv:
+                audit.export_csv(page, sys.stdout, header=False)
+            else:
+                audit.export_jsonl(page, sys.stdout)
+    finally:
+        engine.dispose()
+
+
+def _audit_table(rows: list[AuditEntry]) -> Table:
+    table = Table(title=f"Audit trail ({len(rows)} entries)")
+    table.add_column("seq", justify="right", no_wrap=True)
+    for column in ("at", "action", "actor", "subject", "run", "rule", "confidence"):
+        table.add_column(column, no_wrap=column in ("at", "action"))
+    for row in rows:
+        table.add_row(
+            str(row.seq),
+            as_utc(row.at).strftime("%Y-%m-%d %H:%M:%S"),
+            str(row.action),
+            escape(row.actor),
+            row.subject[:12] + "…" if row.subject else "",
+            escape(row.receipt_id or ""),
+            escape(row.rule or ""),
+            "" if row.confidence is None else f"{row.confidence:.2f}",
+        )
+    return table
+
+
+@audit_app.command("retention")
+def audit_retention(
+    days: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Purge runs finished more than N days ago "
+            "(default: TALENTSYNC_AUDIT_RETENTION_DAYS).",
+        ),
+    ] = None,
+) -> None:
+    """Purge inbox payloads and checkpoints of old finished runs; recorded in the trail."""
+    from agents.checkpointer import open_checkpointer
+    from core.retention import apply_retention
+
+    settings = get_settings()
+    _configure_logging(settings)
+    days = days or settings.audit_retention_days
+    if days is None:
+        console.print(
+            "[yellow]No retention period[/yellow] (TALENTSYNC_AUDIT_RETENTION_DAYS is unset "
+            "and no --days): keeping everything."
+        )
+        return
+    engine = _audit_engine(settings)
+    try:
+        with open_checkpointer(settings) as checkpointer:
+            report = apply_retention(engine, checkpointer, older_than_days=days)
+    finally:
+        engine.dispose()
+    table = Table("what", "count", title=f"Retention: finished before {_when(report.cutoff)}")
+    table.add_row("inbox payloads redacted", str(report.inbox_payloads_redacted))
+    table.add_row("checkpoint threads deleted", str(report.checkpoint_threads_deleted))
+    console.print(table)
 
 
 if __name__ == "__main__":

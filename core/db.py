@@ -65,6 +65,7 @@ def create_tables(engine: Engine) -> None:
     import core.inbox
     import core.reviews  # noqa: F401
     from core import api_keys as _api_keys  # noqa: F401
+    from core import audit as _audit  # noqa: F401
     from core import vault as _vault  # noqa: F401
 
     SQLModel.metadata.create_all(engine)

@@ -192,6 +192,12 @@ class Settings(BaseSettings):
         description="Base64 of 32 bytes; keys the HMAC that turns HRIS ids into pseudonyms. "
         "Generated under var_dir/keys when unset (development only).",
     )
+    audit_retention_days: int | None = Field(
+        None,
+        ge=1,
+        description="Inbox payloads and checkpoints of runs finished longer ago than this are "
+        "purged by `talentsync audit retention`; unset keeps them forever.",
+    )
 
     _split = field_validator(
         "webhook_secrets_standard",

@@ -1,0 +1,195 @@
+"""The audit trail over HTTP, read-only: auditors and admins query, export and verify it.
+
+Nothing here writes: entries are appended by the code that does what they describe, never
+through the API (``tests`` assert this router has GET routes only). Reads are logged with
+the caller and the filters; an employee is logged by pseudonym, never by HRIS id.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.engine import Engine
+
+from api.auth import Principal, Role, require_roles
+from api.deps import EngineDep, SettingsDep
+from api.problems import ApiError, Problem
+from core import audit
+from core.audit import AuditAction, AuditEntryPublic, AuditFilter, VerifyReport
+from core.vault import load_keys, pseudonym
+
+log = logging.getLogger(__name__)
+
+_reader = require_roles(Role.auditor, Role.admin)
+ReaderDep = Annotated[Principal, Depends(_reader)]
+
+router = APIRouter(prefix="/audit", tags=["audit"], dependencies=[Depends(_reader)])
+
+PAGE_DEFAULT = 100
+PAGE_MAX = 1000
+EXPORT_PAGE = 1000
+_MEDIA_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntryPublic]
+    next_after: int | None = None
+    """Pass as ``after`` for the next page; ``None`` on the last page."""
+
+
+def _filter(
+    *,
+    settings: SettingsDep,
+    employee: str | None,
+    subject: str | None,
+    event_id: str | None,
+    run: str | None,
+    action: AuditAction | None,
+    actor: str | None,
+    rule: str | None,
+    min_confidence: float | None,
+    max_confidence: float | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> AuditFilter:
+    if employee is not None:
+        if subject is not None:
+            raise ApiError(422, "Invalid request", "give employee or subject, not both")
+        subject = pseudonym(employee, secret=load_keys(settings).pseudonym)
+    try:
+        return AuditFilter(
+            subject=subject,
+            event_id=event_id,
+            receipt_id=run,
+            action=action,
+            actor=actor,
+            rule=rule,
+            min_confidence=min_confidence,
+            max_confidence=max_confidence,
+            since=since,
+            until=until,
+        )
+    except ValidationError as error:
+        reasons = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in error.errors())
+        raise ApiError(422, "Invalid request", reasons) from None
+
+
+def _export(
+    engine: Engine, where: AuditFilter, *, after: int, limit: int | None, output: str
+) -> Iterator[str]:
+    """Page by page, so an export of the whole trail streams in constant memory."""
+    if output == "csv":
+        header = io.StringIO()
+        audit.export_csv([], header)
+        yield header.getvalue()
+    for page in audit.iter_query(
+        engine, where=where, after_seq=after, limit=limit, page=EXPORT_PAGE
+    ):
+        buffer = io.StringIO()
+        if output == "csv":
+            audit.export_csv(page, buffer, header=False)
+        else:
+            audit.export_jsonl(page, buffer)
+        yield buffer.getvalue()
+
+
+@router.get(
+    "",
+    response_model=AuditPage,
+    responses={
+        200: {
+            "content": {media: {} for media in _MEDIA_TYPES.values()},
+            "description": "A page (json), or every match streamed (jsonl, csv).",
+        },
+        422: {"model": Problem},
+    },
+)
+def list_entries(
+    engine: EngineDep,
+    settings: SettingsDep,
+    principal: ReaderDep,
+    employee: Annotated[
+        str | None,
+        Query(max_length=128, description="HRIS id; matched through its pseudonym."),
+    ] = None,
+    subject: Annotated[str | None, Query(max_length=68, description="Pseudonym.")] = None,
+    event_id: Annotated[str | None, Query(max_length=256)] = None,
+    run: Annotated[str | None, Query(max_length=64, description="Receipt (run) id.")] = None,
+    action: AuditAction | None = None,
+    actor: Annotated[str | None, Query(max_length=128)] = None,
+    rule: Annotated[str | None, Query(max_length=256)] = None,
+    min_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
+    max_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
+    since: Annotated[datetime | None, Query(description="Inclusive; UTC if naive.")] = None,
+    until: Annotated[datetime | None, Query(description="Exclusive; UTC if naive.")] = None,
+    after: Annotated[int, Query(ge=0, description="Only entries after this seq.")] = 0,
+    limit: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            description=f"json: page size ({PAGE_DEFAULT}, at most {PAGE_MAX}); "
+            "jsonl/csv: at most this many (all when unset).",
+        ),
+    ] = None,
+    output: Annotated[Literal["json", "jsonl", "csv"], Query(alias="format")] = "json",
+) -> AuditPage | StreamingResponse:
+    """Entries in seq order matching every given filter."""
+    where = _filter(
+        settings=settings,
+        employee=employee,
+        subject=subject,
+        event_id=event_id,
+        run=run,
+        action=action,
+        actor=actor,
+        rule=rule,
+        min_confidence=min_confidence,
+        max_confidence=max_confidence,
+        since=since,
+        until=until,
+    )
+    log.info(
+        "audit read by %s (%s): %s after %d",
+        principal.name,
+        output,
+        where.model_dump(exclude_none=True, mode="json"),
+        after,
+    )
+    if output != "json":
+        return StreamingResponse(
+            _export(engine, where, after=after, limit=limit, output=output),
+            media_type=_MEDIA_TYPES[output],
+            headers={"Content-Disposition": f'attachment; filename="audit.{output}"'},
+        )
+    size = PAGE_DEFAULT if limit is None else limit
+    if size > PAGE_MAX:
+        raise ApiError(422, "Invalid request", f"limit: at most {PAGE_MAX} per page")
+    rows = audit.query(engine, where=where, limit=size, after_seq=after)
+    return AuditPage(
+        items=[audit.to_public(row) for row in rows],
+        next_after=rows[-1].seq if len(rows) == size else None,
+    )
+
+
+@router.get("/verify", response_model=VerifyReport)
+def verify_chain(engine: EngineDep, principal: ReaderDep) -> VerifyReport:
+    """Walk the whole chain; a broken chain is a finding (``ok: false``), not an error."""
+    log.info("audit chain verification requested by %s", principal.name)
+    return audit.verify(engine)
+
+
+@router.get("/{seq:int}", response_model=AuditEntryPublic, responses={404: {"model": Problem}})
+def get_entry(seq: int, engine: EngineDep) -> AuditEntryPublic:
+    """``:int`` so that other paths under /audit (``/audit/search``) are not taken for a
+    malformed seq."""
+    row = audit.get_entry(engine, seq=seq)
+    if row is None:
+        raise ApiError(404, "Not found", f"no audit entry {seq}")
+    return audit.to_public(row)
