@@ -41,6 +41,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from agents.checkpointer import open_checkpointer
+from core import audit
+from core.audit import ActorKind, AuditAction, AuditEntryCreate
 from core.db import as_utc, session_scope, utcnow
 from core.inbox import OPEN_STATUSES, EmployeeCursor, InboxEvent, InboxStatus
 from core.settings import Settings
@@ -101,7 +103,9 @@ class _Redaction:
     references_cleared: int = 0
 
 
-def erase_employee(*, engine: Engine, settings: Settings, external_id: str) -> ErasureReport:
+def erase_employee(
+    *, engine: Engine, settings: Settings, external_id: str, requested_by: str = "system"
+) -> ErasureReport:
     """Erase one person (by HRIS id) from this service; safe to run again at any time.
 
     Raises ``ErasureBusyError`` while a worker holds a live lease on an event that names
@@ -139,7 +143,20 @@ def erase_employee(*, engine: Engine, settings: Settings, external_id: str) -> E
         references_cleared=redaction.references_cleared,
         vector_entries_deleted=vector_entries,
     )
-    log.info("erased %s: %s", subject, report.model_dump(exclude={"subject", "out_of_scope"}))
+    counts = report.model_dump(exclude={"subject", "out_of_scope"})
+    # the chain holds only the pseudonym and scrubbed text, so it stays whole and verifiable
+    audit.append(
+        engine,
+        entry=AuditEntryCreate(
+            subject=subject,
+            actor=requested_by,
+            actor_kind=ActorKind.admin if requested_by.startswith("admin") else ActorKind.system,
+            action=AuditAction.erasure,
+            after=counts,
+            provenance={"out_of_scope": report.out_of_scope},
+        ),
+    )
+    log.info("erased %s: %s", subject, counts)
     return report
 
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 
+from agents.audit_trail import run_entries
 from agents.planning import ProvisioningPlan, wants_active
 from agents.state import ProvisioningContext, ProvisioningState
 from agents.title_decision import (
@@ -277,6 +278,8 @@ def record(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> d
     }
     if review is not None and review.get("decision") in ("approved", "edited"):
         _learn_from_review(ctx, state, employee, reviewer=str(review.get("by") or "reviewer"))
+    identity = RecordIdentity.from_employee(employee, _manager_names(ctx, employee))
+    subject = vault.pseudonym(employee.external_id, secret=ctx.vault_keys.pseudonym)
     inbox.complete(
         ctx.engine,
         claim=ctx.claim,
@@ -284,6 +287,7 @@ def record(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> d
         outcome=outcome,
         employee=employee,
         mapped_as_manager=state.get("manages_others"),
+        audit_entries=run_entries(ctx, state, subject=subject, identity=identity),
     )
     # Receipt ids only: logs leave the service and must not carry personal identifiers.
     log.info(

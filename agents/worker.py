@@ -23,6 +23,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command, Interrupt
 from sqlalchemy.engine import Engine
 
+from agents.audit_trail import review_requested_entry
 from agents.policy.rules import ReviewPolicy
 from agents.provisioning import ProvisioningGraph
 from agents.state import ProvisioningContext, ProvisioningState
@@ -204,6 +205,15 @@ class Worker:
             self.engine,
             claim=claim,
             outcome={"review_id": review.id, "rules": review.rules},
+            audit_entries=[
+                review_requested_entry(
+                    event_id=claim.event.event_id,
+                    receipt_id=claim.receipt_id,
+                    subject=review.subject,
+                    review_id=review.id,
+                    request=review.request,
+                )
+            ],
         )
         self.notifier.review_opened(
             review_id=review.id,

@@ -16,6 +16,7 @@ from api.ui import install_ui
 from core.catalog import load_catalog
 from core.db import create_tables, make_engine
 from core.settings import Settings, get_settings
+from core.vault import load_keys
 from tools.hris.source import build_sources
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None, *, workers: int = 0) -> FastAPI
         app.state.settings, app.state.engine = settings, engine
         app.state.sources = build_sources(settings)
         app.state.catalog = load_catalog(settings.catalog_path)
+        app.state.vault_keys = load_keys(settings)
         async with AsyncExitStack() as stack:
             if workers:
                 stack.enter_context(running_workers(settings, engine, count=workers))

@@ -187,7 +187,9 @@ def erase(
     engine = make_engine(settings.database_url)
     create_tables(engine)
     try:
-        report = erase_employee(engine=engine, settings=settings, external_id=external_id)
+        report = erase_employee(
+            engine=engine, settings=settings, external_id=external_id, requested_by="admin:cli"
+        )
     except ErasureBusyError as busy:
         console.print(f"[yellow]{busy}[/yellow]; run it again then (it is safe to repeat).")
         raise typer.Exit(1) from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -35,6 +36,8 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from core import audit
+from core.audit import AuditEntryCreate
 from core.db import as_utc, session_scope, utcnow
 from core.employee import Employee, EmploymentStatus, HRISEvent
 
@@ -137,11 +140,17 @@ def new_receipt_id() -> str:
     return f"rcpt_{uuid.uuid4().hex}"
 
 
-def enqueue(engine: Engine, *, event: HRISEvent) -> tuple[InboxEvent, bool]:
+def enqueue(
+    engine: Engine,
+    *,
+    event: HRISEvent,
+    audit_entry: Callable[[str], AuditEntryCreate] | None = None,
+) -> tuple[InboxEvent, bool]:
     """Store an event durably; answer ``(row, True)`` if new, the first row if a duplicate.
 
     The unique (source, event_id) constraint is the arbiter, so concurrent deliveries of one
-    event from several API processes still produce exactly one row.
+    event from several API processes still produce exactly one row. ``audit_entry`` builds
+    the receipt's audit entry from its receipt id; it commits with the row or not at all.
     """
     row = InboxEvent(
         id=new_receipt_id(),
@@ -155,6 +164,9 @@ def enqueue(engine: Engine, *, event: HRISEvent) -> tuple[InboxEvent, bool]:
     try:
         with session_scope(engine) as session:
             session.add(row)
+            if audit_entry is not None:
+                session.flush()  # the unique constraint speaks before the chain is locked
+                audit.append_in(session, entry=audit_entry(row.id))
         return row, True
     except IntegrityError:
         with Session(engine) as session:
@@ -289,6 +301,7 @@ def complete(
     outcome: dict[str, Any],
     employee: Employee | None = None,
     mapped_as_manager: bool | None = None,
+    audit_entries: Sequence[AuditEntryCreate] = (),
 ) -> None:
     """Finish an event; an applied one advances the employee's cursor in the same commit.
 
@@ -312,15 +325,27 @@ def complete(
             ):
                 session.flush()
                 _enqueue_refresh(session, manager_external_id=external_id, cause=claim.receipt_id)
+        if audit_entries:  # last: the chain lock is taken after every row lock
+            session.flush()
+            audit.append_many_in(session, entries=audit_entries)
 
 
-def park(engine: Engine, *, claim: Claim, outcome: dict[str, Any]) -> None:
+def park(
+    engine: Engine,
+    *,
+    claim: Claim,
+    outcome: dict[str, Any],
+    audit_entries: Sequence[AuditEntryCreate] = (),
+) -> None:
     """Stop at a review checkpoint: the row leaves the queue (so the employee's later events
     are not held up) without advancing the cursor, since nothing was applied."""
     with session_scope(engine) as session:
         row = _held(session, claim)
         row.status, row.outcome, row.finished_at = InboxStatus.awaiting_review, outcome, utcnow()
         row.lease_until, row.last_error = None, None
+        if audit_entries:
+            session.flush()
+            audit.append_many_in(session, entries=audit_entries)
 
 
 def reopen_for_resume(session: Session, *, receipt_id: str) -> None:

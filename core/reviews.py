@@ -19,7 +19,8 @@ from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlalchemy.engine import Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from core import inbox
+from core import audit, inbox
+from core.audit import ActorKind, AuditAction, AuditEntryCreate
 from core.db import as_utc, session_scope, utcnow
 
 ResponseType = Literal["accept", "edit", "ignore", "response"]
@@ -237,41 +238,59 @@ def decide(
     action request with edited ``groups``), ``ignore`` (reject) or ``response`` (a comment,
     which never resumes anything)."""
     kind = response.get("type")
-    now = utcnow().isoformat()
     with session_scope(engine) as session:
         review = session.get(Review, review_id, with_for_update=True)
         if review is None:
             raise ReviewNotFoundError(f"no review {review_id}")
-        if kind == "response":
-            review.comments = [
-                *review.comments,
-                {"by": reviewer, "at": now, "text": str(response.get("args") or "")},
-            ]
-            return DecisionResult(review, resumed=False)
-        if review.status in CLOSED:
-            raise ReviewClosedError(f"review {review_id} is already {review.status}")
-        if kind == "ignore":
-            return _close(session, review, ReviewStatus.rejected, response, reviewer, now)
-        if kind == "edit":
-            edit = _validated_edit(response, set(catalog_ids))
-            review.pending_edit = edit
-            review.approvals = [{"by": reviewer, "decision": "edit", "at": now}]
-            if review.required_approvals <= 1:
-                return _close(session, review, ReviewStatus.edited, edit, reviewer, now)
-            return DecisionResult(review, resumed=False)
-        if kind != "accept":
-            raise InvalidEditError(f"unknown response type {kind!r}")
-        if any(a["by"] == reviewer for a in review.approvals):
-            raise DuplicateApprovalError(
-                f"{reviewer} already approved review {review_id}; "
-                f"it needs {review.required_approvals} different reviewers"
-            )
-        review.approvals = [*review.approvals, {"by": reviewer, "decision": "accept", "at": now}]
-        if len(review.approvals) < review.required_approvals:
-            return DecisionResult(review, resumed=False)
-        if review.pending_edit is not None:
-            return _close(session, review, ReviewStatus.edited, review.pending_edit, reviewer, now)
-        return _close(session, review, ReviewStatus.approved, response, reviewer, now)
+        result = _decide_in(
+            session, review, reviewer=reviewer, response=response, known=set(catalog_ids)
+        )
+        session.flush()
+        audit.append_in(session, entry=_decision_entry(result, reviewer=reviewer, kind=str(kind)))
+        return result
+
+
+def _decide_in(
+    session: Session,
+    review: Review,
+    *,
+    reviewer: str,
+    response: dict[str, Any],
+    known: set[str],
+) -> DecisionResult:
+    kind = response.get("type")
+    now = utcnow().isoformat()
+    review_id = review.id
+    if kind == "response":
+        review.comments = [
+            *review.comments,
+            {"by": reviewer, "at": now, "text": str(response.get("args") or "")},
+        ]
+        return DecisionResult(review, resumed=False)
+    if review.status in CLOSED:
+        raise ReviewClosedError(f"review {review_id} is already {review.status}")
+    if kind == "ignore":
+        return _close(session, review, ReviewStatus.rejected, response, reviewer, now)
+    if kind == "edit":
+        edit = _validated_edit(response, known)
+        review.pending_edit = edit
+        review.approvals = [{"by": reviewer, "decision": "edit", "at": now}]
+        if review.required_approvals <= 1:
+            return _close(session, review, ReviewStatus.edited, edit, reviewer, now)
+        return DecisionResult(review, resumed=False)
+    if kind != "accept":
+        raise InvalidEditError(f"unknown response type {kind!r}")
+    if any(a["by"] == reviewer for a in review.approvals):
+        raise DuplicateApprovalError(
+            f"{reviewer} already approved review {review_id}; "
+            f"it needs {review.required_approvals} different reviewers"
+        )
+    review.approvals = [*review.approvals, {"by": reviewer, "decision": "accept", "at": now}]
+    if len(review.approvals) < review.required_approvals:
+        return DecisionResult(review, resumed=False)
+    if review.pending_edit is not None:
+        return _close(session, review, ReviewStatus.edited, review.pending_edit, reviewer, now)
+    return _close(session, review, ReviewStatus.approved, response, reviewer, now)
 
 
 def _validated_edit(response: dict[str, Any], known: set[str]) -> dict[str, Any]:
@@ -334,7 +353,7 @@ def supersede_pending(
                 Review.receipt_id != by_receipt,
             )
         ).all()
-        closed = []
+        closed: list[Review] = []
         for review in waiting:
             if as_utc(review.occurred_at) > as_utc(occurred_before):
                 continue
@@ -345,8 +364,21 @@ def supersede_pending(
                 receipt_id=review.receipt_id,
                 reason={"reason": "superseded by a newer event", "by_receipt": by_receipt},
             )
-            closed.append(review.id)
-        return closed
+            closed.append(review)
+        if closed:
+            session.flush()
+            audit.append_many_in(
+                session,
+                entries=[
+                    _decision_entry(
+                        DecisionResult(r, resumed=False),
+                        reviewer="system:superseded",
+                        kind="superseded",
+                    )
+                    for r in closed
+                ],
+            )
+        return [r.id for r in closed]
 
 
 @dataclass(frozen=True)
@@ -363,6 +395,7 @@ def sweep_overdue(engine: Engine, *, now: datetime | None = None) -> list[Overdu
     reminding people without flooding them)."""
     moment = now or utcnow()
     actions: list[OverdueAction] = []
+    expired: list[DecisionResult] = []
     with session_scope(engine) as session:
         overdue = session.exec(
             select(Review)
@@ -377,7 +410,37 @@ def sweep_overdue(engine: Engine, *, now: datetime | None = None) -> list[Overdu
                 review.resolution = {"type": "ignore", "args": None, "decided_by": "system:overdue"}
                 inbox.reopen_for_resume(session, receipt_id=review.receipt_id)
                 actions.append(OverdueAction(review.id, "expired", review.rules, review.due_at))
+                expired.append(DecisionResult(review, resumed=True))
             elif review.escalated_at is None or as_utc(review.escalated_at) + period <= moment:
                 review.escalated_at = moment
                 actions.append(OverdueAction(review.id, "escalated", review.rules, review.due_at))
+        if expired:
+            session.flush()
+            audit.append_many_in(
+                session,
+                entries=[
+                    _decision_entry(r, reviewer="system:overdue", kind="ignore") for r in expired
+                ],
+            )
     return actions
+
+
+def _decision_entry(result: DecisionResult, *, reviewer: str, kind: str) -> AuditEntryCreate:
+    review = result.review
+    return AuditEntryCreate(
+        receipt_id=review.receipt_id,
+        subject=review.subject,
+        actor=reviewer if reviewer.startswith("system:") else f"reviewer:{reviewer}",
+        actor_kind=ActorKind.system if reviewer.startswith("system:") else ActorKind.reviewer,
+        action=AuditAction.review_decided,
+        rule=",".join(review.rules) or None,
+        confidence=review.confidence,
+        provenance={"review_id": review.id, "required_approvals": review.required_approvals},
+        decision={
+            "type": kind,
+            "status": review.status,
+            "final": result.resumed or review.status in CLOSED,
+            "approvals": [a["by"] for a in review.approvals],
+            "groups": (review.pending_edit or {}).get("args", {}).get("args", {}).get("groups"),
+        },
+    )

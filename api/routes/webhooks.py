@@ -67,6 +67,7 @@ async def receive_webhook(
         headers=request.headers,
         now=utcnow(),
         max_body_bytes=settings.webhook_max_body_bytes,
+        pseudonym_key=request.app.state.vault_keys.pseudonym,
     )
     if receipt.duplicate:
         response.status_code = status.HTTP_200_OK

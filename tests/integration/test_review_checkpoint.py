@@ -16,16 +16,19 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
+from agents.erasure import erase_employee
 from agents.policy.rules import DEFAULT_POLICY
 from agents.runtime import open_workers
 from api.app import create_app
-from core import api_keys, inbox, reviews
+from core import api_keys, audit, inbox, reviews
 from core.api_keys import Role
+from core.audit import AuditFilter
 from core.catalog import load_catalog
 from core.employee import EmploymentStatus, EventType
 from core.inbox import InboxStatus
 from core.reviews import ReviewFilter, ReviewStatus
 from core.settings import Settings
+from core.vault import load_keys, pseudonym
 from tests.doubles.webhook_sink import WebhookSink
 from tests.factories import make_employee, make_event, make_worker_settings
 from tools.lms.sandbox import SandboxServer
@@ -317,3 +320,37 @@ def test_overdue_reviews_are_rejected_or_escalated_and_people_are_told(
     assert service.groups_of(nurse.external_id) is None  # auto-rejected: untouched
     statuses = reviews.counts(service.engine)
     assert statuses.get("expired") == 1 and statuses.get("pending") == 1
+
+
+def test_the_audit_trail_tells_the_whole_story_and_survives_erasure(service: Service):
+    person = nurse_by_title()
+    (receipt,) = service.run(make_event(person, occurred_at=T0))
+    (review,) = service.pending()
+    service.decide(review.id, "ana", {"type": "accept", "args": None})
+    service.resume()
+    subject = pseudonym(person.external_id, secret=load_keys(service.settings).pseudonym)
+
+    history = audit.query(service.engine, where=AuditFilter(subject=subject))
+
+    assert [e.action for e in history] == [
+        "review_requested",
+        "review_decided",
+        "decision_made",
+        "lms_write",
+    ]
+    assert {e.receipt_id for e in history} == {receipt}
+    decided = history[1]
+    assert decided.actor == "reviewer:ana" and decided.decision is not None
+    made = history[2]
+    assert made.rule == "ai-low-confidence"
+    assert made.provenance["title"]["provenance"]["mapper"] == "embedded"
+    assert NURSE in made.after["groups"]
+    assert NURSE in history[3].after["added_groups"]
+    dumped = str([(e.actor, e.before, e.after, e.provenance, e.decision) for e in history])
+    assert person.external_id not in dumped and person.family_name not in dumped
+
+    erase_employee(engine=service.engine, settings=service.settings, external_id=person.external_id)
+
+    assert audit.verify(service.engine).ok
+    last = audit.query(service.engine, where=AuditFilter(subject=subject))[-1]
+    assert last.action == "erasure"

@@ -16,7 +16,8 @@ from pydantic import SecretStr
 from standardwebhooks.webhooks import Webhook
 
 from api.app import create_app
-from core import inbox
+from core import audit, inbox
+from core.audit import AuditAction, AuditFilter
 from core.settings import Settings
 from tests.factories import make_employee
 
@@ -204,3 +205,19 @@ def test_a_dead_letter_is_replayed_through_the_api_once(client: TestClient) -> N
     again = client.post(f"/admin/dead-letters/{receipt}/replay", headers=admin)
     assert again.status_code == 409
     assert _open_events(client) == 1
+
+
+def test_an_accepted_event_opens_the_persons_audit_history_once(client: TestClient) -> None:
+    body = _body()
+    external_id = body["data"]["external_id"]
+    first = _post(client, body, msg_id="msg_audit")
+    _post(client, body, msg_id="msg_audit")  # a duplicate delivery is not a second event
+
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    entries = audit.query(engine, where=AuditFilter(action=AuditAction.event_received))
+    assert len(entries) == 1
+    entry = entries[0]
+    assert entry.receipt_id == first.json()["receipt_id"]
+    assert entry.actor == "hris:standard" and entry.subject is not None
+    assert entry.subject.startswith("emp_") and external_id not in str(entry.subject)
+    assert audit.verify(engine).ok

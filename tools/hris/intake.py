@@ -9,10 +9,14 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy.engine import Engine
 
 from core import inbox
+from core.audit import ActorKind, AuditAction, AuditEntryCreate
+from core.employee import HRISEvent
+from core.vault import pseudonym
 from tools.hris.errors import IntakeError
 from tools.hris.source import WebhookSource
 
@@ -41,6 +45,7 @@ def receive(
     headers: Mapping[str, str],
     now: datetime,
     max_body_bytes: int,
+    pseudonym_key: bytes | None = None,
 ) -> Receipt:
     """Verify and store one delivery; the row is committed before this returns."""
     source = sources.get(source_name)
@@ -54,7 +59,10 @@ def receive(
     if not is_json_media_type(headers.get("content-type")):
         raise IntakeError(415, "Unsupported media type", "send the event as application/json")
     event = source.parse(body=body, headers=headers, now=now)
-    row, created = inbox.enqueue(engine, event=event)
+    audit_entry = (
+        partial(_received_entry, event, pseudonym_key) if pseudonym_key is not None else None
+    )
+    row, created = inbox.enqueue(engine, event=event, audit_entry=audit_entry)
     log.info(
         "%s %s event %s from %s as %s",
         "accepted" if created else "duplicate",
@@ -65,4 +73,18 @@ def receive(
     )
     return Receipt(
         receipt_id=row.id, source=row.source, event_id=row.event_id, duplicate=not created
+    )
+
+
+def _received_entry(event: HRISEvent, pseudonym_key: bytes, receipt_id: str) -> AuditEntryCreate:
+    """The first link of a person's history: what arrived, from where, never the payload."""
+    return AuditEntryCreate(
+        event_id=event.event_id[:256],
+        receipt_id=receipt_id,
+        subject=pseudonym(event.employee_external_id, secret=pseudonym_key),
+        actor=f"hris:{event.source}",
+        actor_kind=ActorKind.system,
+        action=AuditAction.event_received,
+        after={"type": event.type.value, "occurred_at": event.occurred_at.isoformat()},
+        provenance={"source": event.source, "full_record": event.employee is not None},
     )
