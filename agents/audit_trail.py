@@ -138,3 +138,29 @@ def review_requested_entry(
             "evidence": args.get("evidence", []),
         },
     )
+
+
+def decision_text(ctx: ProvisioningContext, state: ProvisioningState) -> str:
+    """One paragraph a compliance question can be matched against: what changed and why.
+
+    Built from catalog names and the rules' own reasons (never record values), plus the AI
+    rationale when a model placed the title."""
+    plan = state["plan"]
+    names = {g.id: g.display_name for g in ctx.catalog.groups}
+    added = [a for a in plan.get("assignments", []) if a["group_id"] in plan.get("add_groups", [])]
+    parts = [f"{state['event']['type']}: {plan['user_action']} the LMS account."]
+    if added:
+        reasons = [
+            f"{names.get(a['group_id'], a['group_id'])} because {a['reason']}" for a in added
+        ]
+        parts.append("Added to " + "; ".join(reasons) + ".")
+    removed = plan.get("remove_groups", [])
+    if removed:
+        parts.append("Removed from " + ", ".join(names.get(g, g) for g in removed) + ".")
+    title = (state["decision"].get("provenance") or {}).get("title") or {}
+    if title.get("rationale"):
+        parts.append(f"AI on the title: {title['rationale']}")
+    review = state.get("review") or {}
+    if review.get("decision"):
+        parts.append(f"Review {review['decision']} under {', '.join(review.get('rules', []))}.")
+    return " ".join(parts)

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 
-from agents.audit_trail import run_entries
+from agents.audit_trail import decision_text, run_entries
 from agents.planning import ProvisioningPlan, wants_active
 from agents.state import ProvisioningContext, ProvisioningState
 from agents.title_decision import (
@@ -27,6 +27,7 @@ from core.inbox import InboxStatus
 from tools.mapping.base import MappingDecision
 from tools.mapping.suggestion import RoleSuggestion
 from tools.mapping.title_mapping import TitleMapping
+from tools.pii.allowlist import AllowedTerms
 from tools.pii.firewall import FirewallRefusalError
 from tools.pii.identity import RecordIdentity
 
@@ -175,6 +176,7 @@ def _record_reasoning(
             metadata={
                 "receipt_id": ctx.claim.receipt_id,
                 "subject": subject,
+                "kind": "title",
                 "role_id": suggestion.role_id or "",
                 "confidence": suggestion.confidence,
                 "mapper": str(suggestion.provenance.get("mapper", "")),
@@ -258,6 +260,38 @@ def _learn_from_review(
         )
 
 
+def _record_decision(
+    ctx: ProvisioningContext,
+    state: ProvisioningState,
+    *,
+    subject: str,
+    identity: RecordIdentity,
+    rejected: bool,
+) -> None:
+    """Before completion, keyed by receipt: a resumed run rewrites the same document, and
+    audit search finds the decision entry of the same receipt."""
+    plan = state["plan"]
+    vocabulary = ctx.titles.directory.vocabulary if ctx.titles else AllowedTerms(())
+    try:
+        ctx.reasoning.record(
+            f"{ctx.claim.receipt_id}:decision",
+            decision_text(ctx, state),
+            metadata={
+                "receipt_id": ctx.claim.receipt_id,
+                "subject": subject,
+                "kind": "decision",
+                "event_type": state["event"]["type"],
+                "rejected": rejected,
+                "added": ",".join(plan.get("add_groups", [])),
+                "removed": ",".join(plan.get("remove_groups", [])),
+            },
+            identity=identity,
+            allowed=vocabulary.extended([ctx.claim.receipt_id, subject, *ctx.catalog.by_id]),
+        )
+    except FirewallRefusalError:
+        log.warning("decision reasoning of %s refused by the PII firewall", ctx.claim.receipt_id)
+
+
 def record(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
     ctx = runtime.context
     employee = Employee.model_validate(state["employee"])
@@ -280,6 +314,7 @@ def record(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> d
         _learn_from_review(ctx, state, employee, reviewer=str(review.get("by") or "reviewer"))
     identity = RecordIdentity.from_employee(employee, _manager_names(ctx, employee))
     subject = vault.pseudonym(employee.external_id, secret=ctx.vault_keys.pseudonym)
+    _record_decision(ctx, state, subject=subject, identity=identity, rejected=rejected)
     inbox.complete(
         ctx.engine,
         claim=ctx.claim,

@@ -25,6 +25,7 @@ from tools.mapping.rules import RulesMapper
 from tools.mapping.title_mapping import build_title_mapping
 from tools.notify.review_webhook import ReviewNotifier
 from tools.pii.guard import get_guard
+from vectorstore.reasoning import reasoning_log
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ def open_workers(
         hris = records_from_settings(settings)
         pii = get_guard()
         policy = load_policy(settings.review_policy_path, catalog=catalog)
+        reasoning = reasoning_log(settings, firewall=pii.firewall)
         notifier = ReviewNotifier(settings.review_notify_url, base_url=settings.public_base_url)
         titles = build_title_mapping(
             settings, catalog=catalog, firewall=pii.firewall, chat_model=chat_model
@@ -60,6 +62,7 @@ def open_workers(
                 lms_groups=lms_groups,
                 mapper=mapper,
                 titles=titles,
+                reasoning=reasoning,
                 policy=policy,
                 notifier=notifier,
                 hris=hris,

@@ -22,6 +22,7 @@ from tools.lms.scim import ScimLMS
 from tools.mapping.base import Mapper
 from tools.mapping.title_mapping import TitleMapping
 from tools.pii.guard import PIIGuard
+from vectorstore.reasoning import ReasoningLog
 
 
 class ProvisioningState(TypedDict, total=False):
@@ -49,6 +50,7 @@ class ProvisioningContext:
     lms_groups: CatalogGroups
     mapper: Mapper
     titles: TitleMapping | None  # None: AI title mapping is off
+    reasoning: ReasoningLog  # why each decision was made, searchable for audit
     policy: ReviewPolicy
     pii: PIIGuard
     vault_keys: VaultKeys  # never in state: state is checkpointed

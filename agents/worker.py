@@ -41,6 +41,7 @@ from tools.mapping.base import Mapper
 from tools.mapping.title_mapping import TitleMapping
 from tools.notify.review_webhook import ReviewNotifier
 from tools.pii.guard import PIIGuard
+from vectorstore.reasoning import ReasoningLog
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class Worker:
     lms_groups: CatalogGroups
     mapper: Mapper
     titles: TitleMapping | None
+    reasoning: ReasoningLog
     policy: ReviewPolicy
     notifier: ReviewNotifier
     hris: EmployeeFetcher
@@ -138,6 +140,7 @@ class Worker:
             lms_groups=self.lms_groups,
             mapper=self.mapper,
             titles=self.titles,
+            reasoning=self.reasoning,
             policy=self.policy,
             hris=self.hris,
             pii=self.pii,

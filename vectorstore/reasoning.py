@@ -9,18 +9,22 @@ one person's entries without the store ever holding their id.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Collection as Terms
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 
+from core.settings import Settings
 from tools.pii.allowlist import AllowedTerms
 from tools.pii.firewall import Channel, PIIFirewall
 from tools.pii.identity import RecordIdentity
-from vectorstore.embedder import Embedder, open_collection
+from vectorstore.client import chroma_client
+from vectorstore.embedder import Embedder, embedder_from_settings, open_collection
 
 log = logging.getLogger(__name__)
 
@@ -79,21 +83,129 @@ class ReasoningLog:
     def search(
         self, query: str, *, k: int = 10, where: dict[str, Any] | None = None
     ) -> list[ReasoningHit]:
-        if not self.collection.count():
+        """Hybrid: nearest by meaning, plus documents sharing the question's rarer words.
+
+        Decision texts repeat a lot ("Code of Conduct" is in everyone's), so the one unusual
+        decision a compliance question is about can sit below hundreds of look-alikes in
+        embedding order; its distinctive words ("leadership programme") find it anyway.
+        The score is the cosine similarity plus half the share of content words present."""
+        count = self.collection.count()
+        if not count:
             return []
+        vector = self._embedder.embed([query])
         found = self.collection.query(
-            query_embeddings=self._embedder.embed([query]),
-            n_results=min(k, self.collection.count()),
+            query_embeddings=vector,
+            n_results=min(max(k * 5, 50), count),
             where=where,
-            include=["documents", "metadatas", "distances"],
+            include=["documents", "metadatas", "embeddings"],
         )
-        return [
-            ReasoningHit(entry_id, doc, dict(meta or {}), round(1.0 - float(dist), 4))
-            for entry_id, doc, meta, dist in zip(
-                found["ids"][0],
-                (found["documents"] or [[]])[0],
-                (found["metadatas"] or [[]])[0],
-                (found["distances"] or [[]])[0],
-                strict=True,
-            )
-        ]
+        pool = _rows(found["ids"][0], found, nested=True)
+        for word in content_words(query):
+            for variant in {word, word.capitalize()}:
+                got = self.collection.get(
+                    where=where,
+                    where_document={"$contains": variant},
+                    limit=200,
+                    include=["documents", "metadatas", "embeddings"],
+                )
+                pool.update(_rows(got["ids"], got, nested=False))
+        words = content_words(query)
+        scored = []
+        for entry_id, (doc, meta, embedding) in pool.items():
+            cosine = float(np.dot(vector[0], np.asarray(embedding, dtype=np.float32)))
+            lowered = doc.lower()
+            overlap = sum(w in lowered for w in words) / len(words) if words else 0.0
+            scored.append(ReasoningHit(entry_id, doc, meta, round(cosine + 0.5 * overlap, 4)))
+        scored.sort(key=lambda hit: -hit.similarity)
+        return scored[:k]
+
+
+_STOP = frozenset(
+    [
+        "about",
+        "above",
+        "after",
+        "again",
+        "also",
+        "because",
+        "been",
+        "being",
+        "does",
+        "done",
+        "each",
+        "from",
+        "have",
+        "into",
+        "more",
+        "most",
+        "only",
+        "other",
+        "over",
+        "same",
+        "should",
+        "some",
+        "such",
+        "than",
+        "that",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "under",
+        "very",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "your",
+        "person",
+        "people",
+        "employee",
+        "someone",
+        "added",
+        "removed",
+        "given",
+    ]
+)
+
+
+def content_words(text: str) -> list[str]:
+    """The words of a question that can tell one decision from another."""
+    words = re.findall(r"[a-z][a-z-]{3,}", text.lower())
+    return list(dict.fromkeys(w for w in words if w not in _STOP))
+
+
+def _rows(
+    ids: list[str], found: Any, *, nested: bool
+) -> dict[str, tuple[str, dict[str, Any], Any]]:
+    def column(name: str) -> list[Any]:
+        values = found[name]
+        if values is None:
+            return [None] * len(ids)
+        return list(values[0] if nested else values)
+
+    return {
+        entry_id: (doc, dict(meta or {}), emb)
+        for entry_id, doc, meta, emb in zip(
+            ids, column("documents"), column("metadatas"), column("embeddings"), strict=True
+        )
+    }
+
+
+def reasoning_log(settings: Settings, *, firewall: PIIFirewall) -> ReasoningLog:
+    """The process's reasoning collection on the configured Chroma and embedder."""
+    return ReasoningLog(
+        chroma_client(settings), embedder_from_settings(settings), firewall=firewall
+    )

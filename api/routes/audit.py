@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.engine import Engine
@@ -24,6 +24,9 @@ from api.problems import ApiError, Problem
 from core import audit
 from core.audit import AuditAction, AuditEntryPublic, AuditFilter, VerifyReport
 from core.vault import load_keys, pseudonym
+from tools.pii.guard import get_guard
+from vectorstore.audit_search import search_audit
+from vectorstore.reasoning import ReasoningLog, reasoning_log
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +186,55 @@ def verify_chain(engine: EngineDep, principal: ReaderDep) -> VerifyReport:
     """Walk the whole chain; a broken chain is a finding (``ok: false``), not an error."""
     log.info("audit chain verification requested by %s", principal.name)
     return audit.verify(engine)
+
+
+class SearchHit(BaseModel):
+    entry: AuditEntryPublic
+    similarity: float
+    text: str
+
+
+def _reasoning(request: Request, settings: SettingsDep) -> ReasoningLog:
+    """Built on first use: loading the embedder is not every API process's business."""
+    if getattr(request.app.state, "reasoning", None) is None:
+        request.app.state.reasoning = reasoning_log(settings, firewall=get_guard().firewall)
+    log_: ReasoningLog = request.app.state.reasoning
+    return log_
+
+
+@router.get("/search", response_model=list[SearchHit])
+def search(
+    engine: EngineDep,
+    settings: SettingsDep,
+    reasoning: Annotated[ReasoningLog, Depends(_reasoning)],
+    q: Annotated[str, Query(min_length=3, max_length=500, description="A question in words.")],
+    k: Annotated[int, Query(ge=1, le=50)] = 10,
+    employee: str | None = None,
+    subject: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    min_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
+    max_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
+) -> list[SearchHit]:
+    """Decision entries whose reasoning is closest to the question, best first."""
+    where = _filter(
+        settings=settings,
+        employee=employee,
+        subject=subject,
+        event_id=None,
+        run=None,
+        action=None,
+        actor=None,
+        rule=None,
+        min_confidence=min_confidence,
+        max_confidence=max_confidence,
+        since=since,
+        until=until,
+    )
+    return [
+        SearchHit(entry=audit.to_public(hit.entry), similarity=hit.similarity, text=hit.text)
+        for hit in search_audit(engine, reasoning, query=q, where=where, k=k)
+    ]
 
 
 @router.get("/{seq:int}", response_model=AuditEntryPublic, responses={404: {"model": Problem}})

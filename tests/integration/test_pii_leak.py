@@ -240,6 +240,7 @@ def make_pipeline(tmp_path: Path, guard: PIIGuard) -> Pipeline:
             lms_groups=None,  # type: ignore[arg-type]
             mapper=RulesMapper(catalog),
             titles=titles,
+            reasoning=titles.reasoning,  # type: ignore[arg-type]
             pii=guard,
             vault_keys=keys,
             hris=None,  # type: ignore[arg-type]  # events carry the full record

@@ -133,7 +133,9 @@ def test_the_llm_path_sees_only_the_scrubbed_title_and_its_choice_is_applied(
     with flow(engine, tmp_path, database_url, chat_model=model, title_mapper="llm") as f:
         outcome = f.run(make_event(person, occurred_at=T0))
         groups = f.groups_of(person.external_id)
-        reasoning = chroma_client(f.settings).get_collection("reasoning").get()
+        collection = chroma_client(f.settings).get_collection("reasoning")
+        reasoning = collection.get(where={"kind": "title"})
+        decision = collection.get(where={"kind": "decision"})
 
     prompts = "\n".join(model.prompt_texts())
     assert "RN Night Shift Float" in prompts
@@ -144,6 +146,8 @@ def test_the_llm_path_sees_only_the_scrubbed_title_and_its_choice_is_applied(
     assert len(reasoning["ids"]) == 1
     assert "RN is a nurse" in reasoning["documents"][0]
     assert "Priya" not in str(reasoning) and person.external_id not in str(reasoning)
+    assert "Registered Nurses" in decision["documents"][0]  # what was added, and why
+    assert "Priya" not in str(decision) and person.external_id not in str(decision)
 
 
 def test_a_new_title_that_is_not_placed_keeps_the_current_role(
@@ -187,9 +191,9 @@ def test_erasure_deletes_the_reasoning_learned_from_the_person(
         f.run(make_event(person, occurred_at=T0))
         f.run(make_event(other, occurred_at=T0))
         reasoning = chroma_client(f.settings).get_collection("reasoning")
-        assert reasoning.count() == 2
+        assert reasoning.count() == 4  # a title and a decision document per person
 
         report = erase_employee(engine=engine, settings=f.settings, external_id=person.external_id)
 
-        assert report.vector_entries_deleted == 1
-        assert reasoning.count() == 1  # the other person's entry is intact
+        assert report.vector_entries_deleted == 2
+        assert reasoning.count() == 2  # the other person's entries are intact
