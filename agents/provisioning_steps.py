@@ -220,7 +220,7 @@ def apply(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> di
     return {
         "applied": {
             "user_id": user.id,
-            "user_action": proposal.user_action,
+            "user_action": proposal.user_action.value,
             "added_groups": added,
             "removed_groups": removed,
             "writes": ctx.lms.thread_writes - writes_before,

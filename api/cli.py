@@ -19,6 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
+from agents.replay import ReplayError, replay_decision
 from core import api_keys, audit, inbox
 from core.api_keys import ApiKeyError, Role
 from core.audit import AuditAction, AuditEntry, AuditFilter
@@ -417,6 +418,43 @@ def _audit_table(rows: list[AuditEntry]) -> Table:
             "" if row.confidence is None else f"{row.confidence:.2f}",
         )
     return table
+
+
+@audit_app.command("replay")
+def audit_replay(
+    seq: Annotated[int, typer.Argument(help="Sequence number of a decision_made entry.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Re-run a recorded AI decision with the same input, prompt version and model."""
+    settings = get_settings()
+    engine = _audit_engine(settings)
+    try:
+        result = replay_decision(settings, engine, seq=seq)
+    except ReplayError as error:
+        console.print(f"[red]{escape(str(error))}[/red]")
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    if as_json:
+        console.print_json(data=result.model_dump() | {"same": result.same, "exact": result.exact})
+        raise typer.Exit(0 if result.same else 1)
+    table = Table(title=f"Replay of decision {seq} ({result.mapper})")
+    table.add_column("")
+    table.add_column("recorded")
+    table.add_column("replayed")
+    table.add_row("title", escape(result.title), escape(result.title))
+    table.add_row("role", str(result.recorded_role), str(result.replayed_role))
+    table.add_row(
+        "confidence", f"{result.recorded_confidence}", f"{result.replayed_confidence:.2f}"
+    )
+    table.add_row("prompt", str(result.prompt), str(result.prompt_now))
+    table.add_row("model", str(result.model), str(result.model))
+    console.print(table)
+    verdict = "[green]same decision[/green]" if result.same else "[red]different decision[/red]"
+    if not result.exact:
+        verdict += " (the prompt file changed since: not an exact replay)"
+    console.print(verdict)
+    raise typer.Exit(0 if result.same else 1)
 
 
 @audit_app.command("retention")

@@ -17,9 +17,11 @@ from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
 from agents.erasure import erase_employee
+from agents.replay import ReplayError, replay_decision
 from agents.runtime import open_workers
 from agents.worker import Worker
-from core import inbox
+from core import audit, inbox
+from core.audit import AuditAction, AuditFilter
 from core.catalog import load_catalog
 from core.employee import EventType
 from core.inbox import InboxStatus
@@ -197,3 +199,36 @@ def test_erasure_deletes_the_reasoning_learned_from_the_person(
 
         assert report.vector_entries_deleted == 2
         assert reasoning.count() == 2  # the other person's entries are intact
+
+
+def test_a_recorded_llm_decision_replays_with_the_same_prompt_and_model(
+    engine: Engine, tmp_path: Path, database_url: str
+) -> None:
+    model = ScriptedChatModel(script=[AIMessage(content=""), choice(NURSE, 0.93)])
+    person = title_only("RN Night Shift Float")
+    with flow(engine, tmp_path, database_url, chat_model=model, title_mapper="llm") as f:
+        f.run(make_event(person, occurred_at=T0))
+        settings = f.settings
+    (decided,) = audit.query(engine, where=AuditFilter(action=AuditAction.decision_made))
+
+    again = ScriptedChatModel(script=[AIMessage(content=""), choice(NURSE, 0.9)])
+    same = replay_decision(settings, engine, seq=decided.seq, chat_model=again)
+    assert same.same and same.exact
+    assert same.prompt is not None and same.prompt.startswith("title_mapping@1#")
+    assert "RN Night Shift Float" in str(again.prompt_texts())
+
+    shown = next(r for r in decided.provenance["title"]["provenance"]["shown"] if r != NURSE)
+    changed = ScriptedChatModel(script=[AIMessage(content=""), choice(shown, 0.9)])
+    different = replay_decision(settings, engine, seq=decided.seq, chat_model=changed)
+    assert not different.same and different.replayed_role == shown
+
+
+def test_a_rules_only_decision_has_nothing_to_replay(
+    engine: Engine, tmp_path: Path, database_url: str
+) -> None:
+    with flow(engine, tmp_path, database_url) as f:
+        f.run(make_event(make_employee(), occurred_at=T0))
+        settings = f.settings
+    (decided,) = audit.query(engine, where=AuditFilter(action=AuditAction.decision_made))
+    with pytest.raises(ReplayError, match="rules alone"):
+        replay_decision(settings, engine, seq=decided.seq)
