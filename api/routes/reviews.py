@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
-from api.auth import ReviewerDep, require_roles
+from api.auth import AdminDep, ReviewerDep, require_roles
 from api.deps import CatalogDep, EngineDep, SettingsDep
 from api.problems import ApiError, Problem
 from core import reviews
@@ -93,7 +93,7 @@ FilterDep = Annotated[ReviewFilter, Depends(_filter)]
 
 
 def _problem(error: reviews.ReviewError) -> ApiError:
-    titles = {404: "Not found", 409: "Conflict", 422: "Invalid decision"}
+    titles = {404: "Not found", 409: "Conflict", 410: "Gone", 422: "Invalid decision"}
     return ApiError(error.status, titles.get(error.status, "Refused"), error.detail)
 
 
@@ -177,3 +177,28 @@ def decide_many(
             continue
         results.append(BulkItem(id=review_id, outcome="resumed" if result.resumed else "recorded"))
     return results
+
+
+class RevealOut(BaseModel):
+    placeholders: dict[str, str] = Field(
+        description="Placeholder (e.g. <PERSON_1>) -> the value it replaced in this run."
+    )
+
+
+@router.post(
+    "/{review_id}/reveal",
+    response_model=RevealOut,
+    responses={**ERRORS, 410: {"model": Problem}},
+)
+def reveal(review_id: str, principal: AdminDep, engine: EngineDep, request: Request) -> RevealOut:
+    """Admins only, and on the record: every reveal is an audit entry (``pii_reveal``)."""
+    try:
+        values = reviews.reveal_personal_data(
+            engine,
+            review_id=review_id,
+            admin=principal.name,
+            master_key=request.app.state.vault_keys.master,
+        )
+    except reviews.ReviewError as error:
+        raise _problem(error) from error
+    return RevealOut(placeholders=values)

@@ -22,7 +22,7 @@ from agents.runtime import open_workers
 from api.app import create_app
 from core import api_keys, audit, inbox, reviews
 from core.api_keys import Role
-from core.audit import AuditFilter
+from core.audit import AuditAction, AuditFilter
 from core.catalog import load_catalog
 from core.employee import EmploymentStatus, EventType
 from core.inbox import InboxStatus
@@ -354,3 +354,35 @@ def test_the_audit_trail_tells_the_whole_story_and_survives_erasure(service: Ser
     assert audit.verify(service.engine).ok
     last = audit.query(service.engine, where=AuditFilter(subject=subject))[-1]
     assert last.action == "erasure"
+
+
+def test_only_admins_reveal_personal_data_and_every_reveal_is_audited(service: Service):
+    person = make_employee(job_code=None, title="Registered Nurse (covering for Maria Lopez)")
+    service.run(make_event(person, occurred_at=T0))
+    (review,) = service.pending()
+    assert "Maria" not in str(review.request)
+    keys = {
+        "ana": api_keys.create_key(service.engine, name="ana", role=Role.reviewer)[1],
+        "root": api_keys.create_key(service.engine, name="root", role=Role.admin)[1],
+    }
+    with TestClient(create_app(service.settings)) as client:
+        refused = client.post(
+            f"/reviews/{review.id}/reveal", headers={"Authorization": f"Bearer {keys['ana']}"}
+        )
+        shown = client.post(
+            f"/reviews/{review.id}/reveal", headers={"Authorization": f"Bearer {keys['root']}"}
+        )
+
+    assert refused.status_code == 403
+    assert shown.status_code == 200
+    assert "Maria Lopez" in shown.json()["placeholders"].values()
+    (entry,) = audit.query(service.engine, where=AuditFilter(action=AuditAction.pii_reveal))
+    assert entry.actor == "admin:root" and entry.subject == review.subject
+    assert "Maria" not in str(entry.provenance)  # the trail records that, not what
+
+    erase_employee(engine=service.engine, settings=service.settings, external_id=person.external_id)
+    with TestClient(create_app(service.settings)) as client:
+        gone = client.post(
+            f"/reviews/{review.id}/reveal", headers={"Authorization": f"Bearer {keys['root']}"}
+        )
+    assert gone.status_code == 410
