@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from langchain_core.language_models import BaseChatModel
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from sqlalchemy.engine import Engine
 
 from agents.checkpointer import open_checkpointer
@@ -16,6 +17,7 @@ from agents.provisioning import build_provisioning_graph
 from agents.worker import Worker
 from core import reviews
 from core.catalog import load_catalog
+from core.retention import apply_retention
 from core.settings import Settings
 from core.vault import load_keys
 from tools.hris.records import records_from_settings
@@ -90,6 +92,17 @@ def running_workers(settings: Settings, engine: Engine, *, count: int) -> Iterat
                 daemon=True,
             )
         )
+        if settings.audit_retention_days is not None:
+            checkpointer = workers[0].graph.checkpointer
+            assert isinstance(checkpointer, BaseCheckpointSaver)
+            threads.append(
+                threading.Thread(
+                    target=_apply_retention,
+                    args=(engine, checkpointer, settings.audit_retention_days, stop),
+                    name="retention",
+                    daemon=True,
+                )
+            )
         for thread in threads:
             thread.start()
         try:
@@ -115,3 +128,20 @@ def _sweep_reviews(
                 )
         except Exception:  # the database may be restarting: try again next round
             log.exception("review sweep failed")
+
+
+RETENTION_EVERY_S = 6 * 3600.0
+
+
+def _apply_retention(
+    engine: Engine, checkpointer: BaseCheckpointSaver[str], days: int, stop: threading.Event
+) -> None:
+    """Checkpoint tables otherwise grow without bound; each purge audits itself."""
+    while True:
+        try:
+            report = apply_retention(engine, checkpointer, older_than_days=days)
+            log.info("retention: %s", report)
+        except Exception:
+            log.exception("retention failed")
+        if stop.wait(RETENTION_EVERY_S):
+            return
