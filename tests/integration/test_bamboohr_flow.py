@@ -25,6 +25,7 @@ from api.app import create_app
 from core import inbox
 from core.catalog import load_catalog
 from core.settings import Settings
+from tests.factories import NO_REVIEW_POLICY
 from tools.lms.sandbox import SandboxServer
 from tools.lms.scim import ScimLMS
 
@@ -103,6 +104,7 @@ def test_thin_bamboohr_event_is_hydrated_from_the_api_and_provisioned(
             webhook_secrets_bamboohr=[SecretStr(KEY)],
             bamboohr_base_url=base_url,
             bamboohr_api_key=SecretStr(API_KEY),
+            review_policy_path=NO_REVIEW_POLICY,  # this test is about hydration, not review
         )
         body = {
             "type": "employee.created",
