@@ -23,7 +23,7 @@ from core.catalog import load_catalog
 from core.employee import EventType
 from core.inbox import InboxEvent, InboxStatus
 from core.settings import Settings
-from tests.factories import make_employee, make_event
+from tests.factories import NO_REVIEW_POLICY, make_employee, make_event
 from tools.lms.sandbox import SandboxServer
 from tools.lms.scim import ScimLMS
 from tools.mapping.rules import RulesMapper
@@ -111,6 +111,7 @@ def test_sigkill_mid_run_then_restart_applies_every_event_exactly_once(
             "TALENTSYNC_WORKER_LEASE_S": "2",
             "TALENTSYNC_WORKER_POLL_S": "0.05",
             "TALENTSYNC_LOG_LEVEL": "INFO",
+            "TALENTSYNC_REVIEW_POLICY_PATH": str(NO_REVIEW_POLICY),  # about crashes, not review
         }
         log = tmp_path / "worker.log"
         httpx.put(f"{sandbox.root_url}/_sandbox/latency", json={"seconds": 0.02}).raise_for_status()

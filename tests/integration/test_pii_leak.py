@@ -29,6 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from agents import provisioning_steps as steps
+from agents.policy.rules import load_policy
 from agents.state import ProvisioningContext
 from core import inbox
 from core.catalog import load_catalog
@@ -38,7 +39,7 @@ from core.inbox import Claim, EmployeeCursor
 from core.vault import VaultKeys
 from prompts.loader import load_prompt
 from tests.doubles.scripted_chat import ScriptedChatModel, choice
-from tests.factories import make_employee, make_event
+from tests.factories import NO_REVIEW_POLICY, make_employee, make_event
 from tools.mapping.embedded import EmbeddedTitleMapper
 from tools.mapping.llm import LLMTitleMapper
 from tools.mapping.role_directory import RoleDirectory
@@ -241,6 +242,7 @@ def make_pipeline(tmp_path: Path, guard: PIIGuard) -> Pipeline:
             mapper=RulesMapper(catalog),
             titles=titles,
             reasoning=titles.reasoning,  # type: ignore[arg-type]
+            policy=load_policy(NO_REVIEW_POLICY),
             pii=guard,
             vault_keys=keys,
             hris=None,  # type: ignore[arg-type]  # events carry the full record
