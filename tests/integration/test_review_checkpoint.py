@@ -37,6 +37,7 @@ from tools.lms.scim import ScimLMS
 T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
 TOKEN = "sandbox-token"
 NURSE = "role-29-1141"
+SALES_REP = "role-41-3091"
 
 
 class Service:
@@ -386,3 +387,28 @@ def test_only_admins_reveal_personal_data_and_every_reveal_is_audited(service: S
             f"/reviews/{review.id}/reveal", headers={"Authorization": f"Bearer {keys['root']}"}
         )
     assert gone.status_code == 410
+
+
+def test_an_approved_edit_is_learned_so_the_same_title_later_needs_no_review(service: Service):
+    first = make_employee(job_code=None, title="Sr. Acct Exec - EMEA", department="Sales")
+    (receipt,) = service.run(make_event(first, occurred_at=T0))
+    (review,) = service.pending()
+    proposed = set(review.request["action_request"]["args"]["groups"])
+    roles = {g for g in proposed if g.startswith("role-")}
+    sales = sorted((proposed - roles) | {SALES_REP, "curr-anti-bribery-sales"})
+    service.decide(review.id, "ana", edit(sales))
+    service.resume()
+    assert service.status(receipt) == InboxStatus.applied
+
+    second = make_employee(job_code=None, title="Sr. Acct Exec - EMEA", department="Sales")
+    (later,) = service.run(make_event(second, occurred_at=T0 + timedelta(days=2)))
+
+    assert service.status(later) == InboxStatus.applied  # no review this time
+    groups = service.groups_of(second.external_id)
+    assert groups is not None and SALES_REP in groups
+    row = inbox.get(service.engine, receipt_id=later)
+    assert row is not None and row.outcome is not None
+    why = row.outcome["title"]
+    assert why["provenance"]["mapper"] == "memory"
+    assert why["provenance"]["memory_hit"]["approved_by"] == "ana"
+    assert "approved as" in why["rationale"]
