@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo serve test lint format clean
+.PHONY: demo serve test lint format clean eval-gate
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+# The eval gate: suites on the small committed datasets, fails naming each regressed metric.
+eval-gate: $(STAMP)
+	$(BIN)/talentsync eval gate --out var/evals/gate
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

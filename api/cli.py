@@ -30,6 +30,7 @@ from core.settings import Settings, get_settings
 
 app = typer.Typer(help="TalentSync: keeps the LMS in step with the HRIS.", no_args_is_help=True)
 console = Console()
+err_console = Console(stderr=True)
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -299,6 +300,167 @@ def eval_pii(
     report = evaluate(Scrubber(), examples)
     render(report, console)
     raise typer.Exit(0 if report.meets_targets() else 1)
+
+
+class SuiteName(StrEnum):
+    titles = "titles"
+    skills = "skills"
+    pii = "pii"
+    injection = "injection"
+    e2e = "e2e"
+
+
+class MapperName(StrEnum):
+    embedded = "embedded"
+    llm = "llm"
+
+
+def _quiet_eval_logging() -> None:
+    """Per-example agent chatter (rejected answers are the point of the injection suite)
+    would bury the progress bar; evals' own messages stay."""
+    _configure_logging(get_settings())
+    for name in ("agents", "tools", "vectorstore", "presidio-analyzer"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+@eval_app.command("run")
+def eval_run(
+    suite: Annotated[SuiteName, typer.Argument(help="Which suite to run.")],
+    dataset: Annotated[Path, typer.Option(help="Dataset file (see evals/datasets/README.md).")],
+    catalog: Annotated[
+        Path | None, typer.Option(help="ESCO occupations CSV or LMS catalog YAML.")
+    ] = None,
+    memory: Annotated[
+        Path | None, typer.Option(help="Approved history (JobBERT CSV): the warm setting.")
+    ] = None,
+    mapper: Annotated[MapperName, typer.Option(help="Title mapper.")] = MapperName.embedded,
+    prompt: Annotated[str, typer.Option(help="Prompt reference id@version.")] = "title_mapping@1",
+    model: Annotated[
+        str | None, typer.Option(help="Chat model name at TALENTSYNC_LLM_BASE_URL (llm).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="A seeded sample of N examples.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for sampling and bootstrap.")] = 20260101,
+    out: Annotated[
+        Path | None, typer.Option(help="Run directory (default var/evals/<run_id>).")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Exactly one JSON object on stdout, nothing else.")
+    ] = False,
+) -> None:
+    """Run one evaluation suite and store it (summary.json, examples.jsonl)."""
+    import json
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from evals.runner import run_suite
+    from evals.suites import RunOptions
+
+    _quiet_eval_logging()
+    options = RunOptions(
+        dataset=dataset,
+        catalog=catalog,
+        memory=memory,
+        mapper=mapper.value,
+        prompt=prompt,
+        model=model,
+        limit=limit,
+        seed=seed,
+    )
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=as_json,
+    ) as bar:
+        task = bar.add_task(f"eval {suite.value}", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        run = run_suite(suite.value, options, out=out, progress=progress, argv=sys.argv[1:])
+    if as_json:
+        sys.stdout.write(json.dumps(run.summary, allow_nan=False) + "\n")
+        return
+    _print_summary(run.summary)
+
+
+def _print_summary(summary: dict[str, object]) -> None:
+    table = Table(title=f"{summary['suite']}: run {summary['run_id']}")
+    for column in ("metric", "value", "95% CI"):
+        table.add_column(column)
+    metrics = summary["metrics"]
+    intervals = summary.get("intervals") or {}
+    if not isinstance(metrics, dict) or not isinstance(intervals, dict):
+        raise TypeError("a run summary holds metrics and intervals as mappings")
+    for name, value in metrics.items():
+        interval = intervals.get(name)
+        ci = f"[{interval[0]:.4f}, {interval[1]:.4f}]" if interval and None not in interval else ""
+        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
+        table.add_row(name, shown, ci)
+    console.print(table)
+    console.print(f"stored in {escape(str(summary['run_dir']))}")
+
+
+@eval_app.command("compare")
+def eval_compare(
+    run_a: Annotated[str, typer.Argument(help="Run directory or id (the reference).")],
+    run_b: Annotated[str, typer.Argument(help="Run directory or id (the candidate).")],
+) -> None:
+    """Headline deltas B - A with paired-bootstrap 95% intervals over shared examples."""
+    from evals.runner import compare_runs, load_run
+
+    a, b = load_run(run_a), load_run(run_b)
+    deltas, shared = compare_runs(a, b)
+    table = Table(title=f"{a.run_id} -> {b.run_id} ({shared} shared examples)")
+    for column in ("metric", "A", "B", "delta", "95% CI", "significant"):
+        table.add_column(column)
+    for d in deltas:
+        table.add_row(
+            d.metric,
+            f"{d.a:.4f}",
+            f"{d.b:.4f}",
+            f"{d.delta:+.4f}",
+            f"[{d.interval.low:+.4f}, {d.interval.high:+.4f}]",
+            "[bold]yes[/bold]" if d.significant else "no",
+        )
+    console.print(table)
+
+
+@eval_app.command("report")
+def eval_report(
+    run: Annotated[str, typer.Argument(help="Run directory or id.")],
+    compare: Annotated[str | None, typer.Option(help="Another run to compare with.")] = None,
+) -> None:
+    """Write report.md and a self-contained report.html (inline SVG plots) into the run."""
+    from evals.report import write_report
+    from evals.runner import load_run
+
+    md, html_path = write_report(load_run(run), load_run(compare) if compare else None)
+    console.print(f"wrote {escape(str(md))} and {escape(str(html_path))}")
+
+
+@eval_app.command("gate")
+def eval_gate(
+    prompt: Annotated[
+        str, typer.Option(help="Prompt version to evaluate (title_mapping@N).")
+    ] = "title_mapping@1",
+    out: Annotated[Path | None, typer.Option(help="Where to store the gate's runs.")] = None,
+) -> None:
+    """Run the suites on the small committed datasets; exit 1 naming each regressed metric."""
+    from evals.gate import run_gate
+
+    _quiet_eval_logging()
+    result = run_gate(prompt=prompt, out=out)
+    for line in result.checked:
+        console.print(escape(line))
+    if result.passed:
+        console.print(f"[green]eval gate passed[/green] ({len(result.checked)} metrics, {prompt})")
+        return
+    for failure in result.failures:
+        console.print(f"[red]FAIL[/red] {escape(failure)}")
+    raise typer.Exit(1)
 
 
 audit_app = typer.Typer(

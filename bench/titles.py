@@ -3,15 +3,19 @@
     .venv/bin/python -m bench.titles [--titles 300] [--batch-size 256]
 
 Measured: p50/p95 of `TitleRanker.rank` for one title at a time (the interactive path:
-normalise, embed, lexical + dense scoring of ~33k labels, fusion, calibration) and
-titles/s for `rank_many` (one embedding call per batch). Label vectors come from the eval's
-cache so start-up cost (~45 s to embed the catalog once) is reported separately.
+normalise, embed, reduced-space scoring of ~33k labels + exact rescoring of the shortlist,
+lexical and role-level evidence, fusion, calibration) and titles/s for `rank_many` (one
+embedding call and one label matrix product per batch). The machine's load average is
+printed with the table: on two shared cores, other work moves these numbers a lot. Label
+vectors come from the eval's cache so start-up cost (~45 s to embed the catalog once) is
+reported separately.
 The memory is empty for "cold" and holds 7.7k approved titles for "warm".
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import time
@@ -71,6 +75,7 @@ def main() -> None:
     )
     console.print(table)
     console.print(f"ranker build with cached label vectors: {build:.1f} s")
+    console.print("load average (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
 
 
 if __name__ == "__main__":

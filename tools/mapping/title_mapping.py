@@ -27,7 +27,7 @@ from vectorstore.client import chroma_client
 from vectorstore.embedder import Embedder, embedder_from_settings
 from vectorstore.embeddings import MiniLMEmbeddingFunction, OfflineMiniLM
 from vectorstore.memory import ApprovedMapping, ApprovedMemory
-from vectorstore.reasoning import ReasoningLog
+from vectorstore.reasoning import ReasoningLog, reasoning_log
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ def build_title_mapping(
         mapper=mapper,
         directory=directory,
         memory=memory,
-        reasoning=ReasoningLog(client, embedder, firewall=firewall),
+        reasoning=reasoning_log(settings, firewall=firewall),
         memory_similarity=settings.memory_match_similarity,
         auto_apply_confidence=settings.ai_auto_apply_confidence,
         ranker=ranker,

@@ -125,10 +125,6 @@ MODIFIER_PHRASES: tuple[str, ...] = (
     "part-time",
     "full time",
     "full-time",
-    "contract",
-    "temporary",
-    "temp",
-    "locum",
     "on call",
     "on-call",
     "seasonal",
@@ -141,6 +137,28 @@ MODIFIER_PHRASES: tuple[str, ...] = (
     "h/f",
     "f/h",
 )
+
+SEGMENT_ONLY_MODIFIERS: tuple[str, ...] = ("contract", "temporary", "temp", "locum", "permanent")
+"""Working-pattern words that are also role words ("contract engineer", "locum doctor"):
+stripped only when they make up a whole bracket or " - " tail ("Engineer (Contract)")."""
+
+NOISE_PHRASES: tuple[str, ...] = (
+    "we are hiring",
+    "now hiring",
+    "hiring",
+    "urgently required",
+    "urgently needed",
+    "urgently",
+    "urgent",
+    "immediate start",
+    "immediate hiring",
+    "vacancy",
+    "vacancies",
+    "job opening",
+    "walk in interview",
+    "walk-in interview",
+)
+"""Job-advert noise around a title; kept in ``modifiers`` so nothing silently disappears."""
 
 REGIONS: frozenset[str] = frozenset(
     {
@@ -250,6 +268,14 @@ def _fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
+def _is_modifier_segment(fragment: str) -> bool:
+    """A bracket or tail made only of working-pattern words ("contract, 6 months" is not)."""
+    rest = fragment
+    for phrase in (*MODIFIER_PHRASES, *SEGMENT_ONLY_MODIFIERS):
+        rest = re.sub(rf"(?<![\w/]){re.escape(phrase)}(?![\w/])", " ", rest)
+    return bool(fragment.strip()) and not re.sub(r"[\s,/&+-]|\band\b", "", rest)
+
+
 def _is_location(fragment: str) -> bool:
     parts = [p.strip() for p in re.split(r"[,/]|\band\b", fragment) if p.strip()]
     return bool(parts) and all(p in REGIONS for p in parts)
@@ -285,11 +311,21 @@ def normalise_title(raw: str) -> NormalisedTitle:
         if _is_location(inner):
             locations.append(inner)
             return " "
+        if _is_modifier_segment(inner):
+            _take_phrases(inner, (*MODIFIER_PHRASES, *SEGMENT_ONLY_MODIFIERS), modifiers)
+            return " "
         return f" {inner} "
 
+    text = _take_phrases(text, NOISE_PHRASES, modifiers)
     text = _PAREN.sub(bracket, text)
-    while (tail := _DASH_TAIL.search(text)) and _is_location(tail.group(1).strip()):
-        locations.append(tail.group(1).strip())
+    while tail := _DASH_TAIL.search(text):
+        fragment = tail.group(1).strip()
+        if _is_location(fragment):
+            locations.append(fragment)
+        elif _is_modifier_segment(fragment):
+            _take_phrases(fragment, (*MODIFIER_PHRASES, *SEGMENT_ONLY_MODIFIERS), modifiers)
+        else:
+            break
         text = text[: tail.start()]
     if (place := _IN_PLACE.search(text)) and _is_location(place.group(1).strip()):
         locations.append(place.group(1).strip())

@@ -1,0 +1,43 @@
+"""The eval gate: baselines are checked with direction and tolerance, and a deliberately
+worse prompt (title_mapping@2) fails it by name while the current one passes.
+
+The prompt effect comes from the scripted prompt-following model in `evals.prompt_following`
+(gate mechanics, not a real model's behaviour)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from evals.gate import check, run_gate
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def test_check_names_each_metric_beyond_tolerance() -> None:
+    summary = {"metrics": {"top1": 0.30, "mrr": 0.52, "steered_rate": 0.1, "gone": None}}
+    expectations = {
+        "top1": {"baseline": 0.40, "tolerance": 0.03},
+        "mrr": {"baseline": 0.53, "tolerance": 0.03},
+        "steered_rate": {"baseline": 0.0, "tolerance": 0.0, "higher_is_better": False},
+        "gone": {"baseline": 1.0},
+    }
+    failures, checked = check(summary, expectations, "titles:x.csv")
+    assert len(checked) == 4
+    assert any("top1 dropped" in f for f in failures)
+    assert any("steered_rate rose" in f for f in failures)
+    assert any("gone: no value" in f for f in failures)
+    assert not any(" mrr" in f for f in failures)  # within tolerance
+
+
+def test_gate_passes_on_the_current_prompt_and_fails_on_the_worse_one(tmp_path: Path) -> None:
+    good = run_gate(prompt="title_mapping@1", suites=("injection",), limit=40, out=tmp_path / "a")
+    assert good.passed, good.failures
+    bad = run_gate(prompt="title_mapping@2", suites=("injection",), limit=40, out=tmp_path / "b")
+    assert not bad.passed
+    assert any("steered_rate rose" in failure for failure in bad.failures), bad.failures
+    summary = next(iter(bad.runs.values())).summary
+    assert summary["prompt"].startswith("title_mapping@2#")
+    # the code-level defences hold whatever the prompt: nothing outside what was shown
+    assert summary["metrics"]["out_of_candidate_rate"] == 0.0
