@@ -5,73 +5,26 @@ a single console error (a Content-Security-Policy violation would show up there)
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from api.app import create_app
 from core import reviews
 from core.db import create_tables, make_engine
+from tests.e2e.browser import ServerThread, needs_browser
 from tests.review_ui_data import Parked, make_keys, park_review, ui_settings
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-CHROMIUM = Path("/usr/bin/chromium")
-VIEWPORT = {"width": 1366, "height": 768}  # a laptop screen
 MIN_SCREENSHOT_BYTES = 20_000
 
-REQUIRED = os.environ.get("TALENTSYNC_REQUIRE_BROWSER") == "1"  # CI installs it: no skipping
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not REQUIRED,
-        reason=f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium); "
-        "Playwright's own browser download is not reachable here",
-    ),
-]
-
-
-class ServerThread:
-    """uvicorn in a thread on a socket bound here, so the port is known before it starts."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.socket = socket.socket()
-        self.socket.bind(("127.0.0.1", 0))
-        self.port: int = self.socket.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True
-        )
-
-    def __enter__(self) -> ServerThread:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        self.socket.close()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+pytestmark = [pytest.mark.slow, needs_browser]
 
 
 @dataclass
@@ -113,35 +66,6 @@ def site(tmp_path: Path) -> Iterator[Site]:
     with ServerThread(create_app(settings)) as server:
         yield Site(server.url, engine, keys, low, injected, termination)
     engine.dispose()
-
-
-@pytest.fixture
-def page(site: Site) -> Iterator[Page]:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",  # no calls home on a closed network
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-            headless=True,
-        )
-        context = browser.new_context(viewport=VIEWPORT)
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        yield page
-        context.close()
-        browser.close()
-        # an expected 4xx is not among the tests here, so any console error is a defect
-        assert errors == [], errors
 
 
 def tab_to(page: Page, script: str, *, limit: int = 80) -> None:
