@@ -109,3 +109,26 @@ def test_report_writes_markdown_and_self_contained_html(tmp_path: Path) -> None:
     assert "<script src" not in html and "<link" not in html
     md = (run.directory / "report.md").read_text()
     assert "| top1 |" in md
+
+
+def test_skills_runs_keep_one_record_per_row_so_they_get_intervals(tmp_path: Path) -> None:
+    taxonomy = tmp_path / "labels.txt"
+    taxonomy.write_text("use spreadsheets software\nmanage staff\nPython (computer programming)\n")
+    dataset = tmp_path / "mini.dev.csv"
+    dataset.write_text(
+        "sentence,span,sub_span,label\n"
+        "Strong ms excel skills,ms excel,,use spreadsheets software\n"
+        "You will manage a team of five,manage a team,,manage staff\n"
+        "Python 3 and Django,Python 3,,Python (computer programming)\n"
+        "We are a friendly bunch,friendly,,LABEL NOT PRESENT\n"
+    )
+    run = run_suite(
+        "skills",
+        RunOptions(dataset=dataset, catalog=taxonomy),
+        out=tmp_path / "run",
+    )
+    stored = load_run(tmp_path / "run")
+    assert len(stored.records) == 4
+    assert stored.summary["counts"] == {"rows": 4, "labelled": 3, "concepts": 3}
+    assert run.summary["metrics"]["top1"] is not None
+    assert set(stored.summary["intervals"]) >= {"top1", "recall@5", "abstention_recall"}
