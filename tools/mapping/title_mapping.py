@@ -163,4 +163,4 @@ def _ranker(directory: RoleDirectory, embedder: Embedder, client: ClientAPI) -> 
     if isinstance(embedder, OfflineMiniLM):
         index = CatalogIndex(client, MiniLMEmbeddingFunction(embedder))
         return TitleRanker.from_catalog_index(directory.roles, index, embedder)
-    return TitleRanker(directory.roles, embedder)  # type: ignore[arg-type]  # see Embedder
+    return TitleRanker(directory.roles, embedder)

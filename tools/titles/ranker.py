@@ -38,7 +38,7 @@ import numpy.typing as npt
 from tools.titles.lexical import LexicalIndex, WordIndex, words
 from tools.titles.normalise import NormalisedTitle, normalise_title
 from vectorstore.catalog_index import CatalogIndex, catalog_entries
-from vectorstore.embeddings import OfflineMiniLM
+from vectorstore.embedder import Embedder
 from vectorstore.roles import CatalogRole
 
 logger = logging.getLogger(__name__)
@@ -379,7 +379,7 @@ class TitleRanker:
     def __init__(
         self,
         roles: Sequence[CatalogRole],
-        embedder: OfflineMiniLM,
+        embedder: Embedder,
         *,
         weights: RankerWeights | None = None,
         calibration: Calibration | None = None,
@@ -444,7 +444,7 @@ class TitleRanker:
         cls,
         roles: Sequence[CatalogRole],
         index: CatalogIndex,
-        embedder: OfflineMiniLM,
+        embedder: Embedder,
         **options: Any,
     ) -> TitleRanker:
         """Start from the vectors persisted in Chroma (seconds) instead of re-embedding the
