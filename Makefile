@@ -28,7 +28,7 @@ eval-gate: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy core tools agents api bench evals vectorstore
+	$(BIN)/mypy core tools agents api bench evals vectorstore prompts
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
