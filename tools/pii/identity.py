@@ -8,6 +8,7 @@ here) is what makes the two agree.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -21,6 +22,7 @@ MIN_VALUE_LENGTH = 2
 _EMAIL_LOCAL_SEPARATORS = re.compile(r"[._+\-]+")
 
 
+@functools.lru_cache(maxsize=4096)
 def _fold_char(char: str) -> str:
     decomposed = unicodedata.normalize("NFKD", char)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
@@ -32,10 +34,15 @@ def normalise(text: str) -> str:
     NFKD turns "Zoë" into "Zoe" + a combining diaeresis and full-width or ligature forms into
     plain letters; casefold (not lower) also folds "ß" to "ss", so a value typed either way
     compares equal.
+
+    Done on the whole string, which gives what folding each character would: NFKD only
+    reorders combining marks among themselves (all dropped here), and casefold has no
+    context rules.
     """
     if text.isascii():  # the common case, and casefold keeps ASCII lengths
         return text.casefold()
-    return "".join(_fold_char(char) for char in text)
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 def normalise_with_offsets(text: str) -> tuple[str, list[int]]:
@@ -50,6 +57,10 @@ def normalise_with_offsets(text: str) -> tuple[str, list[int]]:
     folded: list[str] = []
     offsets: list[int] = []
     for index, char in enumerate(text):
+        if char.isascii():  # folding an ASCII character is lower-casing it
+            folded.append(char.lower())
+            offsets.append(index)
+            continue
         piece = _fold_char(char)
         folded.append(piece)
         offsets.extend([index] * len(piece))

@@ -11,8 +11,9 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 import phonenumbers
 from presidio_analyzer import (
@@ -24,6 +25,7 @@ from presidio_analyzer import (
     RecognizerResult,
 )
 from presidio_analyzer.nlp_engine import NlpArtifacts
+from presidio_analyzer.pattern_recognizer import REGEX_TIMEOUT_SECONDS
 from presidio_analyzer.predefined_recognizers import (
     CreditCardRecognizer,
     EmailRecognizer,
@@ -33,8 +35,10 @@ from presidio_analyzer.predefined_recognizers import (
     SpacyRecognizer,
     UsSsnRecognizer,
 )
+from spacy.tokens import Doc
 
 from tools.pii.identity import RecordIdentity, normalise, normalise_with_offsets
+from tools.pii.names import english_words, is_english_word, load_gazetteer, looks_like_surname
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +54,185 @@ DENY_LIST_RECOGNIZER = "RecordDenyListRecognizer"
 # Case-sensitive, multi-line: capitalisation is evidence for names of streets, so the
 # IGNORECASE Presidio applies by default would throw that evidence away.
 _CASE_SENSITIVE = re.DOTALL | re.MULTILINE
+
+
+# --- cheap pre-checks ------------------------------------------------------------------------
+
+
+def digit_count(text: str) -> int:
+    """At least the number of characters the patterns' `\\d` could match.
+
+    `str.isdigit` also counts "²", but knows this Python's Unicode version only; the `regex`
+    module Presidio compiles with knows a newer one, whose extra digits are all outside the
+    BMP: those characters are counted too.
+    """
+    digits = sum(map(str.isdigit, text))
+    return digits if text.isascii() else digits + len(_ASTRAL.findall(text))
+
+
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+class _Prechecked(PatternRecognizer):
+    """A pattern recognizer that skips its regex passes when the text cannot hold a match.
+
+    Most patterns need digits (phones, cards, ids, house numbers), an "@" or a ":", and
+    titles, sites and scrubbed prompts rarely have any: counting is far cheaper than running
+    a dozen patterns to find nothing. `may_match` must be true of every text in which some
+    pattern of the recognizer matches, and `pattern_may_match` of every text in which that
+    pattern matches; both may be true of others.
+
+    Once Presidio has compiled the patterns (on the first call), they are run here with
+    Presidio's own logic minus its per-pattern clock reads and debug logging, which cost
+    about as much as the regexes on a short text.
+    """
+
+    lean_loop = True
+    """False for a recognizer with its own `analyze` (IBAN), which Presidio must run."""
+
+    patterns: list[Pattern]  # set by Presidio; declared for the type checker
+    name: str
+
+    def may_match(self, text: str) -> bool:
+        return True
+
+    def pattern_may_match(self, pattern: Pattern, text: str) -> bool:
+        return True
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        if not self.may_match(text):
+            return []
+        flags = cast(int, regex_flags or self.global_regex_flags)
+        if self.lean_loop and all(
+            pattern.compiled_regex is not None and pattern.compiled_with_flags == flags
+            for pattern in self.patterns
+        ):
+            return self._match_patterns(
+                text, [p for p in self.patterns if self.pattern_may_match(p, text)], flags
+            )
+        results: list[RecognizerResult] = super().analyze(
+            text, entities, nlp_artifacts, regex_flags
+        )
+        return results
+
+    def _match_patterns(
+        self, text: str, patterns: Sequence[Pattern], flags: int
+    ) -> list[RecognizerResult]:
+        """Presidio's `PatternRecognizer.__analyze_patterns`, step for step."""
+        results: list[RecognizerResult] = []
+        for pattern in patterns:
+            try:
+                compiled: Any = pattern.compiled_regex
+                for match in compiled.finditer(text, timeout=REGEX_TIMEOUT_SECONDS):
+                    start, end = match.span()
+                    current = text[start:end]
+                    if current == "":
+                        continue
+                    validation = self.validate_result(current)
+                    explanation = self.build_regex_explanation(
+                        self.name,
+                        pattern.name,
+                        pattern.regex,
+                        pattern.score,
+                        validation,  # type: ignore[arg-type]  # Presidio passes None too
+                        flags,
+                    )
+                    result = RecognizerResult(
+                        entity_type=self.supported_entities[0],
+                        start=start,
+                        end=end,
+                        score=pattern.score,
+                        analysis_explanation=explanation,
+                        recognition_metadata={
+                            RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
+                            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
+                        },
+                    )
+                    if validation is not None:
+                        result.score = (
+                            EntityRecognizer.MAX_SCORE if validation else EntityRecognizer.MIN_SCORE
+                        )
+                    if self.invalidate_result(current):
+                        result.score = EntityRecognizer.MIN_SCORE
+                    if result.score > EntityRecognizer.MIN_SCORE:
+                        results.append(result)
+                    explanation.score = result.score
+            except TimeoutError:
+                logger.warning(
+                    "Regex pattern '%s' timed out after %s seconds, skipping.",
+                    pattern.name,
+                    REGEX_TIMEOUT_SECONDS,
+                    exc_info=True,
+                )
+        deduplicated: list[RecognizerResult] = EntityRecognizer.remove_duplicates(results)
+        return deduplicated
+
+
+class GatedPatternRecognizer(_Prechecked):
+    """A `PatternRecognizer` with pre-checks (`None`: always run, for custom patterns)."""
+
+    def __init__(
+        self,
+        *,
+        gate: Callable[[str], bool] | None = None,
+        pattern_gates: dict[str, Callable[[str], bool]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._gate = gate
+        self._pattern_gates = pattern_gates or {}
+        super().__init__(**kwargs)
+
+    def may_match(self, text: str) -> bool:
+        return self._gate is None or self._gate(text)
+
+    def pattern_may_match(self, pattern: Pattern, text: str) -> bool:
+        gate = self._pattern_gates.get(pattern.name)
+        return gate is None or gate(text)
+
+
+def _min_digits(count: int) -> Callable[[str], bool]:
+    def gate(text: str) -> bool:
+        return digit_count(text) >= count
+
+    return gate
+
+
+class HREmailRecognizer(_Prechecked, EmailRecognizer):
+    def may_match(self, text: str) -> bool:
+        return "@" in text  # the pattern has a literal "[@]"
+
+
+class HRUsSsnRecognizer(_Prechecked, UsSsnRecognizer):
+    def may_match(self, text: str) -> bool:
+        return digit_count(text) >= 9  # every SSN pattern has nine digits
+
+
+class HRCreditCardRecognizer(_Prechecked, CreditCardRecognizer):
+    def may_match(self, text: str) -> bool:
+        return digit_count(text) >= 12  # its shortest pattern has 4+3+3+3 digits
+
+
+class HRIbanRecognizer(_Prechecked, IbanRecognizer):
+    lean_loop = False
+
+    def may_match(self, text: str) -> bool:
+        return digit_count(text) >= 2  # two check digits after the country code
+
+
+_DIGIT_DOT_DIGIT = re.compile(r"\d\.\d")
+
+
+class HRIpRecognizer(_Prechecked, IpRecognizer):
+    def may_match(self, text: str) -> bool:
+        # every IPv6 form has a ":", every IPv4 form a digit, a dot and a digit
+        return ":" in text or _DIGIT_DOT_DIGIT.search(text) is not None
+
 
 # --- employee ids ----------------------------------------------------------------------------
 
@@ -78,7 +261,9 @@ EMPLOYEE_ID_CONTEXT: tuple[str, ...] = (
 
 def employee_id_recognizer(patterns: Sequence[Pattern] | None = None) -> PatternRecognizer:
     """Patterns are configurable because every HRIS numbers its workers differently."""
-    return PatternRecognizer(
+    return GatedPatternRecognizer(
+        # every default pattern has at least four digits; custom ones are always run
+        gate=_min_digits(4) if patterns is None else None,
         supported_entity=EMPLOYEE_ID,
         name="EmployeeIdRecognizer",
         patterns=list(patterns or DEFAULT_EMPLOYEE_ID_PATTERNS),
@@ -132,11 +317,13 @@ DEFAULT_ADDRESS_PATTERNS: tuple[Pattern, ...] = (
         rf"{_CAP}(?:\s+(?:{_PARTICLES}\s+)*{_CAP}){{0,3}}(?:,?\s+{_NUM}(?!\w))?",
         0.45,
     ),
-    # "Ziegelgasse 19", "Magasinsgatan 7", "hegyalja út 98", "Dašická 688"
+    # "Ziegelgasse 19", "Magasinsgatan 7", "hegyalja út 98", "Dašická 688". The street word
+    # is taken whole (possessive) and its ending checked by a lookbehind: the same matches as
+    # letters-then-suffix, without retrying sixty suffixes at every letter (10x faster).
     Pattern(
         "suffix_name_number",
-        rf"(?<!\w)(?:\d{{3,6}}\s+)?(?:{_WORD}\s+){{0,2}}\p{{L}}*(?i:{_STREET_SUFFIXES})"
-        rf"\s+{_NUM}(?!\w)",
+        rf"(?<!\w)(?:\d{{3,6}}\s+)?(?:{_WORD}\s+){{0,2}}(?=\p{{L}})\p{{L}}*+\.?"
+        rf"(?<=(?i:{_STREET_SUFFIXES}))\s+{_NUM}(?!\w)",
         0.5,
     ),
     # "Kuusiku 7", "Joaquin Suarez 2906": a capitalised name then a house number; weak alone
@@ -203,9 +390,36 @@ ADDRESS_CONTEXT: tuple[str, ...] = (
 )
 
 
+_ADDRESS_WITHOUT_DIGITS = re.compile(rf"{_STREET_PREFIXES}|corner".casefold())
+"""What the default address patterns that need no digit start from: a street prefix ("rue
+de Rivoli") or "corner of". Searched in the case-folded text, so it finds everything the
+patterns' case-insensitive groups do (and a little more)."""
+
+
+def _may_be_address(text: str) -> bool:
+    return digit_count(text) > 0 or (_ADDRESS_WITHOUT_DIGITS.search(text.casefold()) is not None)
+
+
+_SUFFIX_ENDINGS = tuple(_STREET_SUFFIXES.replace("\\", "").casefold().split("|"))
+_SPACE_THEN_DIGIT = re.compile("\\s+[\\d\U00010000-\U0010ffff]")  # see `digit_count`
+
+
+def _suffix_before_number(text: str) -> bool:
+    """Whether some word ending in a street suffix is followed by spaces and a digit: what
+    every "Ziegelgasse 19" match has (case-folded, so at least what the pattern's
+    case-insensitive suffixes find). Most notes have a few spaces-then-digit at most."""
+    for match in _SPACE_THEN_DIGIT.finditer(text):
+        before = text[max(0, match.start() - 16) : match.start()]
+        if before.casefold().endswith(_SUFFIX_ENDINGS):
+            return True
+    return False
+
+
 def street_address_recognizer(patterns: Sequence[Pattern] | None = None) -> PatternRecognizer:
     """Presidio has no street-address recognizer; home addresses are common in HR notes."""
-    return PatternRecognizer(
+    return GatedPatternRecognizer(
+        gate=_may_be_address if patterns is None else None,
+        pattern_gates={"suffix_name_number": _suffix_before_number} if patterns is None else None,
         supported_entity=STREET_ADDRESS,
         name="StreetAddressRecognizer",
         patterns=list(patterns or DEFAULT_ADDRESS_PATTERNS),
@@ -241,7 +455,8 @@ DOB_CONTEXT: tuple[str, ...] = (
 
 
 def date_of_birth_recognizer() -> PatternRecognizer:
-    return PatternRecognizer(
+    return GatedPatternRecognizer(
+        gate=_min_digits(3),  # "1/2/85" at the least
         supported_entity=DATE_OF_BIRTH,
         name="DateOfBirthRecognizer",
         patterns=list(DEFAULT_DOB_PATTERNS),
@@ -257,7 +472,8 @@ POSTCODE_CONTEXT: tuple[str, ...] = ("zip", "zipcode", "postcode", "postal", "pl
 
 def postcode_recognizer() -> PatternRecognizer:
     """A postcode narrows a home address to a street; only worth flagging when labelled."""
-    return PatternRecognizer(
+    return GatedPatternRecognizer(
+        gate=_min_digits(2),  # a UK postcode has two, the others three or more
         supported_entity=STREET_ADDRESS,
         name="PostcodeRecognizer",
         patterns=[
@@ -284,7 +500,7 @@ CARD_CONTEXT: tuple[str, ...] = (
 )  # fmt: skip
 
 
-class LuhnCardRecognizer(PatternRecognizer):
+class LuhnCardRecognizer(_Prechecked):
     """Any 12-19 digit Luhn-valid number, for issuers Presidio's prefix list leaves out.
 
     Presidio's credit-card recognizer only knows some issuer prefixes (no Maestro, no
@@ -300,6 +516,9 @@ class LuhnCardRecognizer(PatternRecognizer):
             context=list(CARD_CONTEXT),
             global_regex_flags=_CASE_SENSITIVE,
         )
+
+    def may_match(self, text: str) -> bool:
+        return digit_count(text) >= 12
 
     def invalidate_result(self, pattern_text: str) -> bool | None:
         digits = [int(char) for char in pattern_text if char.isdigit()]
@@ -323,6 +542,14 @@ PHONE_REGIONS: tuple[str, ...] = ("US", "GB", "DE", "FR", "IN", "AU", "NL", "ES"
 """Where national formats are parsed; each region is one more python-phonenumbers pass over
 the text (the costliest recognizer). Numbers with a "+" prefix are found by any region, and
 other national formats by the digit-group pattern with context."""
+
+# python-phonenumbers compiles its metadata patterns with `re.compile` on every match, relying
+# on `re`'s cache of 512 patterns; ten regions plus everything else in the process overflow
+# it, and then most of this recognizer's time went into recompiling. Its own cache keeps
+# them (bounded by the metadata); older releases without it just recompile.
+_enable_phone_pattern_cache = getattr(phonenumbers, "enable_pattern_cache", None)
+if _enable_phone_pattern_cache is not None:
+    _enable_phone_pattern_cache()
 
 PHONE_CONTEXT: tuple[str, ...] = (
     "phone", "number", "telephone", "tel", "cell", "cellphone", "mobile", "call", "reach",
@@ -350,6 +577,9 @@ def _looks_like_date(value: str) -> bool:
 class HRPhoneRecognizer(PhoneRecognizer):
     """python-phonenumbers matching, minus the dates it accepts as numbers."""
 
+    def may_match(self, text: str) -> bool:
+        return digit_count(text) >= _MIN_PHONE_DIGITS  # no window has fewer
+
     def analyze(
         self,
         text: str,
@@ -362,11 +592,15 @@ class HRPhoneRecognizer(PhoneRecognizer):
         # has matched the whole stretch (no other region can find more there).
         results: list[RecognizerResult] = []
         for (start, end), (core_start, core_end) in _phone_windows(text):
+            if self._leniency >= phonenumbers.Leniency.VALID and _glued_to_letters(
+                text, core_start, core_end
+            ):
+                continue
             window = text[start:end]
             for region in self.supported_regions:
                 whole = False
                 for match in phonenumbers.PhoneNumberMatcher(window, region, self._leniency):
-                    found = self._result(text, start + match.start, start + match.end, region)
+                    found = self._result(text, start, match, region)
                     if not _looks_like_date(text[found.start : found.end]):
                         results.append(found)
                     whole = whole or (found.start <= core_start + 1 and found.end >= core_end - 1)
@@ -374,12 +608,15 @@ class HRPhoneRecognizer(PhoneRecognizer):
                     break
         return EntityRecognizer.remove_duplicates(results)
 
-    def _result(self, text: str, start: int, end: int, region: str) -> RecognizerResult:
-        try:
-            parsed = phonenumbers.parse(text[start:end])
-            region = phonenumbers.region_code_for_number(parsed) or region
-        except phonenumbers.NumberParseException:
-            pass
+    def _result(
+        self, text: str, offset: int, match: phonenumbers.PhoneNumberMatch, region: str
+    ) -> RecognizerResult:
+        start, end = offset + match.start, offset + match.end
+        if _international(match.raw_string):
+            # a "+" number names its own country (for the explanation only: the country
+            # code's main region, not a validity check against every region sharing it)
+            country = match.number.country_code or 0
+            region = phonenumbers.region_code_for_country_code(country) or region
         return RecognizerResult(
             entity_type=self.supported_entities[0],
             start=start,
@@ -406,6 +643,31 @@ _MIN_PHONE_DIGITS = 5
 _PHONE_MARGIN = 3
 
 
+def _international(raw: str) -> bool:
+    """Whether the number starts with a plus, where python-phonenumbers starts reading it."""
+    for char in raw:
+        if char in "+\uff0b":
+            return True
+        if char.isdigit():
+            return False
+    return False
+
+
+def _glued_to_letters(text: str, start: int, end: int) -> bool:
+    """A bare digit run with a Latin letter right before or after it ("E20417", "20417b").
+
+    python-phonenumbers (at leniency VALID and above) rejects a candidate touching a Latin
+    letter, and a bare digit run has no separator to find a smaller number inside: every
+    region would be tried for nothing. Employee ids look exactly like this.
+    """
+    end = start + len(text[start:end].rstrip(")"))  # "(badge E20417)": the ")" ends no number
+    if end == start or not text[start:end].isdigit():
+        return False
+    before = text[start - 1] if start > 0 else ""
+    after = text[end] if end < len(text) else ""
+    return (before.isascii() and before.isalpha()) or (after.isascii() and after.isalpha())
+
+
 def _phone_windows(text: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
     """Stretches of digits and phone separators holding enough digits for a number:
     (window with a margin either side, the stretch itself)."""
@@ -427,7 +689,7 @@ def _phone_windows(text: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
     return windows
 
 
-class PhoneGroupsRecognizer(PatternRecognizer):
+class PhoneGroupsRecognizer(_Prechecked):
     """Catches national formats phonenumbers rejects for the regions configured."""
 
     def __init__(self) -> None:
@@ -438,6 +700,9 @@ class PhoneGroupsRecognizer(PatternRecognizer):
             context=list(PHONE_CONTEXT),
             global_regex_flags=_CASE_SENSITIVE,
         )
+
+    def may_match(self, text: str) -> bool:
+        return digit_count(text) >= 7  # fewer are invalidated below
 
     def invalidate_result(self, pattern_text: str) -> bool | None:
         digits = sum(char.isdigit() for char in pattern_text)
@@ -498,6 +763,40 @@ class HRSpacyRecognizer(SpacyRecognizer):
         return kept
 
 
+_LETTER_RUN = re.compile(r"[^\W\d_]+")  # the words `_is_phrase` and `_is_job_title` look at
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def spacy_people_all_dropped(text: str) -> bool:
+    """True when every PERSON span NER could find in text would be dropped by
+    `HRSpacyRecognizer`: all its words are job-title words, or all are ordinary English
+    words and none a known name. "Senior Account Executive", "Sales", "Operations".
+
+    Call `tokens_glued` as well: this reasons about the text's words, and a span edge
+    inside a word (a tokenizer split such as "ca|n't") would cut a different one.
+    """
+    words = _LETTER_RUN.findall(text)
+    if all(word.casefold() in JOB_TITLE_WORDS for word in words):
+        return True
+    names = load_gazetteer()
+    for word in words:
+        folded = normalise(word)
+        if folded in names.given or folded in names.family or not is_english_word(word):
+            return False
+    return True
+
+
+def tokens_glued(doc: Doc) -> bool:
+    """Whether some token boundary falls inside a run of letters (no space between)."""
+    for token in doc[:-1]:
+        if token.whitespace_:
+            continue
+        following = doc[token.i + 1]
+        if _LETTER.fullmatch(token.text[-1]) and _LETTER.fullmatch(following.text[0]):
+            return True
+    return False
+
+
 _LEADING_DETERMINERS = frozenset({"my", "our", "your", "his", "her", "their", "the", "a", "an"})
 
 
@@ -508,8 +807,6 @@ def _is_phrase(result: RecognizerResult, text: str) -> bool:
     A real name has at least one word that is not an ordinary English word, or is a known
     given or family name ("Baker", "Rebecca"). A leading determiner ("My") is dropped.
     """
-    from tools.pii.names import is_english_word, load_gazetteer
-
     names = load_gazetteer()
     words = re.findall(r"[^\W\d_]+", text[result.start : result.end])
     while words and words[0].casefold() in _LEADING_DETERMINERS:
@@ -559,8 +856,9 @@ PERSON_CONTEXT: tuple[str, ...] = (
 )  # fmt: skip
 
 _WORD_RE = re.compile(r"[^\W\d_]+(?:['\u2019\-][^\W\d_]+)*\.?")
-_POSSESSIVE = re.compile(r"['\u2019]s$", re.IGNORECASE)
-_GAP_RE = re.compile(r"[ \t]+")
+_APOSTROPHES = "'\u2019"
+_POSSESSIVE_S = "sS\u017f"  # what "s" matches case-insensitively, long s included
+_PART_SEPARATORS = re.compile(r"['\u2019\-]")
 _MAX_NAME_WORDS = 4
 
 COMPANY_WORDS: frozenset[str] = frozenset(
@@ -572,21 +870,33 @@ COMPANY_WORDS: frozenset[str] = frozenset(
 """Words that make the capitalised run before them an organisation ("Hall Orchestra")."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Word:
+    """One word of a run (a plain slotted class: made for every word of every text, and a
+    frozen dataclass costs twice as much to build)."""
+
     start: int
     end: int
     text: str  # without a possessive "'s" or a trailing full stop
+    folded: str  # `normalise(text)`
     given: bool
     family: bool
     initial: bool
     surname_like: bool
-    ordinary: bool  # an ordinary English word
     capitalised: bool
+    _ordinary: bool | None = None
 
     @property
     def known(self) -> bool:
         return self.given or self.family
+
+    @property
+    def ordinary(self) -> bool:
+        """An ordinary English word; looked up on demand, since only capitalised words and
+        known names are ever asked (most words of a note are neither)."""
+        if self._ordinary is None:
+            self._ordinary = not self.initial and is_english_word(self.text)
+        return self._ordinary
 
     def name_like(self) -> bool:
         if self.initial or self.known or self.surname_like:
@@ -614,8 +924,6 @@ class GazetteerNameRecognizer(LocalRecognizer):
     FAMILY_NAME_SCORE = 0.25
 
     def __init__(self) -> None:
-        from tools.pii.names import english_words, load_gazetteer
-
         self._names = load_gazetteer()
         english_words()  # load now, not on the first text
         self._name = "GazetteerNameRecognizer"
@@ -661,36 +969,34 @@ class GazetteerNameRecognizer(LocalRecognizer):
         return results
 
     def _word(self, text: str, start: int, end: int) -> _Word:
-        from tools.pii.names import is_english_word, looks_like_surname
-
         raw = text[start:end]
-        possessive = _POSSESSIVE.search(raw)
-        if possessive:
-            end -= len(possessive.group())
-            raw = raw[: -len(possessive.group())]
+        if len(raw) > 2 and raw[-2] in _APOSTROPHES and raw[-1] in _POSSESSIVE_S:
+            end -= 2
+            raw = raw[:-2]
         initial = len(raw.rstrip(".")) == 1
         if raw.endswith(".") and not initial:  # a sentence full stop, not an initial
             end -= 1
             raw = raw[:-1]
         bare = raw.rstrip(".")
-        parts = [normalise(part) for part in re.split(r"['\u2019\-]", bare) if part]
         folded = normalise(bare)
         stop = folded in _stop_words()
-        given = (not stop and folded in self._names.given) or (
-            len(parts) > 1 and all(p in self._names.given for p in parts)
-        )
-        family = (not stop and folded in self._names.family) or (
-            len(parts) > 1 and any(p in self._names.family for p in parts)
-        )
+        given = not stop and folded in self._names.given
+        family = not stop and folded in self._names.family
+        if not (given and family) and ("-" in bare or "'" in bare or "\u2019" in bare):
+            # "Anne-Marie", "O'Neil": a name if every part is a given name, or any a family name
+            parts = [normalise(part) for part in _PART_SEPARATORS.split(bare) if part]
+            if len(parts) > 1:
+                given = given or all(p in self._names.given for p in parts)
+                family = family or any(p in self._names.family for p in parts)
         return _Word(
             start=start,
             end=end,
             text=bare,
+            folded=folded,
             given=given,
             family=family,
             initial=initial,
             surname_like=not initial and looks_like_surname(bare),
-            ordinary=not initial and is_english_word(bare),
             capitalised=text[start].isupper(),
         )
 
@@ -746,12 +1052,11 @@ def _name_segments(words: Sequence[_Word]) -> list[list[_Word]]:
     segments: list[list[_Word]] = []
     current: list[_Word] = []
     for word in words:
-        folded = normalise(word.text)
-        usable = word.name_like() and folded not in JOB_TITLE_WORDS
+        usable = word.name_like() and word.folded not in JOB_TITLE_WORDS
         if usable and len(current) < _MAX_NAME_WORDS:
             current.append(word)
             continue
-        if current and folded not in COMPANY_WORDS:
+        if current and word.folded not in COMPANY_WORDS:
             segments.append(current)
         current = [word] if usable else []
     if current:
@@ -772,7 +1077,8 @@ def _word_runs(text: str) -> list[list[tuple[int, int]]]:
         upper = text[start].isupper()
         if current:
             prev_start, prev_end = current[-1]
-            joined = _GAP_RE.fullmatch(text[prev_end:start]) is not None
+            gap = text[prev_end:start]
+            joined = gap != "" and gap.strip(" \t") == ""  # spaces or tabs only
             same_case = text[prev_start].isupper() == upper
             if joined and same_case and not _ends_sentence(text, prev_start, prev_end):
                 current.append((start, end))
@@ -844,8 +1150,6 @@ def _company_lists(text: str) -> tuple[list[tuple[int, int]], list[tuple[int, in
     given name. Otherwise, a list of known names ("our founders: Kónya, Becker and
     Vasquez") is a list of people.
     """
-    from tools.pii.names import load_gazetteer
-
     names = load_gazetteer()
     firms: list[tuple[int, int]] = []
     people: list[tuple[int, int]] = []
@@ -1062,14 +1366,14 @@ def default_recognizers(
         HRSpacyRecognizer(supported_entities=[PERSON, "LOCATION", "DATE_TIME"]),
         GazetteerNameRecognizer(),
         name_cue_recognizer(),
-        EmailRecognizer(),
+        HREmailRecognizer(name="EmailRecognizer"),
         *phone_recognizers(phone_regions),
-        UsSsnRecognizer(),
-        CreditCardRecognizer(),
+        HRUsSsnRecognizer(name="UsSsnRecognizer"),
+        HRCreditCardRecognizer(name="CreditCardRecognizer"),
         LuhnCardRecognizer(),
         postcode_recognizer(),
-        IbanRecognizer(),
-        IpRecognizer(),
+        HRIbanRecognizer(name="IbanRecognizer"),
+        HRIpRecognizer(name="IpRecognizer"),
         employee_id_recognizer(employee_id_patterns),
         street_address_recognizer(),
         date_of_birth_recognizer(),

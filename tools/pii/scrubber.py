@@ -11,7 +11,9 @@ placeholder numbering needs state across texts, which Presidio operators do not 
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -21,12 +23,20 @@ from typing import Generic, Literal, TypeVar, cast
 from presidio_analyzer import AnalyzerEngine, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from tools.pii.analyzer import DEFAULT_SCORE_THRESHOLD, LANGUAGE, get_analyzer
+from tools.pii.analyzer import (
+    DEFAULT_SCORE_THRESHOLD,
+    LANGUAGE,
+    LowercaseLemmaEngine,
+    get_analyzer,
+)
 from tools.pii.identity import RecordIdentity, normalise
 from tools.pii.recognizers import (
     DENY_LIST_RECOGNIZER,
+    PERSON,
     RecordDenyListRecognizer,
     refine_people,
+    spacy_people_all_dropped,
+    tokens_glued,
 )
 
 logger = logging.getLogger(__name__)
@@ -50,11 +60,12 @@ MASK_CHAR = "*"
 CACHE_MAX_CHARS = 256
 """Texts up to this length have their analysis cached (per `Scrubber`): titles, departments
 and sites repeat across thousands of records. Only the record-independent analysis is
-cached; the record's own deny-list runs on every call. Longer texts (notes) rarely repeat,
-and keeping them out bounds how much personal text the cache holds."""
+cached; the record's own deny-list runs on every call. Longer texts (notes) rarely repeat.
+
+The cache holds no text: it is keyed by a keyed digest of the text (the key is random per
+scrubber, so a digest cannot be checked against a guessed name) and holds only types,
+offsets and scores."""
 CACHE_SIZE = 4096
-DENY_LIST_CACHE_SIZE = 64
-"""Deny-list recognizers per identity: a record's texts reuse one compiled pattern."""
 
 
 @dataclass(frozen=True)
@@ -171,16 +182,28 @@ class Scrubber:
         self.operators: dict[str, Operator] = {**DEFAULT_OPERATORS, **(operators or {})}
         self.score_threshold = score_threshold
         self.entities = list(entities) if entities is not None else None
-        self._cache: _LRU[str, tuple[_Candidate, ...]] = _LRU(CACHE_SIZE)
-        self._deny_lists: _LRU[RecordIdentity, RecordDenyListRecognizer] = _LRU(
-            DENY_LIST_CACHE_SIZE
+        self._cache: _LRU[bytes, tuple[_Candidate, ...]] = _LRU(CACHE_SIZE)
+        self._digest_key = os.urandom(16)
+        # NER can be skipped for a text when the only entity it contributes that is not
+        # kept is PERSON (the default: places and dates are kept) and the text's words
+        # rule out any person it could find (`_without_ner`)
+        self._ner_only_for_people = all(
+            not self._wanted(entity) for entity in ("LOCATION", "DATE_TIME")
+        )
+
+    def _wanted(self, entity_type: str) -> bool:
+        return self.operators.get(entity_type, "replace") != "keep" and (
+            self.entities is None or entity_type in self.entities
         )
 
     def clear_cache(self) -> None:
-        """Forget cached analyses and deny-lists (they hold short texts and record values
-        in memory; call after an erasure if the process lives on)."""
+        """Forget cached analyses. They hold no text (see `CACHE_MAX_CHARS`), but where a
+        person's data was found is still about them: call after an erasure if the process
+        lives on. Record values are never kept past the call that uses them."""
         self._cache.clear()
-        self._deny_lists.clear()
+
+    def _digest(self, text: str) -> bytes:
+        return hashlib.blake2b(text.encode(), digest_size=16, key=self._digest_key).digest()
 
     # -- finding ------------------------------------------------------------------------------
 
@@ -192,15 +215,23 @@ class Scrubber:
         nlp_artifacts: NlpArtifacts | None = None,
     ) -> list[Finding]:
         """Resolved, non-overlapping findings in text order (kept types left out)."""
+        return self._find(text, self._deny_list(identity), nlp_artifacts)
+
+    def _find(
+        self,
+        text: str,
+        deny_list: RecordDenyListRecognizer | None,
+        nlp_artifacts: NlpArtifacts | None,
+    ) -> list[Finding]:
         candidates = list(self._analysis(text, nlp_artifacts))
-        candidates.extend(self._record_values(text, identity))
+        candidates.extend(self._record_values(text, deny_list))
         return _resolve(candidates)
 
     def _analysis(self, text: str, nlp_artifacts: NlpArtifacts | None) -> tuple[_Candidate, ...]:
         """What the shared analyzer finds (no record values), cached for short texts."""
-        cacheable = len(text) <= CACHE_MAX_CHARS
-        if cacheable:
-            cached = self._cache.get(text)
+        key = self._digest(text) if len(text) <= CACHE_MAX_CHARS else None
+        if key is not None:
+            cached = self._cache.get(key)
             if cached is not None:
                 return cached
         results = self.analyzer.analyze(
@@ -208,28 +239,52 @@ class Scrubber:
             language=LANGUAGE,
             entities=self.entities,
             score_threshold=self.score_threshold,
-            nlp_artifacts=nlp_artifacts,
+            nlp_artifacts=nlp_artifacts or self._without_ner(text),
         )
         candidates = tuple(
             _Candidate(r.entity_type, r.start, r.end, r.score, from_record=False)
             for r in refine_people(text, results)
             if self.operators.get(r.entity_type, "replace") != "keep" and r.end > r.start
         )
-        if cacheable:
-            self._cache.put(text, candidates)
+        if key is not None:
+            self._cache.put(key, candidates)
         return candidates
 
-    def _record_values(self, text: str, identity: RecordIdentity | None) -> list[_Candidate]:
-        """The record's own names, emails and ids (certain, cheap: one regex)."""
+    def _without_ner(self, text: str) -> NlpArtifacts | None:
+        """Tokenizer-only artifacts when NER could not change what this scrubber reports.
+
+        NER is most of the cost of a short field, and for a department ("Operations"), a
+        job title ("Senior Account Executive") or a note in plain words every person it
+        could tag is dropped again by `HRSpacyRecognizer`; places and dates it finds are
+        kept anyway. None: run the full pipeline.
+        """
+        engine = self.analyzer.nlp_engine
+        if not isinstance(engine, LowercaseLemmaEngine) or not self._ner_only_for_people:
+            return None
+        if self._wanted(PERSON) and not spacy_people_all_dropped(text):
+            return None
+        doc = engine.get_nlp(LANGUAGE).make_doc(text)
+        if self._wanted(PERSON) and tokens_glued(doc):
+            return None
+        return engine.tokens_only(doc)
+
+    @staticmethod
+    def _deny_list(identity: RecordIdentity | None) -> RecordDenyListRecognizer | None:
+        """Built per call (a handful of terms, microseconds): nothing of the record's
+        values outlives the call."""
         if identity is None or identity.is_empty():
+            return None
+        return RecordDenyListRecognizer(identity)
+
+    def _record_values(
+        self, text: str, deny_list: RecordDenyListRecognizer | None
+    ) -> list[_Candidate]:
+        """The record's own names, emails and ids (certain, cheap: substring search)."""
+        if deny_list is None:
             return []
-        recognizer = self._deny_lists.get(identity)
-        if recognizer is None:
-            recognizer = RecordDenyListRecognizer(identity)
-            self._deny_lists.put(identity, recognizer)
         return [
             _Candidate(r.entity_type, r.start, r.end, r.score, from_record=True)
-            for r in recognizer.analyze(text, list(self.entities or ()))
+            for r in deny_list.analyze(text, list(self.entities or ()))
             if self.operators.get(r.entity_type, "replace") != "keep" and r.end > r.start
         ]
 
@@ -290,20 +345,24 @@ class Scrubber:
                 text
                 for record in records
                 for text in record.texts
-                if len(text) > CACHE_MAX_CHARS or self._cache.get(text) is None
+                if len(text) > CACHE_MAX_CHARS or self._cache.get(self._digest(text)) is None
             )
         )
         artifacts: dict[str, NlpArtifacts] = {}
-        if pending:
+        for text in pending:
+            tokens_only = self._without_ner(text)
+            if tokens_only is not None:
+                artifacts[text] = tokens_only
+        needs_ner = [text for text in pending if text not in artifacts]
+        if needs_ner:
             nlp = self.analyzer.nlp_engine
-            artifacts = dict(_pipe(nlp.process_batch(pending, LANGUAGE, batch_size)))
+            artifacts.update(_pipe(nlp.process_batch(needs_ner, LANGUAGE, batch_size)))
         scrubbed: list[list[ScrubResult]] = []
         for record in records:
             results: list[ScrubResult] = []
+            deny_list = self._deny_list(record.identity)
             for text in record.texts:
-                findings = self.find(
-                    text, identity=record.identity, nlp_artifacts=artifacts.get(text)
-                )
+                findings = self._find(text, deny_list, artifacts.get(text))
                 results.append(
                     ScrubResult(self._replace(text, findings, record.placeholders), findings)
                 )
