@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import logging
 import time
@@ -44,6 +43,7 @@ import numpy.typing as npt
 from rich.console import Console
 from rich.table import Table
 
+from evals.fitting import cached_embeddings, fit_logistic, metrics_from_ranks
 from tools.skills.normaliser import (
     ALONE_PROFILE,
     CONTEXT_PROFILE,
@@ -55,14 +55,13 @@ from tools.skills.normaliser import (
     confidence_features,
 )
 from tools.skills.taxonomy import SkillConcept, default_collection_paths, load_taxonomy
-from vectorstore.embeddings import MODEL_SHA256, OfflineMiniLM, default_embedder
+from vectorstore.embeddings import OfflineMiniLM, default_embedder
 
 logger = logging.getLogger(__name__)
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEFAULT_DATA_DIR = DATA / "skills"
 DEFAULT_TAXONOMY = DATA / "esco" / "skills_en_labels.txt"
-CACHE = Path(__file__).resolve().parents[1] / "var" / "cache"
 FILES: tuple[str, ...] = ("house", "tech")
 NO_LABEL = frozenset({"LABEL NOT PRESENT", "UNDERSPECIFIED"})
 SEED = 20260101
@@ -148,44 +147,7 @@ def entry_vectors(concepts: Sequence[SkillConcept], embedder: OfflineMiniLM) -> 
     """Embedding ~25k labels takes ~30 s; cache them keyed by model and taxonomy content.
     (Services use the Chroma ``skills`` collection instead; see vectorstore/skills_index.)"""
     texts = [text for concept in concepts for _, text in concept.labels()]
-    key = hashlib.sha256(("\n".join(texts) + MODEL_SHA256).encode()).hexdigest()[:16]
-    path = CACHE / f"esco-skill-entries-{key}.npy"
-    if path.exists():
-        cached: FloatArray = np.load(path)
-        return cached
-    vectors = embedder.embed(texts)
-    CACHE.mkdir(parents=True, exist_ok=True)
-    np.save(path, vectors)
-    return vectors
-
-
-def metrics_from_ranks(ranks: npt.NDArray[np.int64]) -> tuple[float, float, float]:
-    if ranks.size == 0:
-        return float("nan"), float("nan"), float("nan")
-    return (
-        float(np.mean(ranks == 1)),
-        float(np.mean(ranks <= 5)),
-        float(np.mean(1.0 / ranks)),
-    )
-
-
-def fit_logistic(features: npt.NDArray[np.float64], labels: BoolArray) -> npt.NDArray[np.float64]:
-    """Newton's method with a small ridge: five coefficients do not need a library, and a
-    few hundred rows need the ridge to keep them finite."""
-    x = np.hstack([np.ones((len(features), 1)), features])
-    y = labels.astype(np.float64)
-    w = np.zeros(x.shape[1])
-    ridge = 1e-2 * np.eye(x.shape[1])
-    ridge[0, 0] = 0.0
-    for _ in range(100):
-        p = 1.0 / (1.0 + np.exp(-(x @ w)))
-        grad = x.T @ (p - y) + ridge @ w
-        hess = (x * (p * (1 - p))[:, None]).T @ x + ridge + 1e-9 * np.eye(x.shape[1])
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    return w
+    return cached_embeddings(texts, embedder, name="esco-skill-entries")
 
 
 @dataclass
@@ -284,7 +246,7 @@ def fit(data: Encoded, *, with_context: bool) -> tuple[Profile, float]:
         if not improved:
             break
     ranks, features = ranks_and_features(data, best_w)
-    coef = fit_logistic(features, ranks == 1)
+    coef = fit_logistic(features, ranks == 1, ridge=1e-2, penalise_bias=False, iterations=100)
     calibration = Calibration(
         round(float(coef[0]), 3), tuple(round(float(c), 3) for c in coef[1:]), ABSTAIN_BELOW
     )

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import logging
 import time
 from collections.abc import Sequence
@@ -39,6 +38,7 @@ import numpy.typing as npt
 from rich.console import Console
 from rich.table import Table
 
+from evals.fitting import cached_embeddings, fit_logistic, metrics_from_ranks
 from tools.titles.normalise import normalise_title
 from tools.titles.ranker import (
     COMPONENTS,
@@ -47,7 +47,7 @@ from tools.titles.ranker import (
     TitleRanker,
     confidence_features,
 )
-from vectorstore.embeddings import MODEL_SHA256, OfflineMiniLM, default_embedder
+from vectorstore.embeddings import OfflineMiniLM, default_embedder
 from vectorstore.roles import CatalogRole, load_esco_occupations
 
 logger = logging.getLogger(__name__)
@@ -55,7 +55,6 @@ logger = logging.getLogger(__name__)
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 DEFAULT_TITLES = DATA / "jobbert" / "titles.dev.csv"
 DEFAULT_CATALOG = DATA / "esco" / "occupations_en.csv"
-CACHE = Path(__file__).resolve().parents[1] / "var" / "cache"
 TARGET_PRECISION = 0.8
 
 FloatArray = npt.NDArray[np.float32]
@@ -86,26 +85,7 @@ def load_examples(path: Path) -> list[Example]:
 def label_vectors(roles: Sequence[CatalogRole], embedder: OfflineMiniLM) -> FloatArray:
     """Embedding ~33k labels takes ~45 s; cache them keyed by model and catalog content."""
     raw = [label for role in roles for _, label in role.labels()]
-    key = hashlib.sha256(("\n".join(raw) + MODEL_SHA256).encode()).hexdigest()[:16]
-    path = CACHE / f"esco-labels-{key}.npy"
-    if path.exists():
-        cached: FloatArray = np.load(path)
-        return cached
-    vectors = embedder.embed(raw)
-    CACHE.mkdir(parents=True, exist_ok=True)
-    np.save(path, vectors)
-    return vectors
-
-
-def metrics_from_ranks(ranks: npt.NDArray[np.int64]) -> tuple[float, float, float]:
-    """ranks are 1-based; 0 means not found at all."""
-    found = ranks > 0
-    reciprocal = np.where(found, 1.0 / np.maximum(ranks, 1), 0.0)
-    return (
-        float(np.mean(ranks == 1)),
-        float(np.mean(found & (ranks <= 5))),
-        float(np.mean(reciprocal)),
-    )
+    return cached_embeddings(raw, embedder, name="esco-labels")
 
 
 def threshold_for_precision(conf: FloatArray, correct: npt.NDArray[np.bool_]) -> float:
@@ -116,22 +96,6 @@ def threshold_for_precision(conf: FloatArray, correct: npt.NDArray[np.bool_]) ->
     if ok.size == 0:
         return float("inf")
     return float(conf[order][ok[-1]])
-
-
-def fit_logistic(features: FloatArray, labels: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
-    """Newton's method with a tiny ridge: three parameters do not need a library."""
-    x = np.hstack([np.ones((len(features), 1)), features.astype(np.float64)])
-    y = labels.astype(np.float64)
-    w = np.zeros(x.shape[1])
-    for _ in range(50):
-        p = 1.0 / (1.0 + np.exp(-(x @ w)))
-        grad = x.T @ (p - y) + 1e-3 * w
-        hess = (x * (p * (1 - p))[:, None]).T @ x + 1e-3 * np.eye(x.shape[1])
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    return w
 
 
 @dataclass
@@ -232,7 +196,9 @@ def fit(table: FitTable, warm: bool) -> tuple[RankerWeights, Calibration, float]
     mrr = float(np.mean(1.0 / ranks))
     correct = ranks == 1
     features = np.stack([confidence_features(f, c) for f, c in zip(fused, comps, strict=True)])
-    coef = fit_logistic(features.astype(np.float32), correct)
+    coef = fit_logistic(
+        features.astype(np.float32), correct, ridge=1e-3, penalise_bias=True, iterations=50
+    )
     calibration = Calibration(float(coef[0]), tuple(float(c) for c in coef[1:]), 0.5)
     conf = np.asarray([calibration.confidence(f) for f in features], dtype=np.float32)
     threshold = threshold_for_precision(conf, correct)

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from chromadb.api.types import Documents, Embeddings
 
-from evals.skills import Example, load_examples, metrics_from_ranks, split_by_sentence
+from evals.fitting import metrics_from_ranks
+from evals.skills import Example, load_examples, split_by_sentence
 from tools.skills import (
     SkillMatch,
     SkillNormaliser,

@@ -1,0 +1,77 @@
+"""Pieces the title and skill evaluations share: cached label embeddings, rank metrics and
+the small logistic fit behind each calibration.
+
+The fit keeps its knobs explicit because the two calibrations were fitted with different
+ones (and their shipped constants depend on that): titles penalise every coefficient
+lightly, skills penalise all but the bias ten times harder on far fewer rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from vectorstore.embeddings import MODEL_SHA256, OfflineMiniLM
+
+CACHE = Path(__file__).resolve().parents[1] / "var" / "cache"
+FloatArray = npt.NDArray[np.float32]
+
+
+def cached_embeddings(texts: Sequence[str], embedder: OfflineMiniLM, *, name: str) -> FloatArray:
+    """Embedding tens of thousands of labels takes most of a minute; keep them on disk,
+    keyed by the model and the exact texts."""
+    key = hashlib.sha256(("\n".join(texts) + MODEL_SHA256).encode()).hexdigest()[:16]
+    path = CACHE / f"{name}-{key}.npy"
+    if path.exists():
+        cached: FloatArray = np.load(path)
+        return cached
+    vectors = embedder.embed(texts)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.save(path, vectors)
+    return vectors
+
+
+def metrics_from_ranks(ranks: npt.NDArray[np.int64]) -> tuple[float, float, float]:
+    """Top-1, recall@5 and MRR; ranks are 1-based and 0 means not found at all."""
+    if ranks.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    found = ranks > 0
+    reciprocal = np.where(found, 1.0 / np.maximum(ranks, 1), 0.0)
+    return (
+        float(np.mean(ranks == 1)),
+        float(np.mean(found & (ranks <= 5))),
+        float(np.mean(reciprocal)),
+    )
+
+
+def fit_logistic(
+    features: npt.NDArray[np.floating],
+    labels: npt.NDArray[np.bool_],
+    *,
+    ridge: float,
+    penalise_bias: bool,
+    iterations: int,
+) -> npt.NDArray[np.float64]:
+    """Newton's method with a ridge: a handful of coefficients do not need a library, and a
+    few hundred rows need the ridge to keep them finite."""
+    x = np.hstack([np.ones((len(features), 1)), features.astype(np.float64)])
+    y = labels.astype(np.float64)
+    w = np.zeros(x.shape[1])
+    penalty = ridge * np.eye(x.shape[1])
+    if not penalise_bias:
+        penalty[0, 0] = 0.0
+    # without a bias penalty the Hessian can be singular; the jitter changes nothing else
+    jitter = 0.0 if penalise_bias else 1e-9
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-(x @ w)))
+        grad = x.T @ (p - y) + penalty @ w
+        hess = (x * (p * (1 - p))[:, None]).T @ x + penalty + jitter * np.eye(x.shape[1])
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w
