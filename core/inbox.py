@@ -541,6 +541,28 @@ def open_count(engine: Engine) -> int:
     return sum(counts[s.value] for s in OPEN_STATUSES)
 
 
+def upcoming_records(engine: Engine, *, limit: int) -> list[tuple[str, Employee]]:
+    """Employee records carried by the next pending events, in claim order: a hint for
+    prefetching (no lease, no ordering guarantee against other workers). Thin events and
+    unreadable payloads are left out; `claim_next` deals with those."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(InboxEvent.id, InboxEvent.payload)
+            .where(col(InboxEvent.status) == InboxStatus.pending)
+            .order_by(col(InboxEvent.occurred_at), col(InboxEvent.id))
+            .limit(limit)
+        ).all()
+    records: list[tuple[str, Employee]] = []
+    for receipt_id, payload in rows:
+        try:
+            employee = HRISEvent.model_validate(payload).employee
+        except ValidationError:
+            continue
+        if employee is not None:
+            records.append((receipt_id, employee))
+    return records
+
+
 def latest_snapshot(engine: Engine, *, external_id: str) -> Employee | None:
     """The newest applied record of a person, e.g. a manager's names for a report's
     deny-list; ``None`` for thin events (their full record never entered the inbox)."""

@@ -88,6 +88,12 @@ class Settings(BaseSettings):
     )
     worker_poll_s: float = Field(0.2, gt=0, description="Idle wait between inbox polls.")
     worker_threads: int = Field(1, ge=1, description="Worker threads started by `serve`.")
+    worker_prefetch: int = Field(
+        32,
+        ge=0,
+        description="Upcoming queued events whose free text a worker scrubs in one batch "
+        "when it reaches one not yet prefetched (NER batched across records); 0 turns it off.",
+    )
 
     # --- mapping -------------------------------------------------------------------------
     catalog_path: Path | None = Field(

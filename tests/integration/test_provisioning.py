@@ -4,6 +4,7 @@ and on PostgreSQL (database and checkpointer both)."""
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from faker import Faker
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
@@ -252,3 +254,29 @@ def test_one_event_delivered_three_times_over_http_is_written_to_the_lms_once(
     assert writes.get("POST /Users", 0) == 1
     assert writes.get("PATCH /Groups/{id}", 0) == len(harness.expected_groups(person))
     assert harness.groups_of(person.external_id) == harness.expected_groups(person)
+
+
+def test_a_backlog_is_scrubbed_in_one_ner_batch_ahead_of_its_runs(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`worker_prefetch`: the first claim analyses the queued records' free text together;
+    every run's own scrub step then finds its analysis cached (no NER of its own)."""
+    fake = Faker()
+    fake.seed_instance(uuid.uuid4().int)  # texts this process's scrubber has never seen
+    people = [make_employee(department=f"Office of {fake.name()}") for _ in range(6)]
+    engine = harness.worker.pii.scrubber.analyzer.nlp_engine
+    batches: list[int] = []
+    ner = engine.process_batch
+
+    def counted(texts: list[str], *args: Any, **kwargs: Any) -> Any:
+        batches.append(len(texts))
+        return ner(texts, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "process_batch", counted)
+    for minute, person in enumerate(people):
+        harness.enqueue(make_event(person, occurred_at=T0 + timedelta(minutes=minute)))
+    harness.drain()
+
+    assert len(batches) == 1 and batches[0] >= len(people)  # each department, + the site
+    for person in people:
+        assert harness.groups_of(person.external_id) == harness.expected_groups(person)

@@ -207,3 +207,88 @@ def test_firewall_word_search_matches_the_regex(text: str, value: str) -> None:
     searchable = normalise(text)
     expected = re.search(rf"(?<![\w]){re.escape(value)}(?![\w])", searchable) is not None
     assert _contains_word(searchable, value) is expected
+
+
+RECORD_NOTE = "Manager Anna Schmidt approved the transfer of Jonas Weber; it will start soon."
+
+
+def _spans(text: str, *values: str) -> list[tuple[int, int]]:
+    return [(text.index(value), text.index(value) + len(value)) for value in values]
+
+
+def test_a_note_naming_only_the_records_people_skips_ner() -> None:
+    covered = _spans(RECORD_NOTE, "Anna Schmidt", "Jonas Weber")
+    assert not spacy_people_all_dropped(RECORD_NOTE)
+    assert spacy_people_all_dropped(RECORD_NOTE, covered)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Jonas Weber will mentor Ingrid Solberg.",  # a third person
+        "Jonas Weber: Will starts on Monday.",  # a capitalised given name
+        "Jonas Weber met Ravelling.",  # a verb form mid-sentence may be a family name
+        "Jonas Weber moved to Darmstadt.",  # an unknown word: NER decides
+    ],
+)
+def test_anyone_else_named_keeps_ner(text: str) -> None:
+    assert not spacy_people_all_dropped(text, _spans(text, "Jonas Weber"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the transfer was approved and will start soon",  # lower-case names: ordinary words
+        "Promoted to team lead. Reissued the badge.",  # verb forms opening a sentence
+        "write to zq.vx@example.org about it",  # an email is replaced whole
+    ],
+)
+def test_ordinary_words_and_email_addresses_need_no_ner(text: str) -> None:
+    assert spacy_people_all_dropped(text)
+
+
+def _no_ner(monkeypatch: pytest.MonkeyPatch, analyzer: AnalyzerEngine) -> None:
+    def refuse(*_args: Any, **_kwargs: Any) -> Any:
+        raise AssertionError("NER ran")
+
+    monkeypatch.setattr(analyzer.nlp_engine, "process_text", refuse)
+    monkeypatch.setattr(analyzer.nlp_engine, "process_batch", refuse)
+
+
+def test_record_names_found_without_ner_as_with_it(
+    analyzer: AnalyzerEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    identity = RecordIdentity.from_employee(
+        make_employee(given_name="Jonas", family_name="Weber"), manager_names=["Anna Schmidt"]
+    )
+    full = Scrubber(analyzer).find(
+        RECORD_NOTE,
+        identity=identity,
+        nlp_artifacts=analyzer.nlp_engine.process_text(RECORD_NOTE, "en"),
+    )
+    _no_ner(monkeypatch, analyzer)
+    scrubber = Scrubber(analyzer)
+    assert scrubber.find(RECORD_NOTE, identity=identity) == full
+    assert [RECORD_NOTE[f.start : f.end] for f in full] == ["Anna Schmidt", "Jonas Weber"]
+    # skipped for this record's sake only: another record's run must not reuse it
+    assert not scrubber._cache._items
+
+
+def test_prepared_texts_scrub_as_before_without_running_ner(
+    analyzer: AnalyzerEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    long_note = " ".join([TEXTS[3]] * 6)  # past the length normally cached
+    texts = [*(t for t in TEXTS if t), long_note]
+    identity = RecordIdentity.from_employee(make_employee(given_name="Priya"))
+    expected = [
+        Scrubber(analyzer).scrub(t, identity=identity, placeholders=PlaceholderMap()) for t in texts
+    ]
+    scrubber = Scrubber(analyzer)
+    assert scrubber.prepare(texts) == sum(
+        scrubber._without_ner(t) is None for t in dict.fromkeys(texts)
+    )
+    _no_ner(monkeypatch, analyzer)
+    assert scrubber.prepare(texts) == 0
+    assert [
+        scrubber.scrub(t, identity=identity, placeholders=PlaceholderMap()) for t in texts
+    ] == expected

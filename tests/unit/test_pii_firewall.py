@@ -3,13 +3,16 @@ scrubber missed, and let a properly scrubbed view through."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from core.employee import Employee
 from tests.factories import make_employee
-from tools.pii.firewall import Channel, FirewallRefusalError
+from tools.pii.firewall import BLOCKING_ENTITIES, Channel, FirewallRefusalError, PIIFirewall
 from tools.pii.guard import PIIGuard, get_guard
 from tools.pii.identity import RecordIdentity
+from tools.pii.pattern_analyzer import get_pattern_analyzer
 from tools.pii.policy import model_view
 from tools.pii.scrubber import PlaceholderMap
 
@@ -91,3 +94,27 @@ def test_model_view_is_default_deny_and_scrubbed(guard: PIIGuard, zoe: Employee)
     assert "7946" not in view.fields["title"]
     assert view.findings.get("PHONE_NUMBER") == 1
     guard.firewall.check(view.fields, identity=identity, channel=Channel.model_prompt)
+
+
+def test_the_answer_does_not_depend_on_what_was_checked_before() -> None:
+    """The clean-digest cache once changed which strings were scanned side by side; next to
+    other words a job code scored as a phone number, so the same payload was refused only
+    after some of its strings had been seen."""
+    payload = {
+        "country": "DE",
+        "department": "Engineering",
+        "employment_status": "active",
+        "job_code": "15-1252.00",
+        "location": "Berlin",
+        "title": "EA to <PERSON_1>, call <PHONE_NUMBER_1>",
+        "worker_type": "employee",
+    }
+    identity = RecordIdentity(names=("Zoë",), emails=(), ids=())
+    analyzer = get_pattern_analyzer(BLOCKING_ENTITIES)
+    fresh = PIIFirewall(analyzer)
+    fresh.check(payload, identity=identity, channel=Channel.model_prompt)
+    strings = [t for pair in payload.items() for t in pair]
+    for seen in itertools.combinations(strings, 2):
+        firewall = PIIFirewall(analyzer)
+        firewall.check(list(seen), identity=identity, channel=Channel.model_prompt)
+        firewall.check(payload, identity=identity, channel=Channel.model_prompt)

@@ -125,8 +125,12 @@ class PIIFirewall:
     ) -> None:
         """Return quietly if the payload may leave; raise ``FirewallRefusalError`` if not.
 
-        All strings of the payload are scanned as one text (one line each): one analyzer
-        pass instead of one per field, and nothing can hide across a field boundary.
+        Known values are searched in all strings of the payload together; the analyzer
+        scans each string on its own. Scanning them joined let one string's words change
+        another's score (a job code read as a phone number next to "call"), so a string
+        found clean in one payload could be refused in the next, and the clean-digest cache
+        made the answer depend on what had been checked before. Per string, the answer is
+        a function of the payload alone.
         """
         texts = _texts(payload)
         # our own ids and catalog labels are not personal, though they can look it
@@ -152,16 +156,18 @@ class PIIFirewall:
             unseen = {d: t for d, t in digests.items() if d not in self._clean}
         if not unseen:
             return None
-        stripped = _PLACEHOLDER.sub(lambda m: " " * len(m.group()), "\n".join(unseen.values()))
-        found = self._analyzer.analyze(
-            stripped,
-            language="en",
-            entities=sorted(BLOCKING_ENTITIES),
-            score_threshold=self._min_score,
-        )
+        found = {
+            result.entity_type
+            for unseen_text in unseen.values()
+            for result in self._analyzer.analyze(
+                _PLACEHOLDER.sub(lambda m: " " * len(m.group()), unseen_text),
+                language="en",
+                entities=sorted(BLOCKING_ENTITIES),
+                score_threshold=self._min_score,
+            )
+        }
         if found:
-            types = tuple(sorted({r.entity_type for r in found}))
-            return Refusal(channel, "high-confidence personal data detected", types)
+            return Refusal(channel, "high-confidence personal data detected", tuple(sorted(found)))
         with self._lock:
             for digest in unseen:
                 self._clean[digest] = None

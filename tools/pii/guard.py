@@ -13,7 +13,7 @@ from tools.pii.analyzer import get_analyzer
 from tools.pii.firewall import BLOCKING_ENTITIES, Channel, FirewallRefusalError, PIIFirewall
 from tools.pii.identity import RecordIdentity
 from tools.pii.pattern_analyzer import get_pattern_analyzer
-from tools.pii.policy import FieldPolicy, model_view
+from tools.pii.policy import FieldPolicy, free_text_values, model_view
 from tools.pii.scrubber import PlaceholderMap, Scrubber
 
 
@@ -53,6 +53,13 @@ class PIIGuard:
             report["refusal"] = refused.refusal.as_dict()
             return GuardedView(None, report, mapping, identity)
         return GuardedView(view.fields, report, mapping, identity)
+
+    def prepare(self, employees: Sequence[Employee]) -> int:
+        """Analyse these records' free text ahead of their `view_for_model` calls, NER
+        batched across them (`Scrubber.prepare`); the worker's prefetch under a backlog."""
+        return self.scrubber.prepare(
+            text for employee in employees for text in free_text_values(employee, self.policy)
+        )
 
 
 @cache

@@ -103,6 +103,32 @@ def is_english_word(word: str) -> bool:
     return False
 
 
+VERB_ENDINGS: tuple[tuple[str, str], ...] = (
+    ("ied", "y"), ("ed", "e"), ("ed", ""), ("d", ""), ("ing", "e"), ("ing", ""),
+)  # fmt: skip
+"""spaCy's English lemmatizer rules for verb endings ("promoted", "asked", "onboarding")."""
+
+
+def is_inflected_english_word(word: str) -> bool:
+    """`is_english_word`, also for a verb's past or -ing form, doubled consonants included
+    ("planned", "shipping"). Wider than the names heuristics want: many family names are
+    such forms (Harding, Manning), so only `spacy_people_all_dropped` asks this, for
+    lower-case words."""
+    if is_english_word(word):
+        return True
+    folded = normalise(word)
+    words = english_words()
+    for suffix, replacement in VERB_ENDINGS:
+        if not folded.endswith(suffix):
+            continue
+        stem = folded[: -len(suffix)]
+        if stem + replacement in words:
+            return True
+        if len(stem) > 2 and stem[-1] == stem[-2] and stem[:-1] in words:
+            return True
+    return False
+
+
 SURNAME_SUFFIXES: tuple[str, ...] = (
     # Slavic, Baltic, Nordic, Greek, Romanian, Armenian, Georgian, Icelandic family names
     "ova", "eva", "ov", "ev", "ski", "ska", "sky", "ská", "ský", "cki", "cka", "dzki",

@@ -43,12 +43,7 @@ def model_view(
     policy: FieldPolicy | None = None,
 ) -> ModelView:
     policy = policy or FieldPolicy()
-    record = employee.model_dump(mode="json")
-    present = {
-        name: str(record[name])
-        for name in sorted(policy.allowed)
-        if record.get(name) not in (None, "")
-    }
+    present = _allowed_values(employee, policy)
     typed = [name for name in present if name in policy.free_text]
     scrubbed = scrubber.scrub_many(
         [present[name] for name in typed], identity=identity, placeholders=placeholders
@@ -59,3 +54,19 @@ def model_view(
         for finding in result.findings:
             findings[finding.entity_type] = findings.get(finding.entity_type, 0) + 1
     return ModelView(fields=present, findings=findings)
+
+
+def free_text_values(employee: Employee, policy: FieldPolicy | None = None) -> list[str]:
+    """The texts `model_view` scrubs for this record, in the order it scrubs them."""
+    policy = policy or FieldPolicy()
+    present = _allowed_values(employee, policy)
+    return [value for name, value in present.items() if name in policy.free_text]
+
+
+def _allowed_values(employee: Employee, policy: FieldPolicy) -> dict[str, str]:
+    record = employee.model_dump(mode="json")
+    return {
+        name: str(record[name])
+        for name in sorted(policy.allowed)
+        if record.get(name) not in (None, "")
+    }

@@ -38,7 +38,13 @@ from presidio_analyzer.predefined_recognizers import (
 from spacy.tokens import Doc
 
 from tools.pii.identity import RecordIdentity, normalise, normalise_with_offsets
-from tools.pii.names import english_words, is_english_word, load_gazetteer, looks_like_surname
+from tools.pii.names import (
+    english_words,
+    is_english_word,
+    is_inflected_english_word,
+    load_gazetteer,
+    looks_like_surname,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -767,23 +773,53 @@ _LETTER_RUN = re.compile(r"[^\W\d_]+")  # the words `_is_phrase` and `_is_job_ti
 _LETTER = re.compile(r"[^\W\d_]")
 
 
-def spacy_people_all_dropped(text: str) -> bool:
+def spacy_people_all_dropped(text: str, covered: Sequence[tuple[int, int]] = ()) -> bool:
     """True when every PERSON span NER could find in text would be dropped by
-    `HRSpacyRecognizer`: all its words are job-title words, or all are ordinary English
-    words and none a known name. "Senior Account Executive", "Sales", "Operations".
+    `HRSpacyRecognizer`, or could only reach past `covered` spans onto words it would drop:
+    all its words are job-title words, or all are ordinary English words and none a known
+    name. "Senior Account Executive", "Sales", "Operations".
+
+    `covered` are spans the caller replaces whatever NER says (the record's own names,
+    emails and ids): words inside them need no NER. Words of an email address are left out
+    too: the email recognizer replaces the whole address, and NER tags no person there
+    that would survive it.
 
     Call `tokens_glued` as well: this reasons about the text's words, and a span edge
     inside a word (a tokenizer split such as "ca|n't") would cut a different one.
     """
-    words = _LETTER_RUN.findall(text)
-    if all(word.casefold() in JOB_TITLE_WORDS for word in words):
+    skipped = [*covered, *((m.start(), m.end()) for m in _EMAIL_LIKE.finditer(text))]
+    words = [
+        match
+        for match in _LETTER_RUN.finditer(text)
+        if not any(start <= match.start() and match.end() <= end for start, end in skipped)
+    ]
+    if all(match.group().casefold() in JOB_TITLE_WORDS for match in words):
         return True
     names = load_gazetteer()
-    for word in words:
+    for match in words:
+        word = match.group()
+        if word.islower() and is_inflected_english_word(word):
+            # "will", "mentor", "asked": the small model does not read lower-case ordinary
+            # words as a person, even where a name is spelt the same
+            continue
         folded = normalise(word)
-        if folded in names.given or folded in names.family or not is_english_word(word):
+        if folded in names.given or folded in names.family:
+            return False
+        if is_english_word(word):
+            continue
+        # a verb form opening a sentence ("Promoted to ..."); mid-sentence, a capitalised
+        # form may be a family name (Harding, Manning)
+        if not _opens_sentence(text, match.start()) or not is_inflected_english_word(word):
             return False
     return True
+
+
+def _opens_sentence(text: str, start: int) -> bool:
+    before = text[:start].rstrip(" \t\"'(")
+    return not before or before[-1] in ".!?:;\n"
+
+
+_EMAIL_LIKE = re.compile(r"[^\s@<>()\[\],;:\"']+@[^\s@<>()\[\],;:\"']+\.[^\W\d_]{2,}")
 
 
 def tokens_glued(doc: Doc) -> bool:

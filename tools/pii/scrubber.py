@@ -223,45 +223,84 @@ class Scrubber:
         deny_list: RecordDenyListRecognizer | None,
         nlp_artifacts: NlpArtifacts | None,
     ) -> list[Finding]:
-        candidates = list(self._analysis(text, nlp_artifacts))
-        candidates.extend(self._record_values(text, deny_list))
-        return _resolve(candidates)
+        own = self._record_values(text, deny_list)
+        return _resolve([*self._analysis(text, nlp_artifacts, own), *own])
 
-    def _analysis(self, text: str, nlp_artifacts: NlpArtifacts | None) -> tuple[_Candidate, ...]:
-        """What the shared analyzer finds (no record values), cached for short texts."""
-        key = self._digest(text) if len(text) <= CACHE_MAX_CHARS else None
-        if key is not None:
-            cached = self._cache.get(key)
-            if cached is not None:
-                return cached
+    def _analysis(
+        self,
+        text: str,
+        nlp_artifacts: NlpArtifacts | None,
+        own: Sequence[_Candidate] = (),
+        *,
+        remember: bool = False,
+    ) -> tuple[_Candidate, ...]:
+        """What the shared analyzer finds (no record values), cached for short texts (and
+        for any text when `remember`: see `prepare`).
+
+        `own` are the record's values in text: NER may be skipped because of them, and an
+        analysis made without NER for that reason holds for this record only (not cached).
+        """
+        key = self._digest(text)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        for_this_record = False
+        if nlp_artifacts is None:
+            nlp_artifacts = self._without_ner(text)
+        if nlp_artifacts is None and own:
+            nlp_artifacts = self._without_ner(text, own)
+            for_this_record = nlp_artifacts is not None
         results = self.analyzer.analyze(
             text,
             language=LANGUAGE,
             entities=self.entities,
             score_threshold=self.score_threshold,
-            nlp_artifacts=nlp_artifacts or self._without_ner(text),
+            nlp_artifacts=nlp_artifacts,
         )
         candidates = tuple(
             _Candidate(r.entity_type, r.start, r.end, r.score, from_record=False)
             for r in refine_people(text, results)
             if self.operators.get(r.entity_type, "replace") != "keep" and r.end > r.start
         )
-        if key is not None:
+        if (len(text) <= CACHE_MAX_CHARS or remember) and not for_this_record:
             self._cache.put(key, candidates)
         return candidates
 
-    def _without_ner(self, text: str) -> NlpArtifacts | None:
+    def prepare(self, texts: Iterable[str], *, batch_size: int = 64) -> int:
+        """Analyse texts ahead of the records that hold them, NER batched across them.
+
+        For the worker's prefetch: NER costs about as much for one short text as for a
+        batch of them, so analysing the next records' texts together and caching the
+        results (offsets and types, no text; whatever the length) makes each record's
+        own `scrub` a cache hit. Texts that need no NER are left to that call. Returns how
+        many texts went through NER.
+        """
+        todo = [
+            text
+            for text in dict.fromkeys(texts)
+            if self._cache.get(self._digest(text)) is None and self._without_ner(text) is None
+        ]
+        if todo:
+            batch = self.analyzer.nlp_engine.process_batch(todo, LANGUAGE, batch_size)
+            for text, artifacts in _pipe(batch):
+                self._analysis(text, artifacts, remember=True)
+        return len(todo)
+
+    def _without_ner(self, text: str, own: Sequence[_Candidate] = ()) -> NlpArtifacts | None:
         """Tokenizer-only artifacts when NER could not change what this scrubber reports.
 
         NER is most of the cost of a short field, and for a department ("Operations"), a
         job title ("Senior Account Executive") or a note in plain words every person it
         could tag is dropped again by `HRSpacyRecognizer`; places and dates it finds are
-        kept anyway. None: run the full pipeline.
+        kept anyway. The same holds for a note whose only names are the record's own
+        (`own`, replaced whatever NER says): "Manager Ann Lee approved the transfer of
+        Priya Patel". None: run the full pipeline.
         """
         engine = self.analyzer.nlp_engine
         if not isinstance(engine, LowercaseLemmaEngine) or not self._ner_only_for_people:
             return None
-        if self._wanted(PERSON) and not spacy_people_all_dropped(text):
+        covered = [(candidate.start, candidate.end) for candidate in own]
+        if self._wanted(PERSON) and not spacy_people_all_dropped(text, covered):
             return None
         doc = engine.get_nlp(LANGUAGE).make_doc(text)
         if self._wanted(PERSON) and tokens_glued(doc):
@@ -340,27 +379,20 @@ class Scrubber:
         Each record keeps its own identity and placeholder map; repeated texts (the same
         title on a hundred records) go through NER once, and cached ones not at all.
         """
-        pending = list(
-            dict.fromkeys(
-                text
-                for record in records
-                for text in record.texts
-                if len(text) > CACHE_MAX_CHARS or self._cache.get(self._digest(text)) is None
-            )
-        )
+        deny_lists = [self._deny_list(record.identity) for record in records]
+        needs_ner: dict[str, None] = {}  # ordered set
+        for record, deny_list in zip(records, deny_lists, strict=True):
+            for text in record.texts:
+                if text in needs_ner or self._analysis_is_cheap(text, deny_list):
+                    continue
+                needs_ner[text] = None
         artifacts: dict[str, NlpArtifacts] = {}
-        for text in pending:
-            tokens_only = self._without_ner(text)
-            if tokens_only is not None:
-                artifacts[text] = tokens_only
-        needs_ner = [text for text in pending if text not in artifacts]
         if needs_ner:
             nlp = self.analyzer.nlp_engine
-            artifacts.update(_pipe(nlp.process_batch(needs_ner, LANGUAGE, batch_size)))
+            artifacts.update(_pipe(nlp.process_batch(list(needs_ner), LANGUAGE, batch_size)))
         scrubbed: list[list[ScrubResult]] = []
-        for record in records:
+        for record, deny_list in zip(records, deny_lists, strict=True):
             results: list[ScrubResult] = []
-            deny_list = self._deny_list(record.identity)
             for text in record.texts:
                 findings = self._find(text, deny_list, artifacts.get(text))
                 results.append(
@@ -368,6 +400,15 @@ class Scrubber:
                 )
             scrubbed.append(results)
         return scrubbed
+
+    def _analysis_is_cheap(self, text: str, deny_list: RecordDenyListRecognizer | None) -> bool:
+        """Whether `_analysis` of text for this record needs no NER: cached, or skippable."""
+        if self._cache.get(self._digest(text)) is not None:
+            return True
+        if self._without_ner(text) is not None:
+            return True
+        own = self._record_values(text, deny_list)
+        return bool(own) and self._without_ner(text, own) is not None
 
     def _replace(self, text: str, findings: Sequence[Finding], placeholders: PlaceholderMap) -> str:
         pieces: list[str] = []
