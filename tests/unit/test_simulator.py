@@ -11,16 +11,22 @@ import pytest
 from pydantic import SecretStr
 from standardwebhooks.webhooks import Webhook
 
+from agents.planning import wants_active
+from agents.title_decision import needs_role
 from core.catalog import Catalog, GroupKind, load_catalog
 from core.data.demo_company import DEPARTMENT_TAG_PREFIX
 from core.employee import Employee, EmploymentStatus, EventType, HRISEvent
 from tools.hris.simulator import (
+    FREE_TEXT_TITLES,
+    INJECTION_TITLE,
     SimulatedStream,
     ascii_fold,
     simulate_stream,
     standard_webhook_body,
 )
 from tools.hris.standard import StandardWebhookSource
+from tools.mapping.injection import check_injection
+from tools.mapping.rules import RulesMapper
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -215,3 +221,102 @@ def test_webhook_bodies_round_trip_through_standard_intake(stream: SimulatedStre
             "webhook-signature": signer.sign(event.event_id, sent_at, text),
         }
         assert source.parse(body=text.encode(), headers=headers, now=sent_at) == event
+
+
+# --- free-text titles: what the catalog rules cannot place ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def free_text_stream(catalog: Catalog) -> SimulatedStream:
+    return simulate_stream(catalog, start=START, free_text_titles=6)
+
+
+def test_free_text_titles_are_off_by_default(stream: SimulatedStream) -> None:
+    assert stream.free_text_titles == {}
+
+
+def test_free_text_titles_leave_the_rest_of_the_stream_as_it_was(
+    stream: SimulatedStream, free_text_stream: SimulatedStream
+) -> None:
+    chosen = free_text_stream.free_text_titles
+    assert len(chosen) == 6
+    plain, rewritten = stream.deliveries, free_text_stream.deliveries
+    assert [d.event.event_id for d in rewritten] == [d.event.event_id for d in plain]
+    assert [d.duplicate_of for d in rewritten] == [d.duplicate_of for d in plain]
+    for before, after in zip(plain, rewritten, strict=True):
+        if after.event.employee_external_id not in chosen:
+            assert after == before
+            continue
+        assert before.event.employee is not None
+        assert after.event.employee is not None
+        expected = before.event.employee.model_copy(
+            update={
+                "title": chosen[after.event.employee_external_id].title,
+                "job_code": chosen[after.event.employee_external_id].legacy_code,
+            }
+        )
+        assert after.event.employee == expected
+        assert after.event.changed_fields == before.event.changed_fields
+
+
+def test_free_text_titles_keep_the_role_they_were_hired_into(
+    stream: SimulatedStream, free_text_stream: SimulatedStream
+) -> None:
+    for worker, pick in free_text_stream.free_text_titles.items():
+        assert stream.final[worker].job_code == pick.job_code
+        if not pick.injection:
+            assert pick.title in FREE_TEXT_TITLES[pick.job_code]
+    titles = [p.title for p in free_text_stream.free_text_titles.values()]
+    assert len(set(titles)) == len(titles)
+
+
+def test_free_text_titles_reach_ai_title_mapping(
+    free_text_stream: SimulatedStream, catalog: Catalog
+) -> None:
+    """What `after_mapping` asks: an active person with a title and no role from the rules."""
+    rules = RulesMapper(catalog)
+    chosen = free_text_stream.free_text_titles
+    for worker in chosen:
+        snapshots = [
+            e.employee for e in free_text_stream.events if e.employee_external_id == worker
+        ]
+        for employee in snapshots:
+            assert employee is not None
+            assert wants_active(employee)
+            assert employee.title
+            decision = rules.map(employee, manages_others=False)
+            assert needs_role(decision)
+            assert decision.unresolved[0] in ("title only: no job_code", "job_code not in catalog")
+    codes = [p.legacy_code for p in chosen.values()]
+    assert None in codes  # both ways a record leaves the rules without a role
+    assert any(c is not None and c not in catalog.rules.job_codes for c in codes)
+
+
+def test_exactly_one_free_text_title_is_a_prompt_injection(
+    free_text_stream: SimulatedStream,
+) -> None:
+    picks = free_text_stream.free_text_titles.values()
+    flagged = [p for p in picks if p.injection]
+    assert [p.title for p in flagged] == [INJECTION_TITLE]
+    assert check_injection(INJECTION_TITLE).suspicious
+    assert not any(check_injection(p.title).suspicious for p in picks if not p.injection)
+
+
+def test_free_text_titles_are_deterministic_by_seed(
+    catalog: Catalog, free_text_stream: SimulatedStream
+) -> None:
+    again = simulate_stream(catalog, start=START, free_text_titles=6)
+    other = simulate_stream(catalog, start=START, free_text_titles=6, seed=8)
+    assert again.free_text_titles == free_text_stream.free_text_titles
+    assert again.deliveries == free_text_stream.deliveries
+    assert other.free_text_titles != free_text_stream.free_text_titles
+
+
+def test_free_text_titles_without_injection_and_beyond_who_fits(catalog: Catalog) -> None:
+    small = simulate_stream(
+        catalog, employees=30, start=START, free_text_titles=500, injection_attempt=False
+    )
+    assert 0 < len(small.free_text_titles) < 30
+    assert not any(p.injection for p in small.free_text_titles.values())
+    with pytest.raises(ValueError, match="negative"):
+        simulate_stream(catalog, start=START, free_text_titles=-1)
