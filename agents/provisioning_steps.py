@@ -11,6 +11,7 @@ from dataclasses import asdict
 from typing import Any, Literal
 
 from langgraph.runtime import Runtime
+from sqlalchemy.engine import Engine
 
 from agents.audit_trail import decision_text, run_entries
 from agents.planning import ProvisioningPlan, wants_active
@@ -64,11 +65,11 @@ def load_state(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) 
     }
 
 
-def _manager_names(ctx: ProvisioningContext, employee: Employee) -> list[str]:
+def manager_names(engine: Engine, employee: Employee) -> list[str]:
     """The manager's names are personal values of this record too, though it holds only an id."""
     if not employee.manager_external_id:
         return []
-    manager = inbox.latest_snapshot(ctx.engine, external_id=employee.manager_external_id)
+    manager = inbox.latest_snapshot(engine, external_id=employee.manager_external_id)
     if manager is None:
         return []
     names = [manager.given_name, manager.family_name, manager.preferred_name]
@@ -83,7 +84,7 @@ def scrub(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> di
     """
     ctx = runtime.context
     employee = Employee.model_validate(state["employee"])
-    guarded = ctx.pii.view_for_model(employee, manager_names=_manager_names(ctx, employee))
+    guarded = ctx.pii.view_for_model(employee, manager_names=manager_names(ctx.engine, employee))
     if guarded.placeholders:  # kept encrypted so an admin can reveal what was hidden
         vault.store(
             ctx.engine,
@@ -127,7 +128,7 @@ def map_title(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -
         hire_date=employee.hire_date,
     )
     view = state.get("model_view")
-    identity = RecordIdentity.from_employee(employee, _manager_names(ctx, employee))
+    identity = RecordIdentity.from_employee(employee, manager_names(ctx.engine, employee))
     if view is None or not view.get("title"):
         suggestion = RoleSuggestion(
             title="",
@@ -252,7 +253,7 @@ def _learn_from_review(
             roles[0],
             approved_by=reviewer,
             subject=vault.pseudonym(employee.external_id, secret=ctx.vault_keys.pseudonym),
-            identity=RecordIdentity.from_employee(employee, _manager_names(ctx, employee)),
+            identity=RecordIdentity.from_employee(employee, manager_names(ctx.engine, employee)),
         )
     except FirewallRefusalError:
         log.warning(
@@ -312,7 +313,7 @@ def record(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> d
     }
     if review is not None and review.get("decision") in ("approved", "edited"):
         _learn_from_review(ctx, state, employee, reviewer=str(review.get("by") or "reviewer"))
-    identity = RecordIdentity.from_employee(employee, _manager_names(ctx, employee))
+    identity = RecordIdentity.from_employee(employee, manager_names(ctx.engine, employee))
     subject = vault.pseudonym(employee.external_id, secret=ctx.vault_keys.pseudonym)
     _record_decision(ctx, state, subject=subject, identity=identity, rejected=rejected)
     inbox.complete(

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from agents.audit_trail import review_requested_entry
 from agents.policy.rules import ReviewPolicy
 from agents.provisioning import ProvisioningGraph
+from agents.provisioning_steps import manager_names
 from agents.state import ProvisioningContext, ProvisioningState
 from core import inbox, reviews, vault
 from core.catalog import Catalog
@@ -201,7 +202,8 @@ class Worker:
         try:
             upcoming = inbox.upcoming_records(self.engine, limit=window - 1)
             own = [claim.event.employee] if claim.event.employee is not None else []
-            self.pii.prepare([*own, *(employee for _, employee in upcoming)])
+            employees = [*own, *(employee for _, employee in upcoming)]
+            self.pii.prepare([(e, manager_names(self.engine, e)) for e in employees])
         except Exception:  # the run itself scrubs again; a failed hint costs nothing else
             log.warning("prefetch before %s failed", claim.receipt_id, exc_info=True)
             return

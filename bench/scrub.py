@@ -1,6 +1,6 @@
 """PII scrubbing throughput on realistic HR records.
 
-    .venv/bin/python -m bench.scrub [--records 300] [--batch-size 64]
+    .venv/bin/python -m bench.scrub [--records 300] [--batch-size 64] [--prefetch 32]
 
 Each record is an `Employee` (identity for the deny-list) plus one to three free-text fields
 (title, notes, comments) mentioning the person, their manager, emails, phone numbers, ids
@@ -8,13 +8,18 @@ and sometimes an address. Measured: records/s and p50/p95 per record, one text a
 (`Scrubber.scrub`), per record batched (`Scrubber.scrub_many`, one spaCy pipe per record),
 and batched across records (`Scrubber.scrub_records`, one pipe per batch of records).
 
-The figure the target (>= 200 records/s on the 2-core machine) applies to is the product's
-own path, `PIIGuard.view_for_model`, one record at a time as the worker calls it: the
-default-deny field policy, scrubbing the free-text fields, and the firewall's rescan of
-what would leave. The only free text an `Employee` has is its title, department, location
-and job code, so the record's texts are carried in those fields (title, department,
-location, in that order; a record with fewer texts keeps its own location): the same texts
-as the other modes, plus a site. A second row shows the same path on the fields as the
+The product's own path is `PIIGuard.view_for_model`, as the graph's scrub step calls it:
+the default-deny field policy, scrubbing the free-text fields, and the firewall's rescan of
+what would leave. It is measured two ways: one event at a time (the latency of a lone
+event), and as the worker drains a backlog (`Worker._prefetch`: each window of
+`TALENTSYNC_WORKER_PREFETCH` queued records is analysed in one NER batch, with each
+record's identity, then every record takes its own `view_for_model`). The target
+(>= 200 records/s on the 2-core machine) is a throughput target: it applies to the second.
+
+The only free text an `Employee` has is its title, department, location and job code, so
+the record's texts are carried in those fields (title, department, location, in that order;
+a record with fewer texts keeps its own location): the same texts as the other modes, plus
+a site. A second row shows the same path on the fields as the
 HRIS sends them (a catalog-style title, the department, the city).
 
 Every mode starts with an empty analysis cache (and the firewall with no clean digests):
@@ -180,7 +185,14 @@ def run_prefetched(
     employees = [employee_of(record) for record in records]  # built by the caller, untimed
     started = time.perf_counter()
     for start in range(0, len(records), window):
-        guard.prepare(employees[start : start + window])
+        guard.prepare(
+            [
+                (employee, [record.manager_name])
+                for record, employee in zip(
+                    records[start : start + window], employees[start : start + window], strict=True
+                )
+            ]
+        )
         for record, employee in zip(
             records[start : start + window], employees[start : start + window], strict=True
         ):

@@ -266,13 +266,13 @@ def test_a_backlog_is_scrubbed_in_one_ner_batch_ahead_of_its_runs(
     people = [make_employee(department=f"Office of {fake.name()}") for _ in range(6)]
     engine = harness.worker.pii.scrubber.analyzer.nlp_engine
     batches: list[int] = []
-    ner = engine.process_batch
+    ner = engine.ner_docs
 
-    def counted(texts: list[str], *args: Any, **kwargs: Any) -> Any:
+    def counted(texts: list[str], batch_size: int) -> Any:
         batches.append(len(texts))
-        return ner(texts, *args, **kwargs)
+        return ner(texts, batch_size)
 
-    monkeypatch.setattr(engine, "process_batch", counted)
+    monkeypatch.setattr(engine, "ner_docs", counted)
     for minute, person in enumerate(people):
         harness.enqueue(make_event(person, occurred_at=T0 + timedelta(minutes=minute)))
     harness.drain()

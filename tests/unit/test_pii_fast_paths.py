@@ -253,6 +253,7 @@ def _no_ner(monkeypatch: pytest.MonkeyPatch, analyzer: AnalyzerEngine) -> None:
 
     monkeypatch.setattr(analyzer.nlp_engine, "process_text", refuse)
     monkeypatch.setattr(analyzer.nlp_engine, "process_batch", refuse)
+    monkeypatch.setattr(analyzer.nlp_engine, "ner_docs", refuse)
 
 
 def test_record_names_found_without_ner_as_with_it(
@@ -284,11 +285,32 @@ def test_prepared_texts_scrub_as_before_without_running_ner(
         Scrubber(analyzer).scrub(t, identity=identity, placeholders=PlaceholderMap()) for t in texts
     ]
     scrubber = Scrubber(analyzer)
-    assert scrubber.prepare(texts) == sum(
-        scrubber._without_ner(t) is None for t in dict.fromkeys(texts)
-    )
+    needing_ner = [
+        t for t in dict.fromkeys(texts) if (plan := scrubber._plan(t)) and plan.needs_ner
+    ]
+    assert needing_ner and scrubber.prepare([(texts, None)]) == len(needing_ner)
     _no_ner(monkeypatch, analyzer)
-    assert scrubber.prepare(texts) == 0
+    assert scrubber.prepare([(texts, None)]) == 0
     assert [
         scrubber.scrub(t, identity=identity, placeholders=PlaceholderMap()) for t in texts
     ] == expected
+
+
+def test_a_record_prepared_with_its_own_names_is_its_own(
+    analyzer: AnalyzerEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NER reads only the first sentence for Jonas's run (the second names only his own
+    people); that analysis is kept for his run and never served to anyone else's."""
+    text = "Jonas Weber moved to Darmstadt. Manager Anna Schmidt approved the transfer."
+    jonas = RecordIdentity.from_employee(
+        make_employee(given_name="Jonas", family_name="Weber"), manager_names=["Anna Schmidt"]
+    )
+    other = RecordIdentity.from_employee(make_employee(given_name="Priya"))
+    expected = Scrubber(analyzer).scrub(text, identity=jonas, placeholders=PlaceholderMap())
+    scrubber = Scrubber(analyzer)
+    assert scrubber.prepare([([text], jonas)]) == 1
+    assert not scrubber._cache._items  # nothing shared
+    _no_ner(monkeypatch, analyzer)
+    assert scrubber.scrub(text, identity=jonas, placeholders=PlaceholderMap()) == expected
+    with pytest.raises(AssertionError, match="NER ran"):
+        scrubber.scrub(text, identity=other, placeholders=PlaceholderMap())

@@ -116,6 +116,11 @@ class LowercaseLemmaEngine(SpacyNlpEngine):
             results = list(super().process_batch(*args, **kwargs))
         yield from results
 
+    def ner_docs(self, texts: list[str], batch_size: int) -> list[Doc]:
+        """The pipeline (NER only) over texts, for `tools.pii.ner_plan`."""
+        with blas.single_threaded() if self.pin_blas else contextlib.nullcontext():
+            return list(self.get_nlp(LANGUAGE).pipe(texts, batch_size=batch_size))
+
     def tokens_only(self, doc: Doc, language: str = LANGUAGE) -> NlpArtifacts:
         """Artifacts for a doc that went through the tokenizer only (no entities), for texts
         where NER cannot change the outcome (see `tools.pii.scrubber`)."""

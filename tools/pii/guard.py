@@ -54,11 +54,16 @@ class PIIGuard:
             return GuardedView(None, report, mapping, identity)
         return GuardedView(view.fields, report, mapping, identity)
 
-    def prepare(self, employees: Sequence[Employee]) -> int:
+    def prepare(self, records: Sequence[tuple[Employee, Sequence[str]]]) -> int:
         """Analyse these records' free text ahead of their `view_for_model` calls, NER
-        batched across them (`Scrubber.prepare`); the worker's prefetch under a backlog."""
+        batched across them (`Scrubber.prepare`); the worker's prefetch under a backlog.
+        Each record comes with its manager's names, as `view_for_model` will get them."""
         return self.scrubber.prepare(
-            text for employee in employees for text in free_text_values(employee, self.policy)
+            (
+                free_text_values(employee, self.policy),
+                RecordIdentity.from_employee(employee, manager_names=manager_names),
+            )
+            for employee, manager_names in records
         )
 
 

@@ -1315,6 +1315,12 @@ class RecordDenyListRecognizer(LocalRecognizer):
             name=DENY_LIST_RECOGNIZER,
         )
 
+    @property
+    def fingerprint(self) -> str:
+        """The record's terms as one string: what makes two deny-lists the same (for keyed
+        digests only, never stored as it is)."""
+        return "\x1f".join(term.folded for term in self._terms)
+
     def load(self) -> None:
         """Nothing to load: the terms come from the record."""
 

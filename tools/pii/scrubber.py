@@ -30,13 +30,12 @@ from tools.pii.analyzer import (
     get_analyzer,
 )
 from tools.pii.identity import RecordIdentity, normalise
+from tools.pii.ner_plan import NerPlan, plan_ner, run_plans
 from tools.pii.recognizers import (
     DENY_LIST_RECOGNIZER,
     PERSON,
     RecordDenyListRecognizer,
     refine_people,
-    spacy_people_all_dropped,
-    tokens_glued,
 )
 
 logger = logging.getLogger(__name__)
@@ -154,6 +153,15 @@ class _LRU(Generic[K, V]):
 
 
 @dataclass(frozen=True)
+class _Job:
+    """A text to analyse; `record_key` set when its plan holds for one record only."""
+
+    text: str
+    plan: NerPlan | None
+    record_key: bytes | None = None
+
+
+@dataclass(frozen=True)
 class _Candidate:
     entity_type: str
     start: int
@@ -183,10 +191,12 @@ class Scrubber:
         self.score_threshold = score_threshold
         self.entities = list(entities) if entities is not None else None
         self._cache: _LRU[bytes, tuple[_Candidate, ...]] = _LRU(CACHE_SIZE)
+        # analyses `prepare` made for one record's run (see `_analysis`)
+        self._prepared: _LRU[bytes, tuple[_Candidate, ...]] = _LRU(CACHE_SIZE)
         self._digest_key = os.urandom(16)
         # NER can be skipped for a text when the only entity it contributes that is not
         # kept is PERSON (the default: places and dates are kept) and the text's words
-        # rule out any person it could find (`_without_ner`)
+        # rule out any person it could find (`tools.pii.ner_plan`)
         self._ner_only_for_people = all(
             not self._wanted(entity) for entity in ("LOCATION", "DATE_TIME")
         )
@@ -201,6 +211,7 @@ class Scrubber:
         person's data was found is still about them: call after an erasure if the process
         lives on. Record values are never kept past the call that uses them."""
         self._cache.clear()
+        self._prepared.clear()
 
     def _digest(self, text: str) -> bytes:
         return hashlib.blake2b(text.encode(), digest_size=16, key=self._digest_key).digest()
@@ -222,34 +233,47 @@ class Scrubber:
         text: str,
         deny_list: RecordDenyListRecognizer | None,
         nlp_artifacts: NlpArtifacts | None,
+        *,
+        specific: bool = False,
     ) -> list[Finding]:
         own = self._record_values(text, deny_list)
-        return _resolve([*self._analysis(text, nlp_artifacts, own), *own])
+        analysed = self._analysis(
+            text,
+            nlp_artifacts,
+            own=own,
+            record_key=self._record_key(text, deny_list),
+            specific=specific,
+        )
+        return _resolve([*analysed, *own])
 
     def _analysis(
         self,
         text: str,
         nlp_artifacts: NlpArtifacts | None,
-        own: Sequence[_Candidate] = (),
         *,
+        own: Sequence[_Candidate] = (),
+        record_key: bytes | None = None,
+        specific: bool = False,
         remember: bool = False,
     ) -> tuple[_Candidate, ...]:
         """What the shared analyzer finds (no record values), cached for short texts (and
         for any text when `remember`: see `prepare`).
 
-        `own` are the record's values in text: NER may be skipped because of them, and an
-        analysis made without NER for that reason holds for this record only (not cached).
+        NER may skip sentences because they name only the record's own people (`own`); an
+        analysis made that way (`specific`, or so planned here) holds for that record only.
+        It is never put in the shared cache, where another record's run of the same text,
+        with other names to find, would take it; `prepare` keeps it under `record_key`
+        (the text and the record's deny-list) for that record's own run.
         """
-        key = self._digest(text)
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached
-        for_this_record = False
+        shared_key = self._digest(text)
+        for cache, key in ((self._cache, shared_key), (self._prepared, record_key)):
+            hit = cache.get(key) if key is not None else None
+            if hit is not None:
+                return hit
         if nlp_artifacts is None:
-            nlp_artifacts = self._without_ner(text)
-        if nlp_artifacts is None and own:
-            nlp_artifacts = self._without_ner(text, own)
-            for_this_record = nlp_artifacts is not None
+            plan, specific = self._plan_for(text, own)
+            if plan is not None:
+                nlp_artifacts = self._run({shared_key: _Job(text, plan)}, batch_size=1)[shared_key]
         results = self.analyzer.analyze(
             text,
             language=LANGUAGE,
@@ -262,50 +286,111 @@ class Scrubber:
             for r in refine_people(text, results)
             if self.operators.get(r.entity_type, "replace") != "keep" and r.end > r.start
         )
-        if (len(text) <= CACHE_MAX_CHARS or remember) and not for_this_record:
-            self._cache.put(key, candidates)
+        if specific:
+            if remember and record_key is not None:
+                self._prepared.put(record_key, candidates)
+        elif len(text) <= CACHE_MAX_CHARS or remember:
+            self._cache.put(shared_key, candidates)
         return candidates
 
-    def prepare(self, texts: Iterable[str], *, batch_size: int = 64) -> int:
-        """Analyse texts ahead of the records that hold them, NER batched across them.
+    def prepare(
+        self,
+        records: Iterable[tuple[Sequence[str], RecordIdentity | None]],
+        *,
+        batch_size: int = 64,
+    ) -> int:
+        """Analyse records' texts ahead of their runs, NER batched across all of them.
 
-        For the worker's prefetch: NER costs about as much for one short text as for a
-        batch of them, so analysing the next records' texts together and caching the
-        results (offsets and types, no text; whatever the length) makes each record's
-        own `scrub` a cache hit. Texts that need no NER are left to that call. Returns how
-        many texts went through NER.
+        For the worker's prefetch: analysing the next records together (one NER batch over
+        the sentences that need it) and keeping the results (offsets and types, no text,
+        whatever the length) makes each record's own `scrub` a lookup, as long as it comes
+        with the same identity. Texts that need no NER are left to that call. Returns how
+        many texts NER read (in part or whole).
         """
-        todo = [
-            text
-            for text in dict.fromkeys(texts)
-            if self._cache.get(self._digest(text)) is None and self._without_ner(text) is None
-        ]
-        if todo:
-            batch = self.analyzer.nlp_engine.process_batch(todo, LANGUAGE, batch_size)
-            for text, artifacts in _pipe(batch):
-                self._analysis(text, artifacts, remember=True)
-        return len(todo)
+        jobs = {
+            key: job
+            for key, job in self._jobs(
+                (texts, self._deny_list(identity)) for texts, identity in records
+            ).items()
+            if job.plan is None or job.plan.needs_ner
+        }
+        for key, artifacts in self._run(jobs, batch_size=batch_size).items():
+            job = jobs[key]
+            self._analysis(
+                job.text,
+                artifacts,
+                record_key=job.record_key,
+                specific=job.record_key is not None,
+                remember=True,
+            )
+        return len(jobs)
 
-    def _without_ner(self, text: str, own: Sequence[_Candidate] = ()) -> NlpArtifacts | None:
-        """Tokenizer-only artifacts when NER could not change what this scrubber reports.
+    def _jobs(
+        self, records: Iterable[tuple[Sequence[str], RecordDenyListRecognizer | None]]
+    ) -> dict[bytes, _Job]:
+        """What to analyse of these records' texts, by the key its result is kept under:
+        texts already known are left out, repeated ones planned once (a plan made with one
+        record's names in mind is that record's alone)."""
+        jobs: dict[bytes, _Job] = {}
+        for texts, deny_list in records:
+            for text in texts:
+                shared_key = self._digest(text)
+                if shared_key in jobs or self._cache.get(shared_key) is not None:
+                    continue
+                record_key = self._record_key(text, deny_list)
+                if record_key is not None and (
+                    record_key in jobs or self._prepared.get(record_key) is not None
+                ):
+                    continue
+                plan, specific = self._plan_for(text, self._record_values(text, deny_list))
+                if specific and record_key is not None:
+                    jobs[record_key] = _Job(text, plan, record_key)
+                else:
+                    jobs[shared_key] = _Job(text, plan)
+        return jobs
 
-        NER is most of the cost of a short field, and for a department ("Operations"), a
-        job title ("Senior Account Executive") or a note in plain words every person it
-        could tag is dropped again by `HRSpacyRecognizer`; places and dates it finds are
-        kept anyway. The same holds for a note whose only names are the record's own
-        (`own`, replaced whatever NER says): "Manager Ann Lee approved the transfer of
-        Priya Patel". None: run the full pipeline.
-        """
+    def _plan(self, text: str, own: Sequence[_Candidate] = ()) -> NerPlan | None:
+        """What NER must read of text (`tools.pii.ner_plan`); None: the whole text through
+        the engine's own pipeline (an engine of another kind, or places or dates wanted,
+        which NER finds anywhere)."""
         engine = self.analyzer.nlp_engine
         if not isinstance(engine, LowercaseLemmaEngine) or not self._ner_only_for_people:
             return None
-        covered = [(candidate.start, candidate.end) for candidate in own]
-        if self._wanted(PERSON) and not spacy_people_all_dropped(text, covered):
+        if not self._wanted(PERSON):
+            return NerPlan(engine.get_nlp(LANGUAGE).make_doc(text), ())
+        return plan_ner(engine, text, [(candidate.start, candidate.end) for candidate in own])
+
+    def _plan_for(self, text: str, own: Sequence[_Candidate]) -> tuple[NerPlan | None, bool]:
+        """The plan for one record's run of text, and whether it holds for that record only
+        (its own names let NER skip more than any other record could)."""
+        shared = self._plan(text)
+        if shared is None or not shared.needs_ner or not own:
+            return shared, False
+        mine = self._plan(text, own)
+        if mine is None or mine.stretches == shared.stretches:
+            return shared, False
+        return mine, True
+
+    def _run(self, jobs: Mapping[bytes, _Job], *, batch_size: int) -> dict[bytes, NlpArtifacts]:
+        """Artifacts for each job: one NER batch over every needed sentence, the engine's
+        whole pipeline for texts without a plan."""
+        engine = self.analyzer.nlp_engine
+        whole = [(key, job.text) for key, job in jobs.items() if job.plan is None]
+        artifacts: dict[bytes, NlpArtifacts] = {}
+        if whole:
+            batch = _pipe(engine.process_batch([text for _, text in whole], LANGUAGE, batch_size))
+            artifacts.update(
+                (key, result) for (key, _), (_, result) in zip(whole, batch, strict=True)
+            )
+        planned = {key: job.plan for key, job in jobs.items() if job.plan is not None}
+        if planned and isinstance(engine, LowercaseLemmaEngine):  # plans exist for it only
+            artifacts.update(run_plans(engine, planned, batch_size))
+        return artifacts
+
+    def _record_key(self, text: str, deny_list: RecordDenyListRecognizer | None) -> bytes | None:
+        if deny_list is None:
             return None
-        doc = engine.get_nlp(LANGUAGE).make_doc(text)
-        if self._wanted(PERSON) and tokens_glued(doc):
-            return None
-        return engine.tokens_only(doc)
+        return self._digest(f"{deny_list.fingerprint}\x00{text}")
 
     @staticmethod
     def _deny_list(identity: RecordIdentity | None) -> RecordDenyListRecognizer | None:
@@ -380,35 +465,24 @@ class Scrubber:
         title on a hundred records) go through NER once, and cached ones not at all.
         """
         deny_lists = [self._deny_list(record.identity) for record in records]
-        needs_ner: dict[str, None] = {}  # ordered set
-        for record, deny_list in zip(records, deny_lists, strict=True):
-            for text in record.texts:
-                if text in needs_ner or self._analysis_is_cheap(text, deny_list):
-                    continue
-                needs_ner[text] = None
-        artifacts: dict[str, NlpArtifacts] = {}
-        if needs_ner:
-            nlp = self.analyzer.nlp_engine
-            artifacts.update(_pipe(nlp.process_batch(list(needs_ner), LANGUAGE, batch_size)))
+        jobs = self._jobs(
+            (record.texts, deny_list) for record, deny_list in zip(records, deny_lists, strict=True)
+        )
+        artifacts = self._run(jobs, batch_size=batch_size)
+        shared = {job.text: artifacts[key] for key, job in jobs.items() if job.record_key is None}
         scrubbed: list[list[ScrubResult]] = []
         for record, deny_list in zip(records, deny_lists, strict=True):
             results: list[ScrubResult] = []
             for text in record.texts:
-                findings = self._find(text, deny_list, artifacts.get(text))
+                record_key = self._record_key(text, deny_list)
+                specific = record_key is not None and record_key in jobs
+                found = artifacts[record_key] if specific and record_key else shared.get(text)
+                findings = self._find(text, deny_list, found, specific=specific)
                 results.append(
                     ScrubResult(self._replace(text, findings, record.placeholders), findings)
                 )
             scrubbed.append(results)
         return scrubbed
-
-    def _analysis_is_cheap(self, text: str, deny_list: RecordDenyListRecognizer | None) -> bool:
-        """Whether `_analysis` of text for this record needs no NER: cached, or skippable."""
-        if self._cache.get(self._digest(text)) is not None:
-            return True
-        if self._without_ner(text) is not None:
-            return True
-        own = self._record_values(text, deny_list)
-        return bool(own) and self._without_ner(text, own) is not None
 
     def _replace(self, text: str, findings: Sequence[Finding], placeholders: PlaceholderMap) -> str:
         pieces: list[str] = []
