@@ -69,10 +69,17 @@ class NerPlan:
         return bool(self.stretches)
 
 
-def plan_ner(engine: LowercaseLemmaEngine, text: str, covered: Sequence[Stretch] = ()) -> NerPlan:
+def plan_ner(
+    engine: LowercaseLemmaEngine,
+    text: str,
+    covered: Sequence[Stretch] = (),
+    *,
+    doc: Doc | None = None,
+) -> NerPlan:
     """The sentences of text in which NER could find a person that would be kept, with
-    `covered` (the record's own values) ruled out."""
-    doc = engine.get_nlp(LANGUAGE).make_doc(text)
+    `covered` (the record's own values) ruled out. `doc`: text already through the
+    tokenizer (another plan's), to save doing it again."""
+    doc = doc if doc is not None else engine.get_nlp(LANGUAGE).make_doc(text)
     whole = ((0, len(text)),) if text else ()
     if tokens_glued(doc):
         # a token edge inside a word lets NER cut a span the word reasoning never saw

@@ -304,16 +304,9 @@ class Scrubber:
         For the worker's prefetch: analysing the next records together (one NER batch over
         the sentences that need it) and keeping the results (offsets and types, no text,
         whatever the length) makes each record's own `scrub` a lookup, as long as it comes
-        with the same identity. Texts that need no NER are left to that call. Returns how
-        many texts NER read (in part or whole).
+        with the same identity. Returns how many texts were analysed.
         """
-        jobs = {
-            key: job
-            for key, job in self._jobs(
-                (texts, self._deny_list(identity)) for texts, identity in records
-            ).items()
-            if job.plan is None or job.plan.needs_ner
-        }
+        jobs = self._jobs((texts, self._deny_list(identity)) for texts, identity in records)
         for key, artifacts in self._run(jobs, batch_size=batch_size).items():
             job = jobs[key]
             self._analysis(
@@ -349,16 +342,19 @@ class Scrubber:
                     jobs[shared_key] = _Job(text, plan)
         return jobs
 
-    def _plan(self, text: str, own: Sequence[_Candidate] = ()) -> NerPlan | None:
+    def _plan(
+        self, text: str, own: Sequence[_Candidate] = (), *, like: NerPlan | None = None
+    ) -> NerPlan | None:
         """What NER must read of text (`tools.pii.ner_plan`); None: the whole text through
         the engine's own pipeline (an engine of another kind, or places or dates wanted,
-        which NER finds anywhere)."""
+        which NER finds anywhere). `like`: a plan of the same text, whose tokens to reuse."""
         engine = self.analyzer.nlp_engine
         if not isinstance(engine, LowercaseLemmaEngine) or not self._ner_only_for_people:
             return None
         if not self._wanted(PERSON):
             return NerPlan(engine.get_nlp(LANGUAGE).make_doc(text), ())
-        return plan_ner(engine, text, [(candidate.start, candidate.end) for candidate in own])
+        covered = [(candidate.start, candidate.end) for candidate in own]
+        return plan_ner(engine, text, covered, doc=like.doc if like is not None else None)
 
     def _plan_for(self, text: str, own: Sequence[_Candidate]) -> tuple[NerPlan | None, bool]:
         """The plan for one record's run of text, and whether it holds for that record only
@@ -366,7 +362,7 @@ class Scrubber:
         shared = self._plan(text)
         if shared is None or not shared.needs_ner or not own:
             return shared, False
-        mine = self._plan(text, own)
+        mine = self._plan(text, own, like=shared)
         if mine is None or mine.stretches == shared.stretches:
             return shared, False
         return mine, True
