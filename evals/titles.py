@@ -19,6 +19,11 @@ Protocol (nothing is tuned on the rows it is reported on):
   top-1 correctness on the same rows. Reported figures use the ranker's own scoring path
   over all roles; ties count against the gold role when the ranker would list another
   role first.
+Adapter rows ("+ adapter"): the same components plus ``adapted_embedding`` (see
+``tools.titles.adapter``), weights refitted with it on the same fit rows. Cold: the adapter
+is learnt from ESCO labels only. Warm: it is learnt from the approved memory, i.e. from A1
+while the weights are fitted on A2, then refitted on all of A before scoring B; it never
+sees B. Adapters are cached under var/cache, keyed by the vectors they were fitted on.
 Baselines on the same B rows: plain MiniLM nearest label (raw title vs raw ESCO preferred +
 alt labels, best label per role) and exact lowercase string lookup.
 """
@@ -27,9 +32,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +44,8 @@ import numpy.typing as npt
 from rich.console import Console
 from rich.table import Table
 
-from evals.fitting import cached_embeddings, fit_logistic, metrics_from_ranks
+from evals.fitting import CACHE, cached_embeddings, fit_logistic, metrics_from_ranks
+from tools.titles.adapter import TitleAdapter
 from tools.titles.normalise import normalise_title
 from tools.titles.ranker import (
     COMPONENTS,
@@ -116,6 +123,41 @@ def collect_fit_table(ranker: TitleRanker, examples: Sequence[Example]) -> FitTa
         blocks.append(comps.astype(np.float16))
     gold = np.asarray([index[e.role_id] for e in examples], dtype=np.int64)
     return FitTable(np.concatenate(blocks), gold)
+
+
+def cached_adapter(
+    name: str, inputs: Sequence[npt.NDArray[np.generic]], fit: Callable[[], TitleAdapter]
+) -> TitleAdapter:
+    """Fitting an adapter takes one to three minutes on one core; keep it on disk, keyed by
+    the arrays it is fitted from."""
+    digest = hashlib.sha256()
+    for array in inputs:
+        digest.update(np.ascontiguousarray(array).tobytes())
+    path = CACHE / f"title-adapter-{name}-{digest.hexdigest()[:16]}.npy"
+    if path.exists():
+        return TitleAdapter(np.load(path))
+    adapter = fit()
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.save(path, adapter.matrix)
+    return adapter
+
+
+def catalog_adapter(ranker: TitleRanker, vectors: FloatArray) -> TitleAdapter:
+    return cached_adapter("catalog", [vectors], ranker.fit_catalog_adapter)
+
+
+def memory_adapter(ranker: TitleRanker, memory: Sequence[Example]) -> TitleAdapter:
+    key = "\n".join(f"{e.title}\t{e.role_id}" for e in memory).encode()
+    adapter = cached_adapter("memory", [np.frombuffer(key, dtype=np.uint8)], ranker.fit_adapter)
+    ranker.adapter = adapter
+    return adapter
+
+
+def without_adapter(table: FitTable) -> FitTable:
+    """The same evidence as if no adapter were set (its component is 0 everywhere)."""
+    comps = table.comps.copy()
+    comps[:, COMPONENTS.index("adapted_embedding")] = 0
+    return FitTable(comps, table.gold)
 
 
 def gold_ranks(fused: FloatArray, gold: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -331,25 +373,47 @@ def main(argv: Sequence[str] | None = None) -> None:
         len(half_a),
         len(half_b),
     )
-    cold_weights, cold_cal, _ = fit(collect_fit_table(ranker, fit_queries), warm=False)
-    ranker.weights, ranker.calibration = cold_weights, cold_cal
+    cold_adapter = catalog_adapter(ranker, vectors)
+    ranker.adapter = cold_adapter
+    table = collect_fit_table(ranker, fit_queries)
+    cold_weights, cold_cal, _ = fit(without_adapter(table), warm=False)
+    adapted_weights, adapted_cal, _ = fit(table, warm=False)
+    del table
+    ranker.adapter, ranker.weights, ranker.calibration = None, cold_weights, cold_cal
     cold = score_ranker(ranker, half_b)
+    ranker.adapter, ranker.weights, ranker.calibration = cold_adapter, adapted_weights, adapted_cal
+    cold_adapted = score_ranker(ranker, half_b)
+    ranker.adapter = None
     minilm = baseline_minilm(ranker, roles, half_b, vectors)
     exact = baseline_exact(roles, half_b)
     render(
         console,
         f"COLD: ESCO labels only, queries = half B (seed {args.seed})",
-        [("hybrid ranker", cold), ("MiniLM nearest label", minilm), ("exact lookup", exact)],
+        [
+            ("hybrid ranker", cold),
+            ("hybrid ranker + catalog adapter", cold_adapted),
+            ("MiniLM nearest label", minilm),
+            ("exact lookup", exact),
+        ],
     )
     console.print(f"cold fit: {cold_weights} {cold_cal} on {len(fit_queries)} rows of half A")
+    console.print(f"cold fit with adapter: {adapted_weights} {adapted_cal}")
 
     # WARM fit inside A: A1 memory, A2 queries
     a1, a2 = half_a[: len(half_a) // 2], half_a[len(half_a) // 2 :]
     ranker.remember((e.title, e.role_id) for e in a1)
-    warm_weights, warm_cal, _ = fit(collect_fit_table(ranker, a2[: args.fit_sample]), warm=True)
+    memory_adapter(ranker, a1)
+    table = collect_fit_table(ranker, a2[: args.fit_sample])
+    warm_weights, warm_cal, _ = fit(without_adapter(table), warm=True)
+    warm_adapted_weights, warm_adapted_cal, _ = fit(table, warm=True)
+    del table
     ranker.remember((e.title, e.role_id) for e in a2)
-    ranker.weights, ranker.calibration = warm_weights, warm_cal
+    warm_adapter = memory_adapter(ranker, half_a)
+    ranker.adapter, ranker.weights, ranker.calibration = None, warm_weights, warm_cal
     warm = score_ranker(ranker, half_b)
+    ranker.adapter = warm_adapter
+    ranker.weights, ranker.calibration = warm_adapted_weights, warm_adapted_cal
+    warm_adapted = score_ranker(ranker, half_b)
     lookup = {e.title.strip().lower(): e.role_id for e in half_a}
     minilm_warm = baseline_minilm(ranker, roles, half_b, vectors, memory=half_a)
     exact_memory = float(
@@ -360,6 +424,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"WARM: memory = half A ({ranker.memory_size} approved), queries = half B",
         [
             ("hybrid ranker + memory", warm),
+            ("hybrid ranker + memory + memory adapter", warm_adapted),
             ("MiniLM nearest label + approved titles", minilm_warm),
             (
                 "exact lookup in memory",
@@ -370,6 +435,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     console.print(
         f"warm fit: {warm_weights} {warm_cal} on {min(args.fit_sample, len(a2))} rows of A2 "
         f"with A1 ({len(a1)} rows) as memory"
+    )
+    console.print(
+        f"warm fit with adapter (from A1; refitted on A for B): {warm_adapted_weights} "
+        f"{warm_adapted_cal}"
     )
     console.print(f"total {time.perf_counter() - started:.0f} s")
 

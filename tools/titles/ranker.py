@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tools.titles.adapter import TitleAdapter, role_centroids
 from tools.titles.lexical import LexicalIndex, WordIndex, words
 from tools.titles.normalise import NormalisedTitle, normalise_title
 from vectorstore.catalog_index import CatalogIndex, catalog_entries
@@ -63,6 +64,7 @@ COMPONENTS: tuple[str, ...] = (
     "label_count",
     "memory_vote",
     "memory_exact",
+    "adapted_embedding",
 )
 """Per-role evidence, each roughly in [0, 1]:
 
@@ -88,6 +90,8 @@ COMPONENTS: tuple[str, ...] = (
   the role (many agreeing neighbours beat one lucky neighbour; near-exact ones dominate).
 - memory_exact: share of approvals of exactly this normalised title that went to the role.
 - memory_prior: how often the role was approved, i.e. the customer's own distribution.
+- adapted_embedding: cosine of the adapted title vector (``TitleRanker.adapter``, see
+  ``tools.titles.adapter``) with the role's label centroid; 0 everywhere without an adapter.
 """
 
 _C = {name: i for i, name in enumerate(COMPONENTS)}
@@ -124,6 +128,7 @@ class RankerWeights:
     label_count: float = 0.0
     memory_vote: float = 0.0
     memory_exact: float = 0.0
+    adapted_embedding: float = 0.0
 
     def as_array(self) -> FloatArray:
         return np.asarray([getattr(self, name) for name in COMPONENTS], dtype=np.float32)
@@ -385,12 +390,16 @@ class TitleRanker:
         calibration: Calibration | None = None,
         label_vectors: FloatArray | None = None,
         approximate_above: int | None = APPROXIMATE_ABOVE,
+        adapter: TitleAdapter | None = None,
     ) -> None:
         """``label_vectors`` (rows in ``entries()`` order) lets callers reuse vectors
         persisted in Chroma instead of re-embedding 30k labels at start-up.
         ``approximate_above``: catalogs with more labels than this are first scored in a
-        reduced space (None: always exact)."""
+        reduced space (None: always exact). ``adapter``: fills ``adapted_embedding`` (see
+        ``fit_adapter`` / ``fit_catalog_adapter``); the shipped weight profiles were fitted
+        without one, so pass weights fitted with it (``evals.titles`` reports both)."""
         self.embedder = embedder
+        self.adapter = adapter
         self._weights = weights
         self._calibration = calibration
         self.role_ids = [r.role_id for r in roles]
@@ -407,6 +416,7 @@ class TitleRanker:
         role_texts: list[list[str]] = [[] for _ in roles]
         for text, owner in zip(texts, owners, strict=True):
             role_texts[owner].append(text)
+        self._centroids = role_centroids(self._labels.vectors, self._labels.owners, n_roles)
         self._label_words = WordIndex([[w for t in ts for w in words(t)] for ts in role_texts])
         self._description_words = WordIndex([words(r.description) for r in roles])
         heads: dict[str, set[int]] = {}
@@ -514,6 +524,22 @@ class TitleRanker:
                 np.asarray([v / total for v in votes.values()], dtype=np.float32),
             )
 
+    def fit_adapter(self) -> TitleAdapter:
+        """Learn an adapter from the approved memory (each approved title -> its role's
+        label centroid) and use it. ~1 minute per 4k approvals on one core, so it is an
+        explicit refit step, not part of ``remember``."""
+        if not len(self._memory):
+            raise ValueError("no approved mappings to fit an adapter on")
+        self.adapter = TitleAdapter.fit(self._memory.vectors, self._memory.owners, self._centroids)
+        return self.adapter
+
+    def fit_catalog_adapter(self) -> TitleAdapter:
+        """Learn an adapter from the catalog's own labels (cold start); a few minutes on one
+        core, so callers should persist ``adapter.matrix``."""
+        labels = self._labels
+        self.adapter = TitleAdapter.fit_catalog(labels.vectors, labels.owners, len(self.role_ids))
+        return self.adapter
+
     def embed_titles(self, parsed: Sequence[NormalisedTitle]) -> FloatArray:
         """One embedding per title (its normalised text), duplicates embedded once."""
         texts = [p.text for p in parsed]
@@ -555,6 +581,9 @@ class TitleRanker:
         out[:, _C["label_embedding_mean"]] = labels.role_mean(dense).T
         preferred = labels.first >= 0
         out[:, _C["preferred_embedding"], preferred] = dense[labels.first[preferred]].T
+        if self.adapter is not None:
+            adapted = self.adapter.transform(vectors)
+            out[:, _C["adapted_embedding"]] = similarities(self._centroids, adapted).T
         memory = self._memory
         memory_dense = similarities(memory.vectors, vectors) if len(memory) else None
         lexical_rows: list[FloatArray] = []
