@@ -31,6 +31,7 @@ from agents.provisioning_steps import manager_names
 from agents.state import ProvisioningContext, ProvisioningState
 from core import inbox, reviews, vault
 from core.catalog import Catalog
+from core.db import as_utc
 from core.inbox import Claim, InboxStatus, LeaseLostError
 from core.settings import Settings
 from core.vault import VaultKeys
@@ -136,6 +137,20 @@ class Worker:
                 },
             )
             log.info("stale %s: a later event was already applied", claim.receipt_id)
+            return
+        waiting = inbox.newer_waiting_for_review(self.engine, claim=claim)
+        if waiting is not None:
+            inbox.complete(
+                self.engine,
+                claim=claim,
+                status=InboxStatus.stale,
+                outcome={
+                    "reason": "an event that occurred later is waiting for review",
+                    "waiting_receipt_id": waiting.id,
+                    "waiting_occurred_at": as_utc(waiting.occurred_at).isoformat(),
+                },
+            )
+            log.info("stale %s: a later event waits for review", claim.receipt_id)
             return
         context = ProvisioningContext(
             engine=self.engine,

@@ -293,6 +293,22 @@ def is_stale(engine: Engine, *, claim: Claim) -> EmployeeCursor | None:
         return None
 
 
+def newer_waiting_for_review(engine: Engine, *, claim: Claim) -> InboxEvent | None:
+    """A later event of the same person parked for review, if any: it makes this one stale
+    as surely as an applied one would (the newest snapshot is the one to decide on)."""
+    occurred_at = as_utc(claim.event.occurred_at)
+    with Session(engine) as session:
+        rows = session.exec(
+            select(InboxEvent).where(
+                col(InboxEvent.employee_external_id) == claim.event.employee_external_id,
+                col(InboxEvent.status) == InboxStatus.awaiting_review,
+                col(InboxEvent.id) != claim.receipt_id,
+            )
+        ).all()
+    later = [row for row in rows if as_utc(row.occurred_at) > occurred_at]
+    return max(later, key=lambda row: as_utc(row.occurred_at), default=None)
+
+
 def complete(
     engine: Engine,
     *,

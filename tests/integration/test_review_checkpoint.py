@@ -215,6 +215,24 @@ def test_a_newer_event_supersedes_the_waiting_change_and_replans(service: Servic
         service.decide(review.id, "ana", {"type": "accept", "args": None})
 
 
+def test_an_older_event_arriving_after_a_waiting_change_is_stale(service: Service):
+    """Events are snapshots: the newest one waiting for review is the one a reviewer must
+    see, not a second review of a state the HRIS has already moved past."""
+    person = nurse_by_title()
+    (waiting,) = service.run(make_event(person, occurred_at=T0 + timedelta(days=1)))
+    (review,) = service.pending()
+    older = person.model_copy(update={"title": "Licensed Practical Nurse"})
+
+    (late,) = service.run(make_event(older, type=EventType.updated, occurred_at=T0))
+
+    assert service.status(late) == InboxStatus.stale
+    row = inbox.get(service.engine, receipt_id=late)
+    assert row is not None and row.outcome is not None
+    assert row.outcome["waiting_receipt_id"] == waiting
+    assert [r.id for r in service.pending()] == [review.id]
+    assert service.status(waiting) == InboxStatus.awaiting_review
+
+
 def test_a_termination_waits_for_review_under_the_default_policy(service: Service):
     person = make_employee()
     service.run(make_event(person, occurred_at=T0))
