@@ -124,33 +124,10 @@ class Worker:
         log.info("worker %s stopped", self.worker_id)
 
     def _process(self, claim: Claim) -> None:
-        newer = inbox.is_stale(self.engine, claim=claim)
-        if newer is not None:
-            inbox.complete(
-                self.engine,
-                claim=claim,
-                status=InboxStatus.stale,
-                outcome={
-                    "reason": "an event that occurred later was already applied",
-                    "applied_receipt_id": newer.last_receipt_id,
-                    "applied_occurred_at": newer.last_occurred_at.isoformat(),
-                },
-            )
-            log.info("stale %s: a later event was already applied", claim.receipt_id)
-            return
-        waiting = inbox.newer_waiting_for_review(self.engine, claim=claim)
-        if waiting is not None:
-            inbox.complete(
-                self.engine,
-                claim=claim,
-                status=InboxStatus.stale,
-                outcome={
-                    "reason": "an event that occurred later is waiting for review",
-                    "waiting_receipt_id": waiting.id,
-                    "waiting_occurred_at": as_utc(waiting.occurred_at).isoformat(),
-                },
-            )
-            log.info("stale %s: a later event waits for review", claim.receipt_id)
+        stale = self._overtaken(claim)
+        if stale is not None:
+            inbox.complete(self.engine, claim=claim, status=InboxStatus.stale, outcome=stale)
+            log.info("stale %s: %s", claim.receipt_id, stale["reason"])
             return
         context = ProvisioningContext(
             engine=self.engine,
@@ -201,6 +178,25 @@ class Worker:
         paused = self.graph.get_state(config)
         if paused.interrupts:
             self._park(claim, paused.interrupts[0])
+
+    def _overtaken(self, claim: Claim) -> dict[str, Any] | None:
+        """Why this event is stale, if it is: a later event of the same person was already
+        applied, or waits for review (the newest snapshot is the one to decide on)."""
+        applied = inbox.is_stale(self.engine, claim=claim)
+        if applied is not None:
+            return {
+                "reason": "an event that occurred later was already applied",
+                "applied_receipt_id": applied.last_receipt_id,
+                "applied_occurred_at": applied.last_occurred_at.isoformat(),
+            }
+        waiting = inbox.newer_waiting_for_review(self.engine, claim=claim)
+        if waiting is not None:
+            return {
+                "reason": "an event that occurred later is waiting for review",
+                "waiting_receipt_id": waiting.id,
+                "waiting_occurred_at": as_utc(waiting.occurred_at).isoformat(),
+            }
+        return None
 
     def _prefetch(self, claim: Claim) -> None:
         """Scrub the free text of this event and the next ones in one batch.

@@ -104,7 +104,7 @@ def run_plans(
     text whose sentences do not line up with its own tokens is read whole."""
     pieces = [(key, start, end) for key, plan in plans.items() for start, end in plan.stretches]
     found: dict[K, list[Span]] = {key: [] for key in plans}
-    misaligned: list[K] = []
+    misaligned: dict[K, None] = {}  # ordered set
     texts = [plans[key].doc.text[start:end] for key, start, end in pieces]
     read = engine.ner_docs(texts, batch_size) if texts else []
     for (key, start, _), sentence in zip(pieces, read, strict=True):
@@ -114,7 +114,7 @@ def run_plans(
                 start + entity.start_char, start + entity.end_char, label=entity.label_
             )
             if span is None:
-                misaligned.append(key)
+                misaligned[key] = None
             else:
                 found[key].append(span)
     artifacts: dict[K, NlpArtifacts] = {}
@@ -122,7 +122,7 @@ def run_plans(
         if key not in misaligned:
             plan.doc.ents = found[key]
             artifacts[key] = engine.tokens_only(plan.doc)
-    keys = list(dict.fromkeys(misaligned))
+    keys = list(misaligned)
     if keys:
         wholes = engine.process_batch([plans[key].doc.text for key in keys], LANGUAGE, batch_size)
         for key, (_, result) in zip(keys, wholes, strict=True):
