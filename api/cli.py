@@ -6,6 +6,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -27,6 +28,9 @@ from core.catalog import load_catalog
 from core.db import as_utc, create_tables, make_engine
 from core.inbox import NotReplayableError
 from core.settings import Settings, get_settings
+from tools.mapping.title_mapping import refit_title_adapter
+from tools.titles.adapter_refit import AdapterFit, AdapterSource
+from tools.titles.adapter_store import AdapterKind
 
 app = typer.Typer(help="TalentSync: keeps the LMS in step with the HRIS.", no_args_is_help=True)
 console = Console()
@@ -653,6 +657,53 @@ def audit_retention(
     table.add_row("inbox payloads redacted", str(report.inbox_payloads_redacted))
     table.add_row("checkpoint threads deleted", str(report.checkpoint_threads_deleted))
     console.print(table)
+
+
+titles_app = typer.Typer(help="AI title mapping: the learned title adapter.", no_args_is_help=True)
+app.add_typer(titles_app, name="titles")
+
+
+@titles_app.command("fit-adapter")
+def titles_fit_adapter(
+    source: Annotated[
+        AdapterSource,
+        typer.Option(
+            "--from",
+            case_sensitive=False,
+            help="memory: approved mappings; catalog: the catalog's labels; auto: memory once "
+            "there are TALENTSYNC_TITLE_ADAPTER_MIN_APPROVALS of them.",
+        ),
+    ] = AdapterSource.auto,
+) -> None:
+    """Fit the title adapter and store it; serve and worker use it from their next start."""
+    settings = get_settings()
+    _configure_logging(settings)
+    started = time.perf_counter()
+    try:
+        fit = refit_title_adapter(
+            settings, catalog=load_catalog(settings.catalog_path), source=source
+        )
+    except ValueError as error:
+        console.print(f"[red]{escape(str(error))}[/red]")
+        raise typer.Exit(1) from None
+    table = Table("", "", title="Title adapter", show_header=False)
+    table.add_row("learnt from", _learnt_from(fit, settings))
+    table.add_row("embedder", escape(fit.key.model_id))
+    table.add_row("catalog digest", fit.key.catalog_digest)
+    table.add_row("key digest", fit.key.digest)
+    table.add_row("file", escape(str(fit.path)))
+    table.add_row("fit time", f"{fit.seconds:.1f} s")
+    table.add_row("total time", f"{time.perf_counter() - started:.1f} s")
+    console.print(table)
+
+
+def _learnt_from(fit: AdapterFit, settings: Settings) -> str:
+    if fit.key.kind is AdapterKind.memory:
+        return f"approved memory ({fit.key.approvals} mappings)"
+    return (
+        f"catalog labels ({fit.memory_size} approved mappings; --from auto switches to them "
+        f"at {settings.title_adapter_min_approvals})"
+    )
 
 
 if __name__ == "__main__":

@@ -131,6 +131,18 @@ class Settings(BaseSettings):
         description="Cosine similarity at which an approved title counts as the same title "
         "and its decision is reused without a model call.",
     )
+    title_adapter_dir: Path | None = Field(
+        None,
+        description="Where `talentsync titles fit-adapter` keeps the fitted title adapter; "
+        "var_dir/title_adapter when unset.",
+    )
+    title_adapter_min_approvals: int = Field(
+        600,
+        ge=1,
+        description="Approved mappings from which `titles fit-adapter --from auto` learns the "
+        "adapter from them instead of from the catalog's labels (why 600: "
+        "tools/titles/adapter_refit.py choose_kind).",
+    )
 
     # --- LLM (any OpenAI-compatible endpoint) ---------------------------------------------
     llm_base_url: str | None = Field(
@@ -220,6 +232,11 @@ class Settings(BaseSettings):
     def chroma_path(self) -> Path:
         """Where the embedded Chroma keeps its collections."""
         return self.var_dir / "chroma"
+
+    @property
+    def title_adapter_path(self) -> Path:
+        """Where the fitted title adapter lives (see tools/titles/adapter_store.py)."""
+        return self.title_adapter_dir or self.var_dir / "title_adapter"
 
     @property
     def checkpoint_path(self) -> Path:

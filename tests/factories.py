@@ -7,6 +7,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from core.catalog import Catalog, CatalogGroup, GroupKind
 from core.employee import Employee, EventType, HRISEvent
 from core.settings import Settings
 
@@ -65,3 +68,33 @@ def make_worker_settings(
     }
     fields.update(overrides)
     return Settings(**fields)
+
+
+TINY_ROLES: dict[str, tuple[str, ...]] = {
+    "role-nurse": ("Registered Nurse", "Staff Nurse", "Charge Nurse"),
+    "role-swe": ("Software Engineer", "Software Developer", "Programmer"),
+    "role-chef": ("Chef", "Cook", "Head Chef"),
+    "role-driver": ("Truck Driver", "Lorry Driver"),
+}
+
+
+def make_role_catalog(
+    roles: dict[str, tuple[str, ...]] | None = None, *, version: str = "tiny-1"
+) -> Catalog:
+    """A catalog of role groups only (id -> name, then alt labels): fast to embed and to
+    fit an adapter on."""
+    groups = [
+        CatalogGroup(
+            id=group_id,
+            display_name=f"Role: {names[0]}",
+            kind=GroupKind.role,
+            alt_labels=list(names[1:]),
+        )
+        for group_id, names in (roles or TINY_ROLES).items()
+    ]
+    return Catalog(version=version, groups=groups)
+
+
+def write_catalog(path: Path, catalog: Catalog) -> Path:
+    path.write_text(yaml.safe_dump(catalog.model_dump(mode="json")), encoding="utf-8")
+    return path

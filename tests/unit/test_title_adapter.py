@@ -1,12 +1,23 @@
 """The title adapter learns how a customer's titles map onto roles: where titles sit in a
 systematically different place from the role labels, a fitted W finds the role an identity
-cannot, and with nothing to learn from it stays the identity."""
+cannot, and with nothing to learn from it stays the identity. A ranker given one ranks with
+the weights fitted with it."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from tools.titles.adapter import TitleAdapter, normalised, role_centroids
+from tools.titles.ranker import (
+    COLD,
+    COLD_ADAPTED,
+    WARM,
+    WARM_ADAPTED,
+    RankerWeights,
+    TitleRanker,
+)
+from vectorstore.embeddings import default_embedder
+from vectorstore.roles import CatalogRole
 
 
 def _world(seed: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -50,3 +61,53 @@ def test_role_centroids_are_unit_means_of_each_roles_labels() -> None:
     vectors = np.asarray([[1, 0], [0, 1], [3, 0]], dtype=np.float32)
     centroids = role_centroids(vectors, np.asarray([0, 0, 1]), 2)
     assert np.allclose(centroids, [[2**-0.5, 2**-0.5], [1, 0]])
+
+
+ROLES = [
+    CatalogRole("nurse", "registered nurse", ("staff nurse", "charge nurse")),
+    CatalogRole("swe", "software engineer", ("software developer", "programmer")),
+    CatalogRole("chef", "chef", ("cook", "head chef")),
+]
+
+
+def test_the_shipped_adapter_profiles_weigh_the_adapted_component_and_the_others_do_not() -> None:
+    assert COLD.weights.adapted_embedding == WARM.weights.adapted_embedding == 0.0
+    assert COLD_ADAPTED.weights.adapted_embedding > 0.0
+    assert WARM_ADAPTED.weights.adapted_embedding > 0.0
+    assert COLD_ADAPTED.calibration != COLD.calibration
+    assert WARM_ADAPTED.calibration != WARM.calibration
+
+
+def test_a_ranker_with_an_adapter_ranks_with_the_adapter_profile() -> None:
+    ranker = TitleRanker(ROLES, default_embedder())
+    assert ranker.profile is COLD
+
+    ranker.adapter = TitleAdapter.identity(ranker.embedder.dimension)
+    assert ranker.profile is COLD_ADAPTED
+    assert (ranker.weights, ranker.calibration) == (COLD_ADAPTED.weights, COLD_ADAPTED.calibration)
+
+    ranker.remember([("ward nurse", "nurse")])
+    assert ranker.profile is WARM_ADAPTED
+    assert (ranker.weights, ranker.calibration) == (WARM_ADAPTED.weights, WARM_ADAPTED.calibration)
+
+    ranker.adapter = None
+    assert ranker.profile is WARM
+
+
+def test_the_adapter_changes_the_fused_scores_through_its_weight() -> None:
+    ranker = TitleRanker(ROLES, default_embedder())
+    plain = ranker.rank("line cook", k=3)
+    ranker.adapter = TitleAdapter.identity(ranker.embedder.dimension)
+    adapted = ranker.rank("line cook", k=3)
+
+    top = adapted.candidates[0]
+    assert float(top.evidence["adapted_embedding"]) > 0.0
+    assert float(plain.candidates[0].evidence["adapted_embedding"]) == 0.0
+    assert top.score != plain.candidates[0].score
+
+
+def test_weights_the_caller_passes_win_over_the_adapter_profile() -> None:
+    mine = RankerWeights(label_embedding=1.0, adapted_embedding=5.0)
+    ranker = TitleRanker(ROLES, default_embedder(), weights=mine)
+    ranker.adapter = TitleAdapter.identity(ranker.embedder.dimension)
+    assert ranker.weights is mine

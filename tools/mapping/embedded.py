@@ -52,8 +52,20 @@ class EmbeddedTitleMapper:
             candidates=candidates,
             evidence=_evidence(top),
             flags=["low_confidence"] if result.abstained else [],
-            provenance={"mapper": self.name, "memory_size": self.ranker.memory_size},
+            provenance={
+                "mapper": self.name,
+                "memory_size": self.ranker.memory_size,
+                "adapter": _adapter(self.ranker),
+            },
         )
+
+
+def _adapter(ranker: TitleRanker) -> str | None:
+    """The stored adapter's key digest, so a decision can be traced to the matrix (and the
+    weights profile) that shaped it; None when the ranker ran without one."""
+    if ranker.adapter is None:
+        return None
+    return ranker.adapter.digest or "unsaved"
 
 
 def _evidence(top: Candidate) -> list[str]:

@@ -59,9 +59,14 @@ def role_centroids(vectors: FloatArray, owners: IntArray, n_roles: int) -> Float
 
 @dataclass(frozen=True)
 class TitleAdapter:
-    """``matrix`` W (d, d): a title vector q is compared to roles as normalise(W q)."""
+    """``matrix`` W (d, d): a title vector q is compared to roles as normalise(W q).
+
+    ``digest`` names the stored key the matrix was loaded under (``adapter_store``), so a
+    decision's provenance can say which adapter shaped it; None for one fitted in this
+    process and not (yet) saved."""
 
     matrix: FloatArray
+    digest: str | None = None
 
     @classmethod
     def identity(cls, dimension: int) -> TitleAdapter:

@@ -235,7 +235,91 @@ abstain_below the lowest confidence whose accepted fit rows reach precision 0.8.
 weights are real fits, not typos: given the other components, a shared head noun or a big
 synonym list slightly over-credits a role. label_words fitted to 0 once the n-gram weight
 rose: it is kept computed as evidence. Which profile applies depends on whether any
-approved mappings are loaded, unless the caller passes its own."""
+approved mappings are loaded and whether an adapter is set (``shipped_profile``), unless the
+caller passes its own."""
+
+COLD_ADAPTED_WEIGHTS = RankerWeights(
+    label_lexical=5.116,
+    label_embedding=0.0,
+    memory_lexical=0.0,
+    memory_embedding=0.0,
+    memory_knn=0.0,
+    memory_prior=0.0,
+    label_embedding_mean=0.499,
+    preferred_embedding=1.19,
+    label_words=0.0,
+    description_words=0.257,
+    head_match=-0.325,
+    group_embedding=0.862,
+    label_brevity=0.704,
+    label_count=-0.336,
+    memory_vote=0.0,
+    memory_exact=0.0,
+    adapted_embedding=7.718,
+)
+COLD_ADAPTED_CALIBRATION = Calibration(
+    bias=-1.442, coefficients=(3.358, 0.480, -0.927, 0.0), abstain_below=0.820
+)
+WARM_ADAPTED_WEIGHTS = RankerWeights(
+    label_lexical=2.495,
+    label_embedding=3.161,
+    memory_lexical=2.347,
+    memory_embedding=1.749,
+    memory_knn=0.003,
+    memory_prior=1.032,
+    label_embedding_mean=-0.197,
+    preferred_embedding=1.592,
+    label_words=-0.299,
+    description_words=0.312,
+    head_match=-0.45,
+    group_embedding=1.325,
+    label_brevity=0.0,
+    label_count=0.0,
+    memory_vote=0.476,
+    memory_exact=0.0,
+    adapted_embedding=10.177,
+)
+WARM_ADAPTED_CALIBRATION = Calibration(
+    bias=-0.824, coefficients=(2.921, 0.184, -0.331, -0.922), abstain_below=0.746
+)
+"""The same fits with ``adapted_embedding`` free (the same run's "cold fit with adapter" and
+"warm fit with adapter"): cold with the adapter learnt from the ESCO labels alone, warm
+with the one learnt from A1 (the memory the warm weights are fitted against). The adapted
+cosine takes over from the raw label cosine (cold: label_embedding fits to 0), so these
+weights must not run without an adapter, nor the plain ones with one. On half B: cold MRR
+0.400 -> 0.406, warm 0.560 -> 0.573."""
+
+
+@dataclass(frozen=True)
+class RankerProfile:
+    """Fusion weights and the calibration fitted on their fused scores: the calibration
+    reads logits of those weights only, so the two never travel apart."""
+
+    weights: RankerWeights
+    calibration: Calibration
+
+
+COLD = RankerProfile(COLD_WEIGHTS, COLD_CALIBRATION)
+WARM = RankerProfile(WARM_WEIGHTS, WARM_CALIBRATION)
+COLD_ADAPTED = RankerProfile(COLD_ADAPTED_WEIGHTS, COLD_ADAPTED_CALIBRATION)
+WARM_ADAPTED = RankerProfile(WARM_ADAPTED_WEIGHTS, WARM_ADAPTED_CALIBRATION)
+
+
+def shipped_profile(*, warm: bool, adapted: bool) -> RankerProfile:
+    """The profile fitted with exactly these components live: approved memory loaded
+    (``warm``) and an adapter set (``adapted``). Weights fitted without the adapter give its
+    component 0 weight, and weights fitted with it lean less on the others, so neither
+    profile is right for the other case.
+
+    Either kind of adapter gets the adapted profile, although the warm one was fitted with
+    a memory adapter: a catalog adapter next to a small memory (the state before
+    ``titles fit-adapter --from auto`` switches to memory) still beats no adapter under it
+    (2,000 queries of half B, MRR 0.415 vs 0.385 with 50 approvals, 0.448 vs 0.424 with 200,
+    0.475 vs 0.470 with 800), and only falls behind well past that switch (0.512 vs 0.530
+    with 3,865)."""
+    if adapted:
+        return WARM_ADAPTED if warm else COLD_ADAPTED
+    return WARM if warm else COLD
 
 
 @dataclass(frozen=True)
@@ -396,8 +480,8 @@ class TitleRanker:
         persisted in Chroma instead of re-embedding 30k labels at start-up.
         ``approximate_above``: catalogs with more labels than this are first scored in a
         reduced space (None: always exact). ``adapter``: fills ``adapted_embedding`` (see
-        ``fit_adapter`` / ``fit_catalog_adapter``); the shipped weight profiles were fitted
-        without one, so pass weights fitted with it (``evals.titles`` reports both)."""
+        ``fit_adapter`` / ``fit_catalog_adapter``) and switches the default weights and
+        calibration to the profiles fitted with it (``shipped_profile``)."""
         self.embedder = embedder
         self.adapter = adapter
         self._weights = weights
@@ -466,10 +550,14 @@ class TitleRanker:
         return cls(roles, embedder, label_vectors=matrix[rows], **options)
 
     @property
+    def profile(self) -> RankerProfile:
+        """The shipped profile for what this ranker has now (memory, adapter): both can
+        change after construction (``remember``, ``adapter =``), so it is not cached."""
+        return shipped_profile(warm=len(self._memory) > 0, adapted=self.adapter is not None)
+
+    @property
     def weights(self) -> RankerWeights:
-        if self._weights is not None:
-            return self._weights
-        return WARM_WEIGHTS if len(self._memory) else COLD_WEIGHTS
+        return self._weights if self._weights is not None else self.profile.weights
 
     @weights.setter
     def weights(self, value: RankerWeights | None) -> None:
@@ -477,9 +565,7 @@ class TitleRanker:
 
     @property
     def calibration(self) -> Calibration:
-        if self._calibration is not None:
-            return self._calibration
-        return WARM_CALIBRATION if len(self._memory) else COLD_CALIBRATION
+        return self._calibration if self._calibration is not None else self.profile.calibration
 
     @calibration.setter
     def calibration(self, value: Calibration | None) -> None:
