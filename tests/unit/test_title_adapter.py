@@ -15,6 +15,7 @@ from tools.titles.ranker import (
     WARM_ADAPTED,
     RankerWeights,
     TitleRanker,
+    is_warm,
 )
 from vectorstore.embeddings import default_embedder
 from vectorstore.roles import CatalogRole
@@ -91,6 +92,21 @@ def test_a_ranker_with_an_adapter_ranks_with_the_adapter_profile() -> None:
     assert (ranker.weights, ranker.calibration) == (WARM_ADAPTED.weights, WARM_ADAPTED.calibration)
 
     ranker.adapter = None
+    assert ranker.profile is WARM
+
+
+def test_without_an_adapter_a_few_approvals_in_a_large_catalog_keep_the_cold_profile() -> None:
+    assert not is_warm(approvals=100, roles=2942, adapted=False)
+    assert is_warm(approvals=148, roles=2942, adapted=False)
+    assert is_warm(approvals=1, roles=2942, adapted=True)
+    assert not is_warm(approvals=0, roles=5, adapted=True)
+    assert not is_warm(approvals=0, roles=5, adapted=False)
+
+    roles = [CatalogRole(f"role-{i}", f"Role number {i}") for i in range(60)]
+    ranker = TitleRanker(roles, default_embedder())
+    ranker.remember([("first approved title", "role-1"), ("second approved", "role-2")])
+    assert ranker.profile is COLD
+    ranker.remember([("third approved title", "role-3")])
     assert ranker.profile is WARM
 
 

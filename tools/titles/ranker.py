@@ -305,6 +305,23 @@ COLD_ADAPTED = RankerProfile(COLD_ADAPTED_WEIGHTS, COLD_ADAPTED_CALIBRATION)
 WARM_ADAPTED = RankerProfile(WARM_ADAPTED_WEIGHTS, WARM_ADAPTED_CALIBRATION)
 
 
+WARM_MIN_APPROVALS_PER_ROLE = 0.05
+"""Without an adapter, the warm profile only pays once the memory can answer for a fair
+share of titles: its weights lean on memory evidence and less on labels. Measured on 1,500
+queries of half A against ESCO (2,942 roles; memory = other rows of half A), MRR cold vs
+warm profile: 25 approvals 0.419 vs 0.407, 50 0.419 vs 0.403, 100 0.419 vs 0.425 (top-1
+0.317 vs 0.304), 200 0.419 vs 0.449, 400 0.419 vs 0.481. The switch is per role (0.05 x
+2,942 = 148) because what matters is how likely a title has an approved neighbour. With an
+adapter the warm adapted profile wins from the first approvals (25: 0.434 vs 0.424), so it
+switches at once."""
+
+
+def is_warm(*, approvals: int, roles: int, adapted: bool) -> bool:
+    if adapted:
+        return approvals > 0
+    return approvals > 0 and approvals >= WARM_MIN_APPROVALS_PER_ROLE * roles
+
+
 def shipped_profile(*, warm: bool, adapted: bool) -> RankerProfile:
     """The profile fitted with exactly these components live: approved memory loaded
     (``warm``) and an adapter set (``adapted``). Weights fitted without the adapter give its
@@ -551,9 +568,12 @@ class TitleRanker:
 
     @property
     def profile(self) -> RankerProfile:
-        """The shipped profile for what this ranker has now (memory, adapter): both can
-        change after construction (``remember``, ``adapter =``), so it is not cached."""
-        return shipped_profile(warm=len(self._memory) > 0, adapted=self.adapter is not None)
+        """The shipped profile for what this ranker has now (memory, adapter; see
+        ``is_warm``): both can change after construction (``remember``, ``adapter =``), so it
+        is not cached."""
+        adapted = self.adapter is not None
+        warm = is_warm(approvals=len(self._memory), roles=len(self.role_ids), adapted=adapted)
+        return shipped_profile(warm=warm, adapted=adapted)
 
     @property
     def weights(self) -> RankerWeights:
