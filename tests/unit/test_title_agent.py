@@ -18,6 +18,8 @@ from tools.mapping.role_directory import RoleDirectory
 from tools.mapping.title_mapping import TitleMapping
 from tools.pii.guard import get_guard
 from tools.pii.identity import RecordIdentity
+from tools.titles.adapter import TitleAdapter
+from tools.titles.ranker import TitleRanker
 from vectorstore.embeddings import default_embedder
 from vectorstore.memory import ApprovedMemory
 
@@ -44,6 +46,18 @@ def make_mapper(
     )
 
 
+def test_provenance_names_the_adapter_that_ranked_the_shortlist(role_directory):
+    ranker = TitleRanker(role_directory.roles, default_embedder())
+    ranker.adapter = TitleAdapter.identity(ranker.embedder.dimension)
+    shortlisted = EmbeddedTitleMapper(role_directory, ranker)
+    model = ScriptedChatModel(script=[AIMessage(content=""), choice("role-15-1252", 0.92)])
+    mapper = make_mapper(model, role_directory, shortlisted)
+
+    got = mapper.suggest("Software Engineer", department=None, identity=NOBODY)
+
+    assert got.provenance["shortlist_adapter"] == "unsaved"  # fitted in-process, not stored
+
+
 def shortlist_ids(embedded_mapper: EmbeddedTitleMapper, title: str) -> list[str]:
     return [c.role_id for c in embedded_mapper.candidates(title)[0]]
 
@@ -60,6 +74,7 @@ def test_a_shortlisted_choice_is_taken_with_provenance(role_directory, embedded_
     assert got.provenance["prompt"].startswith("title_mapping@1#")
     assert got.provenance["model"] == "scripted-1"
     assert got.provenance["usage"]["input_tokens"] == 100  # only the answer reported usage
+    assert got.provenance["shortlist_adapter"] is None  # the shortlist ranked without one
     assert got.provenance["usage"]["calls"] == 2
     first_prompt = model.prompts[0]
     assert "Sr. Software Engineer" in first_prompt[1].text

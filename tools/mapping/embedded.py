@@ -55,12 +55,12 @@ class EmbeddedTitleMapper:
             provenance={
                 "mapper": self.name,
                 "memory_size": self.ranker.memory_size,
-                "adapter": _adapter(self.ranker),
+                "adapter": adapter_digest(self.ranker),
             },
         )
 
 
-def _adapter(ranker: TitleRanker) -> str | None:
+def adapter_digest(ranker: TitleRanker) -> str | None:
     """The stored adapter's key digest, so a decision can be traced to the matrix (and the
     weights profile) that shaped it; None when the ranker ran without one."""
     if ranker.adapter is None:

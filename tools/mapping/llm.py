@@ -26,7 +26,7 @@ from agents.title_agent.state import (
 from core.settings import Settings
 from prompts.loader import Prompt, load_prompt
 from tools.mapping.catalog_tools import candidate_lines, make_catalog_tools
-from tools.mapping.embedded import EmbeddedTitleMapper
+from tools.mapping.embedded import EmbeddedTitleMapper, adapter_digest
 from tools.mapping.errors import LLMUnavailableError
 from tools.mapping.role_directory import RoleDirectory
 from tools.mapping.suggestion import RoleSuggestion
@@ -202,5 +202,6 @@ class LLMTitleMapper:
             "tool_rounds": final.get("tool_rounds", 0),
             "answers": final.get("attempts", 0),
             "shown": sorted(shown_ids(cast(TitleAgentState, final))) if final else [],
+            "shortlist_adapter": adapter_digest(self.embedded.ranker),
             **extra,
         }
