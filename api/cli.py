@@ -319,6 +319,12 @@ class MapperName(StrEnum):
     llm = "llm"
 
 
+class AdapterChoice(StrEnum):
+    none = "none"
+    catalog = "catalog"
+    memory = "memory"
+
+
 def _quiet_eval_logging() -> None:
     """Per-example agent chatter (rejected answers are the point of the injection suite)
     would bury the progress bar; evals' own messages stay."""
@@ -338,6 +344,10 @@ def eval_run(
         Path | None, typer.Option(help="Approved history (JobBERT CSV): the warm setting.")
     ] = None,
     mapper: Annotated[MapperName, typer.Option(help="Title mapper.")] = MapperName.embedded,
+    adapter: Annotated[
+        AdapterChoice,
+        typer.Option(help="Title adapter fitted before scoring (titles): catalog or memory."),
+    ] = AdapterChoice.none,
     prompt: Annotated[str, typer.Option(help="Prompt reference id@version.")] = "title_mapping@1",
     model: Annotated[
         str | None, typer.Option(help="Chat model name at TALENTSYNC_LLM_BASE_URL (llm).")
@@ -365,6 +375,7 @@ def eval_run(
         catalog=catalog,
         memory=memory,
         mapper=mapper.value,
+        adapter=adapter.value,
         prompt=prompt,
         model=model,
         limit=limit,

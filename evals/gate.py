@@ -37,7 +37,12 @@ class GateRun:
 
     @property
     def key(self) -> str:
-        return f"{self.suite}:{self.options.dataset.relative_to(REPO)}"
+        key = f"{self.suite}:{self.options.dataset.relative_to(REPO)}"
+        return key if self.options.adapter == "none" else f"{key}+adapter={self.options.adapter}"
+
+    @property
+    def out_name(self) -> str:
+        return self.suite if self.options.adapter == "none" else f"{self.suite}-adapter"
 
 
 def gate_runs(prompt: str = "title_mapping@1") -> list[GateRun]:
@@ -48,6 +53,15 @@ def gate_runs(prompt: str = "title_mapping@1") -> list[GateRun]:
                 dataset=DATASETS / "titles" / "jobbert.sample.csv",
                 catalog=DATASETS / "titles" / "esco_occupations.sample.csv",
                 mapper="embedded",
+            ),
+        ),
+        GateRun(
+            "titles",
+            RunOptions(
+                dataset=DATASETS / "titles" / "jobbert.sample.csv",
+                catalog=DATASETS / "titles" / "esco_occupations.sample.csv",
+                mapper="embedded",
+                adapter="catalog",
             ),
         ),
         GateRun(
@@ -126,7 +140,7 @@ def run_gate(
         run = run_suite(
             gate_run.suite,
             options,
-            out=(out / gate_run.suite) if out else None,
+            out=(out / gate_run.out_name) if out else None,
             progress=progress,
         )
         result.runs[gate_run.key] = run

@@ -81,6 +81,9 @@ class RunOptions:
     seed: int = 20260101
     chat_model: BaseChatModel | None = None
     """A chat model injected by code (tests, scripted gate runs) instead of ``model``."""
+    adapter: str = "none"
+    """Title adapter the ranker runs with, as ``talentsync titles fit-adapter`` would fit it:
+    ``none``, ``catalog`` (the catalog's labels) or ``memory`` (the approved history)."""
 
     def reproducible(self) -> dict[str, Any]:
         """The options as stored with a run (an injected model is named, not serialised)."""
@@ -93,6 +96,7 @@ class RunOptions:
             "model": self.model,
             "limit": self.limit,
             "seed": self.seed,
+            "adapter": self.adapter,
             "injected_model": type(self.chat_model).__name__ if self.chat_model else None,
         }
 

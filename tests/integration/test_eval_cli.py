@@ -111,6 +111,20 @@ def test_report_writes_markdown_and_self_contained_html(tmp_path: Path) -> None:
     assert "| top1 |" in md
 
 
+def test_titles_with_a_catalog_adapter_score_the_adapted_ranker(tmp_path: Path) -> None:
+    def confidences(adapter: str) -> list[float]:
+        options = RunOptions(dataset=TITLES, catalog=ESCO, limit=40, adapter=adapter)
+        run = run_suite("titles", options, out=tmp_path / adapter)
+        assert run.summary["extra"]["adapter"] == adapter
+        lines = (run.directory / "examples.jsonl").read_text().splitlines()
+        return [json.loads(line)["confidence"] for line in lines]
+
+    plain, adapted = confidences("none"), confidences("catalog")
+    assert len(plain) == len(adapted) == 40
+    # another weight profile and an extra component: the calibrated confidences move
+    assert sum(abs(a - b) > 1e-6 for a, b in zip(plain, adapted, strict=True)) > 20
+
+
 def test_skills_runs_keep_one_record_per_row_so_they_get_intervals(tmp_path: Path) -> None:
     taxonomy = tmp_path / "labels.txt"
     taxonomy.write_text("use spreadsheets software\nmanage staff\nPython (computer programming)\n")

@@ -6,11 +6,12 @@ The prompt effect comes from the scripted prompt-following model in `evals.promp
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from evals.gate import check, run_gate
+from evals.gate import BASELINES, check, gate_runs, run_gate
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -41,3 +42,11 @@ def test_gate_passes_on_the_current_prompt_and_fails_on_the_worse_one(tmp_path: 
     assert summary["prompt"].startswith("title_mapping@2#")
     # the code-level defences hold whatever the prompt: nothing outside what was shown
     assert summary["metrics"]["out_of_candidate_rate"] == 0.0
+
+
+def test_every_gate_run_has_its_own_baselines_and_run_directory() -> None:
+    runs = gate_runs()
+    baselines = json.loads(BASELINES.read_text())
+    assert len({r.key for r in runs}) == len({r.out_name for r in runs}) == len(runs)
+    assert all(r.key in baselines for r in runs)
+    assert any(r.options.adapter == "catalog" for r in runs)
