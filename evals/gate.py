@@ -45,25 +45,20 @@ class GateRun:
         return self.suite if self.options.adapter == "none" else f"{self.suite}-adapter"
 
 
+def _titles_run(adapter: str) -> GateRun:
+    options = RunOptions(
+        dataset=DATASETS / "titles" / "jobbert.sample.csv",
+        catalog=DATASETS / "titles" / "esco_occupations.sample.csv",
+        mapper="embedded",
+        adapter=adapter,
+    )
+    return GateRun("titles", options)
+
+
 def gate_runs(prompt: str = "title_mapping@1") -> list[GateRun]:
     return [
-        GateRun(
-            "titles",
-            RunOptions(
-                dataset=DATASETS / "titles" / "jobbert.sample.csv",
-                catalog=DATASETS / "titles" / "esco_occupations.sample.csv",
-                mapper="embedded",
-            ),
-        ),
-        GateRun(
-            "titles",
-            RunOptions(
-                dataset=DATASETS / "titles" / "jobbert.sample.csv",
-                catalog=DATASETS / "titles" / "esco_occupations.sample.csv",
-                mapper="embedded",
-                adapter="catalog",
-            ),
-        ),
+        _titles_run("none"),
+        _titles_run("catalog"),  # the product's path once `titles fit-adapter` has run
         GateRun(
             "injection",
             RunOptions(dataset=DATASETS / "injection" / "adversarial_titles.jsonl", prompt=prompt),
