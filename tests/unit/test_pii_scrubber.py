@@ -155,3 +155,22 @@ def test_cities_are_kept_unless_asked(scrubber: Scrubber) -> None:
     replacing = Scrubber(get_analyzer(), operators={"LOCATION": "replace"})
     result = replacing.scrub(text, identity=None, placeholders=PlaceholderMap())
     assert result.text == "Transferred to the <LOCATION_1> office."
+
+
+@pytest.mark.parametrize(
+    "text", ["Operations Analyst 2", "Data Scientist 3", "Sales Associate 2", "Python 3"]
+)
+def test_a_title_or_skill_with_a_level_number_is_not_an_address(
+    scrubber: Scrubber, text: str
+) -> None:
+    """Context words count as whole words: "at" inside "Data" and "on" inside "Python" once
+    made these street addresses, and the title mapper then saw only a placeholder."""
+    got = scrubber.scrub(text, identity=RecordIdentity(), placeholders=PlaceholderMap())
+    assert got.text == text
+
+
+def test_a_house_number_after_at_is_still_an_address(scrubber: Scrubber) -> None:
+    got = scrubber.scrub(
+        "Lives at Kuusiku 7 now", identity=RecordIdentity(), placeholders=PlaceholderMap()
+    )
+    assert "Kuusiku" not in got.text

@@ -234,6 +234,12 @@ class HRContextEnhancer(LemmaContextAwareEnhancer):
     words, and only the results it boosts are copied (the inputs stay untouched).
     """
 
+    def __init__(self, **options: Any) -> None:
+        # whole words: Presidio's default substring test let the street-address context "on"
+        # and "at" fire inside "Python 3", "Operations Analyst 2" and "Data Scientist 3",
+        # which were then scrubbed as addresses and could not be mapped
+        super().__init__(**{"context_matching_mode": "whole_word", **options})
+
     def enhance_using_context(
         self,
         text: str,
