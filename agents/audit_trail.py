@@ -12,6 +12,7 @@ from typing import Any
 from agents.state import ProvisioningContext, ProvisioningState
 from core.audit import ActorKind, AuditAction, AuditEntryCreate
 from core.employee import Employee
+from tools.mapping.skill_mapping import recorded_skills
 from tools.pii.firewall import Channel, FirewallRefusalError
 from tools.pii.identity import RecordIdentity
 
@@ -72,6 +73,7 @@ def run_entries(
         "rules_fired": sorted({a["rule"] for a in decision.get("assignments", [])}),
         "flags": decision.get("flags", []),
         "title": _title_provenance(ctx, (decision.get("provenance") or {}).get("title"), identity),
+        "skills": recorded_skills(state.get("skills") or []),  # scrubbed texts, concepts
         "policy": review,
     }
     entries = [

@@ -1,6 +1,6 @@
-"""The provisioning graph, wired: load_state -> scrub -> map_roles -> [map_title] -> plan ->
-assess -> [review: interrupt until people decide] -> apply -> record (or straight to record
-when a reviewer rejects).
+"""The provisioning graph, wired: load_state -> scrub -> map_roles -> [map_title] ->
+infer_skills -> plan -> assess -> [review: interrupt until people decide] -> apply -> record
+(or straight to record when a reviewer rejects).
 
 `scrub` runs before any mapping, so an AI mapper only ever receives its scrubbed view; the
 seam for `assess`/`review` is between `plan` and `apply`.
@@ -27,6 +27,7 @@ def build_provisioning_graph(checkpointer: BaseCheckpointSaver[str]) -> Provisio
     builder.add_node("scrub", steps.scrub)
     builder.add_node("map_roles", steps.map_roles)
     builder.add_node("map_title", steps.map_title)
+    builder.add_node("infer_skills", steps.infer_skills)
     builder.add_node("plan", review_steps.plan)
     builder.add_node("assess", review_steps.assess_change)
     builder.add_node("review", review_steps.review)
@@ -36,7 +37,8 @@ def build_provisioning_graph(checkpointer: BaseCheckpointSaver[str]) -> Provisio
     builder.add_edge("load_state", "scrub")
     builder.add_edge("scrub", "map_roles")
     builder.add_conditional_edges("map_roles", steps.after_mapping)
-    builder.add_edge("map_title", "plan")
+    builder.add_edge("map_title", "infer_skills")
+    builder.add_edge("infer_skills", "plan")
     builder.add_edge("plan", "assess")
     builder.add_conditional_edges("assess", review_steps.after_assess)
     builder.add_conditional_edges("review", review_steps.after_review)

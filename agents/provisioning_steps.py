@@ -26,6 +26,7 @@ from core import inbox, vault
 from core.employee import Employee, EmploymentStatus, EventType, HRISEvent
 from core.inbox import InboxStatus
 from tools.mapping.base import MappingDecision
+from tools.mapping.skill_mapping import recorded_skills
 from tools.mapping.suggestion import RoleSuggestion
 from tools.mapping.title_mapping import TitleMapping
 from tools.pii.allowlist import AllowedTerms
@@ -106,12 +107,29 @@ def map_roles(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -
 
 def after_mapping(
     state: ProvisioningState, runtime: Runtime[ProvisioningContext]
-) -> Literal["map_title", "plan"]:
+) -> Literal["map_title", "infer_skills"]:
     """AI is asked only for what the rules left open: an active person with no role."""
     employee = Employee.model_validate(state["employee"])
     if runtime.context.titles is None or not wants_active(employee) or not employee.title:
-        return "plan"
-    return "map_title" if needs_role(MappingDecision.model_validate(state["decision"])) else "plan"
+        return "infer_skills"
+    decision = MappingDecision.model_validate(state["decision"])
+    return "map_title" if needs_role(decision) else "infer_skills"
+
+
+def infer_skills(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
+    """Place the profile's skills on taxonomy concepts, from the scrubbed view only: a
+    record the firewall refused has no view, and its skills stay unplaced."""
+    skills = runtime.context.skills
+    view = state.get("model_view") or {}
+    texts = [view[key] for key in sorted(view, key=_item_order) if key.startswith("skills.")]
+    if skills is None or not texts:
+        return {"skills": []}
+    return {"skills": [d.model_dump(mode="json") for d in skills.map(texts)]}
+
+
+def _item_order(key: str) -> tuple[str, int]:
+    name, _, item = key.partition(".")
+    return name, int(item) if item.isdigit() else -1
 
 
 def map_title(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
@@ -307,6 +325,7 @@ def record(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> d
         "held_for_review": [a["group_id"] for a in decision.get("held_for_review", [])],
         "flags": decision.get("flags", []),
         "title": _title_outcome(decision.get("provenance", {}).get("title")),
+        "skills": recorded_skills(state.get("skills") or []),
         "user_action": state["plan"]["user_action"],
         "pii": state.get("pii", {}),
         "review": review,

@@ -24,6 +24,7 @@ from tools.hris.records import records_from_settings
 from tools.lms.catalog_groups import CatalogGroups
 from tools.lms.scim import ScimLMS
 from tools.mapping.rules import RulesMapper
+from tools.mapping.skill_mapping import build_skill_mapping
 from tools.mapping.title_mapping import build_title_mapping
 from tools.notify.review_webhook import ReviewNotifier
 from tools.pii.guard import get_guard
@@ -54,6 +55,7 @@ def open_workers(
             settings, catalog=catalog, firewall=pii.firewall, chat_model=chat_model
         )
         vault_keys = load_keys(settings)
+        skills = build_skill_mapping(settings)
         yield [
             Worker(
                 engine=engine,
@@ -70,6 +72,7 @@ def open_workers(
                 hris=hris,
                 pii=pii,
                 vault_keys=vault_keys,
+                skills=skills,
             )
             for _ in range(count)
         ]

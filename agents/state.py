@@ -20,6 +20,7 @@ from tools.hris.records import EmployeeFetcher
 from tools.lms.catalog_groups import CatalogGroups
 from tools.lms.scim import ScimLMS
 from tools.mapping.base import Mapper
+from tools.mapping.skill_mapping import SkillMapping
 from tools.mapping.title_mapping import TitleMapping
 from tools.pii.guard import PIIGuard
 from vectorstore.reasoning import ReasoningLog
@@ -34,6 +35,7 @@ class ProvisioningState(TypedDict, total=False):
     model_view: dict[str, str] | None  # the scrubbed fields an AI step may see; None if refused
     pii: dict[str, Any]  # finding counts by type and any firewall refusal, never values
     decision: dict[str, Any]
+    skills: list[dict[str, Any]]  # profile skills placed on taxonomy concepts (SkillDecision)
     manages_others: bool
     plan: dict[str, Any]  # what applies without review
     proposal: dict[str, Any] | None  # the full change incl. held AI choices; None if the same
@@ -56,3 +58,4 @@ class ProvisioningContext:
     vault_keys: VaultKeys  # never in state: state is checkpointed
     hris: EmployeeFetcher
     claim: Claim
+    skills: SkillMapping | None = None  # None: skill mapping is off

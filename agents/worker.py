@@ -41,6 +41,7 @@ from tools.lms.catalog_groups import CatalogGroups
 from tools.lms.errors import LMSRejected, LMSUnavailable
 from tools.lms.scim import ScimLMS
 from tools.mapping.base import Mapper
+from tools.mapping.skill_mapping import SkillMapping
 from tools.mapping.title_mapping import TitleMapping
 from tools.notify.review_webhook import ReviewNotifier
 from tools.pii.guard import PIIGuard
@@ -69,6 +70,7 @@ class Worker:
     hris: EmployeeFetcher
     pii: PIIGuard
     vault_keys: VaultKeys
+    skills: SkillMapping | None = None
     worker_id: str = ""
 
     def __post_init__(self) -> None:
@@ -142,6 +144,7 @@ class Worker:
             pii=self.pii,
             vault_keys=self.vault_keys,
             claim=claim,
+            skills=self.skills,
         )
         config: RunnableConfig = {"configurable": {"thread_id": claim.receipt_id}}
         snapshot = self.graph.get_state(config)

@@ -8,8 +8,16 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+)
 
 
 class EmploymentStatus(StrEnum):
@@ -54,6 +62,11 @@ class Employee(BaseModel):
     worker_type: WorkerType = WorkerType.employee
     hire_date: date | None = None
     termination_date: date | None = None
+    skills: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Skills on the HRIS profile, as typed ('Python 3', 'people mgmt').",
+    )
 
     @property
     def display_name(self) -> str:

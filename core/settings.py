@@ -143,6 +143,16 @@ class Settings(BaseSettings):
         "adapter from them instead of from the catalog's labels (why 600: "
         "tools/titles/adapter_refit.py choose_kind).",
     )
+    skill_mapper: Literal["embedded", "off"] = Field(
+        "embedded",
+        description="What places the skills on an HRIS profile on taxonomy concepts: exact "
+        "labels first, then the offline normaliser; or nobody.",
+    )
+    skills_taxonomy_path: Path | None = Field(
+        None,
+        description="Skill preferred labels, one a line, with ESCO `*SkillsCollection_en.csv` "
+        "files next to it for alt labels; the bundled ESCO skills when unset.",
+    )
 
     # --- LLM (any OpenAI-compatible endpoint) ---------------------------------------------
     llm_base_url: str | None = Field(

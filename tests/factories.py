@@ -98,3 +98,24 @@ def make_role_catalog(
 def write_catalog(path: Path, catalog: Catalog) -> Path:
     path.write_text(yaml.safe_dump(catalog.model_dump(mode="json")), encoding="utf-8")
     return path
+
+
+def write_skill_taxonomy(directory: Path) -> Path:
+    """A five-concept ESCO-shaped taxonomy (labels file + one collection CSV with alt
+    labels), small enough that the skill normaliser builds in about a second."""
+    directory.mkdir(parents=True, exist_ok=True)
+    labels = directory / "skills_en_labels.txt"
+    labels.write_text(
+        "Python (computer programming)\nuse spreadsheets software\nlead others\n"
+        "work in teams\nmanage budgets\n",
+        encoding="utf-8",
+    )
+    (directory / "digitalSkillsCollection_en.csv").write_text(
+        "conceptUri,preferredLabel,altLabels,description,skillType\n"
+        "http://data.europa.eu/esco/skill/sheets,use spreadsheets software,"
+        "MS Excel | Microsoft Excel | spreadsheets,Use spreadsheets.,skill/competence\n"
+        "http://data.europa.eu/esco/skill/teams,work in teams,teamwork | team work,"
+        "Work with others.,skill/competence\n",
+        encoding="utf-8",
+    )
+    return labels

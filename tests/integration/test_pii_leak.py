@@ -36,14 +36,16 @@ from core.catalog import load_catalog
 from core.db import create_tables, make_engine
 from core.employee import Employee
 from core.inbox import Claim, EmployeeCursor
+from core.settings import Settings
 from core.vault import VaultKeys
 from prompts.loader import load_prompt
 from tests.doubles.scripted_chat import ScriptedChatModel, choice
-from tests.factories import NO_REVIEW_POLICY, make_employee, make_event
+from tests.factories import NO_REVIEW_POLICY, make_employee, make_event, write_skill_taxonomy
 from tools.mapping.embedded import EmbeddedTitleMapper
 from tools.mapping.llm import LLMTitleMapper
 from tools.mapping.role_directory import RoleDirectory
 from tools.mapping.rules import RulesMapper
+from tools.mapping.skill_mapping import build_skill_mapping
 from tools.mapping.title_mapping import TitleMapping
 from tools.pii.guard import PIIGuard, get_guard
 from tools.pii.scrubber import ScrubResult
@@ -96,6 +98,7 @@ def _cases(count: int, seed: int = 20261123) -> Iterator[Case]:
         lambda e, m, p: f"ask {str(e.email).split('@')[0]}",
     ]
     formats = ["+44 20 7946 {0:04d}", "(555) 867-{0:04d}", "+49 30 1234{0:04d}", "07700 90{0:04d}"]
+    skill_rng = random.Random(seed + 1)  # its own stream: the other fields stay as they were
     for n in range(count):
         fake = fakers[rng.choice(LOCALES)]
         manager = _person(fake, rng, 10 * n + 1)
@@ -105,11 +108,22 @@ def _cases(count: int, seed: int = 20261123) -> Iterator[Case]:
         for _ in range(rng.randint(1, 3)):
             target = rng.choice(list(fields))
             fields[target] = f"{fields[target]} {rng.choice(plants)(person, manager, phone)}"
+        skills = skill_rng.sample(SKILLS, 2)
+        if skill_rng.random() < 0.5:  # profile skills are typed by people too
+            skills[0] = f"{skills[0]} {skill_rng.choice(plants)(person, manager, phone)}"
         # no job code: the rules leave the role open, so every record goes to the model
         employee = person.model_copy(
-            update={**fields, "manager_external_id": manager.external_id, "job_code": None}
+            update={
+                **fields,
+                "skills": skills,
+                "manager_external_id": manager.external_id,
+                "job_code": None,
+            }
         )
         yield Case(employee, manager, (phone,))
+
+
+SKILLS = ["Python", "ms excel", "people mgmt", "team work", "budgeting", "SQL", "coaching"]
 
 
 def _known_values(case: Case) -> set[str]:
@@ -186,10 +200,11 @@ class Pipeline:
             state.update(node(state, runtime))  # type: ignore[arg-type]
         if steps.after_mapping(state, runtime) == "map_title":  # type: ignore[arg-type]
             state.update(steps.map_title(state, runtime))  # type: ignore[arg-type]
+        state.update(steps.infer_skills(state, runtime))  # type: ignore[arg-type]
         prompts = [m.text for p in self.model.prompts[sent_before:] for m in p]
         entry = self.client.get_collection("reasoning").get(ids=[f"r{n}:title"])
         vector = [*(entry["documents"] or []), json.dumps(entry["metadatas"])]
-        audit = [json.dumps({k: state.get(k) for k in ("decision", "pii")})]
+        audit = [json.dumps({k: state.get(k) for k in ("decision", "pii", "skills")})]
         return state, prompts + vector + audit
 
 
@@ -221,6 +236,8 @@ def make_pipeline(tmp_path: Path, guard: PIIGuard) -> Pipeline:
         reasoning=ReasoningLog(client, embedder, firewall=guard.firewall),
     )
     keys = VaultKeys(master=os.urandom(32), pseudonym=os.urandom(32))
+    taxonomy = write_skill_taxonomy(tmp_path / "taxonomy")
+    skills = build_skill_mapping(Settings(var_dir=tmp_path, skills_taxonomy_path=taxonomy))
 
     def context_for(case: Case, n: int) -> ProvisioningContext:
         manager_row, _ = inbox.enqueue(engine, event=make_event(case.manager))
@@ -247,6 +264,7 @@ def make_pipeline(tmp_path: Path, guard: PIIGuard) -> Pipeline:
             vault_keys=keys,
             hris=None,  # type: ignore[arg-type]  # events carry the full record
             claim=Claim(receipt_id=f"r{n}", worker_id="leak-test", attempts=1, event=event),
+            skills=skills,
         )
 
     return Pipeline(engine, guard, model, client, context_for)

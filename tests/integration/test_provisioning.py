@@ -19,15 +19,21 @@ from sqlalchemy.engine import Engine
 
 from agents.runtime import open_workers
 from agents.worker import Worker
-from core import inbox
+from core import audit, inbox
 from core.catalog import Catalog, load_catalog
 from core.employee import Employee, EmploymentStatus, EventType
 from core.inbox import InboxStatus
 from core.settings import Settings
-from tests.factories import make_employee, make_event, make_worker_settings
+from tests.factories import (
+    make_employee,
+    make_event,
+    make_worker_settings,
+    write_skill_taxonomy,
+)
 from tools.lms.sandbox import SandboxServer
 from tools.lms.scim import ScimLMS
 from tools.mapping.rules import RulesMapper
+from tools.mapping.skill_mapping import build_skill_mapping
 
 T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
 TOKEN = "sandbox-token"
@@ -99,6 +105,32 @@ def test_hire_creates_the_account_and_the_catalog_memberships(harness: Harness) 
     row = inbox.get(harness.engine, receipt_id=receipt)
     assert row is not None and row.status == InboxStatus.applied
     assert row.outcome is not None and row.outcome["mapper"] == "rules"
+
+
+def test_profile_skills_are_placed_from_the_scrubbed_view_and_recorded(
+    harness: Harness, tmp_path: Path
+) -> None:
+    taxonomy = write_skill_taxonomy(tmp_path / "taxonomy")
+    harness.worker.skills = build_skill_mapping(
+        harness.settings.model_copy(update={"skills_taxonomy_path": taxonomy})
+    )
+    person = make_employee(
+        given_name="Ilse", skills=["ms excel", "Python 3", f"pairs with {'Ilse'} every week"]
+    )
+    receipt = harness.enqueue(make_event(person, occurred_at=T0))
+    harness.drain()
+
+    row = inbox.get(harness.engine, receipt_id=receipt)
+    assert row is not None and row.status == InboxStatus.applied and row.outcome is not None
+    skills = row.outcome["skills"]
+    assert [s["method"] for s in skills[:2]] == ["exact", "embedded"]
+    assert skills[0]["label"] == "use spreadsheets software"
+    assert skills[1]["label"] == "Python (computer programming)"
+    assert skills[2]["text"] == "pairs with <PERSON_1> every week"  # the model view, scrubbed
+    entries = audit.query(harness.engine, where=audit.AuditFilter(receipt_id=receipt), limit=10)
+    decided = [e for e in entries if e.action == audit.AuditAction.decision_made]
+    assert decided and "Ilse" not in str(decided[0].provenance)
+    assert decided[0].provenance["skills"][0]["concept_id"].endswith("/sheets")
 
 
 def test_job_change_moves_role_groups_and_keeps_the_rest(harness: Harness) -> None:

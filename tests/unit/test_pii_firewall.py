@@ -96,6 +96,22 @@ def test_model_view_is_default_deny_and_scrubbed(guard: PIIGuard, zoe: Employee)
     guard.firewall.check(view.fields, identity=identity, channel=Channel.model_prompt)
 
 
+def test_each_profile_skill_is_scrubbed_and_checked_on_its_own(
+    guard: PIIGuard, zoe: Employee
+) -> None:
+    skilled = zoe.model_copy(
+        update={"skills": ["Python 3", "mentored by Zoë Müller-Lüdenscheidt", "call 07946 0958"]}
+    )
+    got = guard.view_for_model(skilled)
+
+    assert got.fields is not None
+    skills = {k: v for k, v in got.fields.items() if k.startswith("skills.")}
+    assert skills["skills.0"] == "Python 3"
+    assert skills["skills.1"] == "mentored by <PERSON_1>"
+    assert "0958" not in skills["skills.2"]
+    assert all(guard.policy.is_free_text(key) for key in skills)
+
+
 def test_the_answer_does_not_depend_on_what_was_checked_before() -> None:
     """The clean-digest cache once changed which strings were scanned side by side; next to
     other words a job code scored as a phone number, so the same payload was refused only

@@ -19,7 +19,11 @@ class FieldPolicy:
     # Enumerations and pattern-validated codes: no room for personal data inside them.
     structured: frozenset[str] = frozenset({"country", "worker_type", "employment_status"})
     # Free text typed by people: may hold a name, a phone number, anything.
-    free_text: frozenset[str] = frozenset({"title", "location", "department", "job_code"})
+    free_text: frozenset[str] = frozenset({"title", "location", "department", "job_code", "skills"})
+
+    def is_free_text(self, key: str) -> bool:
+        """``key`` is a field name, or ``field.N`` for item N of a list field."""
+        return key.split(".", 1)[0] in self.free_text
 
     @property
     def allowed(self) -> frozenset[str]:
@@ -44,7 +48,7 @@ def model_view(
 ) -> ModelView:
     policy = policy or FieldPolicy()
     present = _allowed_values(employee, policy)
-    typed = [name for name in present if name in policy.free_text]
+    typed = [name for name in present if policy.is_free_text(name)]
     scrubbed = scrubber.scrub_many(
         [present[name] for name in typed], identity=identity, placeholders=placeholders
     )
@@ -60,13 +64,18 @@ def free_text_values(employee: Employee, policy: FieldPolicy | None = None) -> l
     """The texts `model_view` scrubs for this record, in the order it scrubs them."""
     policy = policy or FieldPolicy()
     present = _allowed_values(employee, policy)
-    return [value for name, value in present.items() if name in policy.free_text]
+    return [value for name, value in present.items() if policy.is_free_text(name)]
 
 
 def _allowed_values(employee: Employee, policy: FieldPolicy) -> dict[str, str]:
+    """Each item of a list field (skills) is its own entry, ``skills.0`` ..., so it is
+    scrubbed, checked and read back on its own."""
     record = employee.model_dump(mode="json")
-    return {
-        name: str(record[name])
-        for name in sorted(policy.allowed)
-        if record.get(name) not in (None, "")
-    }
+    values: dict[str, str] = {}
+    for name in sorted(policy.allowed):
+        value = record.get(name)
+        if isinstance(value, list):
+            values.update({f"{name}.{i}": str(item) for i, item in enumerate(value) if item})
+        elif value not in (None, ""):
+            values[name] = str(value)
+    return values

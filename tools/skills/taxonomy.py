@@ -93,6 +93,11 @@ def read_collections(paths: Iterable[Path]) -> dict[str, CollectionRow]:
     return rows
 
 
+def bundled_labels_path() -> Path:
+    """ESCO's skill labels and collections, copied into the package (core/data/esco)."""
+    return Path(__file__).resolve().parents[2] / "core" / "data" / "esco" / "skills_en_labels.txt"
+
+
 def default_collection_paths(labels_path: Path) -> list[Path]:
     """The ESCO collections shipped next to the label list, if any."""
     return sorted(labels_path.parent.glob("*SkillsCollection_en.csv"))
