@@ -158,13 +158,23 @@ def test_cities_are_kept_unless_asked(scrubber: Scrubber) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["Operations Analyst 2", "Data Scientist 3", "Sales Associate 2", "Python 3"]
+    "text",
+    [
+        "Operations Analyst 2",
+        "Data Scientist 3",
+        "Sales Associate 2",
+        "Python 3",
+        "Office 365",
+        "Microsoft Office 365",
+        "Home Office 2",
+    ],
 )
 def test_a_title_or_skill_with_a_level_number_is_not_an_address(
     scrubber: Scrubber, text: str
 ) -> None:
     """Context words count as whole words: "at" inside "Data" and "on" inside "Python" once
-    made these street addresses, and the title mapper then saw only a placeholder."""
+    made these street addresses, and the title mapper then saw only a placeholder. A context
+    word inside the match counts neither: "Office" was its own address context."""
     got = scrubber.scrub(text, identity=RecordIdentity(), placeholders=PlaceholderMap())
     assert got.text == text
 
@@ -172,5 +182,12 @@ def test_a_title_or_skill_with_a_level_number_is_not_an_address(
 def test_a_house_number_after_at_is_still_an_address(scrubber: Scrubber) -> None:
     got = scrubber.scrub(
         "Lives at Kuusiku 7 now", identity=RecordIdentity(), placeholders=PlaceholderMap()
+    )
+    assert "Kuusiku" not in got.text
+
+
+def test_an_address_context_word_before_the_match_still_counts(scrubber: Scrubber) -> None:
+    got = scrubber.scrub(
+        "Send it to the office, Kuusiku 7", identity=RecordIdentity(), placeholders=PlaceholderMap()
     )
     assert "Kuusiku" not in got.text

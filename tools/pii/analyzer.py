@@ -265,7 +265,7 @@ class HRContextEnhancer(LemmaContextAwareEnhancer):
                 window = _ContextWindow(
                     nlp_artifacts, self.context_prefix_count, self.context_suffix_count
                 )
-            surrounding = window.around(result.start, text[result.start : result.end])
+            surrounding = window.around(result.start, result.end, text[result.start : result.end])
             supportive = self._supportive_word([*surrounding, *extra], recognizer.context)
             if not supportive:
                 continue
@@ -326,25 +326,36 @@ class _ContextWindow:
                 )
             ]
         )
+        self._starts = list(nlp_artifacts.tokens_indices)
         self._before = before
         self._after = after
 
-    def around(self, start: int, word: str) -> list[str]:
+    def around(self, start: int, end: int, word: str) -> list[str]:
+        """Context words before and after the match, never inside it.
+
+        Presidio walks from the match's own first token (for a context word glued to it), so
+        the capitalised word of a weak "name + number" address ("Office 365", "Drive 2 Win",
+        "Home Office 2") was its own supporting context and those skills were scrubbed as
+        addresses. The walk and its budget stay Presidio's; tokens inside the match are just
+        not collected (whole-word matching could not use a glued word anyway).
+        """
         if not self._ends:
             return [""]  # Presidio's answer when there are no tokens: nothing can match
         # the first token ending after the match start: Presidio's "token at or covering"
         index = bisect.bisect_right(self._ends, start)
         if index == len(self._ends):
             raise ValueError(f"Did not find word '{word}' in the list of tokens")
+        inside = range(index, bisect.bisect_left(self._starts, end))
         words: set[str] = set()
         for step, count in ((-1, self._before), (1, self._after)):
-            # the match's own token counts too (a context word glued to it), hence the +1
+            # the match's own token takes a place in the budget, as in Presidio, hence the +1
             remaining = count + 1
             position = index
             while 0 <= position < len(self._lemmas) and remaining > 0:
                 lemma = self._lemmas[position]
                 if lemma in self._keywords:
-                    words.add(lemma)
+                    if position not in inside:
+                        words.add(lemma)
                     remaining -= 1
                 position += step
         return list(words)
