@@ -28,6 +28,7 @@ from core.catalog import load_catalog
 from core.db import as_utc, create_tables, make_engine
 from core.inbox import NotReplayableError
 from core.settings import Settings, get_settings
+from tools.mapping.skill_mapping import SkillMapping, build_skill_mapping
 from tools.mapping.title_mapping import refit_title_adapter
 from tools.titles.adapter_refit import AdapterFit, AdapterSource
 from tools.titles.adapter_store import AdapterKind
@@ -715,6 +716,50 @@ def _learnt_from(fit: AdapterFit, settings: Settings) -> str:
         f"catalog labels ({fit.memory_size} approved mappings; --from auto switches to them "
         f"at {settings.title_adapter_min_approvals})"
     )
+
+
+skills_app = typer.Typer(help="Profile skills: the taxonomy index and trying the mapping.")
+app.add_typer(skills_app, name="skills", no_args_is_help=True)
+
+
+def _skill_mapping(settings: Settings) -> SkillMapping:
+    mapping = build_skill_mapping(settings)
+    if mapping is None:
+        err_console.print("[red]skills are switched off (TALENTSYNC_SKILL_MAPPER=off)[/red]")
+        raise typer.Exit(1)
+    return mapping
+
+
+@skills_app.command("index")
+def skills_index() -> None:
+    """Build the skills index now (embeds the taxonomy's labels the first time, 30 s to a
+    few minutes), so that the first profile with skills does not wait for it."""
+    settings = get_settings()
+    _configure_logging(settings)
+    started = time.perf_counter()
+    concepts = _skill_mapping(settings).prepare()
+    console.print(
+        f"skills index ready: {concepts} concepts in {time.perf_counter() - started:.1f} s"
+    )
+
+
+@skills_app.command("map")
+def skills_map(
+    texts: Annotated[list[str], typer.Argument(help="Skill strings, as a profile holds them.")],
+) -> None:
+    """Place skill strings on the taxonomy as the provisioning graph does, to try it."""
+    settings = get_settings()
+    _configure_logging(settings)
+    decisions = _skill_mapping(settings).map(texts)
+    table = Table("skill", "concept", "confidence", "method", title="Skills")
+    for decision in decisions:
+        table.add_row(
+            escape(decision.text),
+            escape(decision.label or "-"),
+            f"{decision.confidence:.2f}",
+            decision.method,
+        )
+    console.print(table)
 
 
 if __name__ == "__main__":

@@ -81,6 +81,13 @@ class SkillMapping:
     def normaliser_built(self) -> bool:
         return self._normaliser is not None
 
+    def prepare(self) -> int:
+        """Load the taxonomy and build the normaliser now, so that the first profile with
+        skills does not wait for it (``talentsync skills index``); the number of concepts."""
+        concepts = self._taxonomy()
+        self._normaliser_for(concepts)
+        return len(concepts)
+
     def map(self, texts: Sequence[str]) -> list[SkillDecision]:
         concepts = self._taxonomy()
         decisions: list[SkillDecision | None] = []

@@ -1,0 +1,77 @@
+"""`talentsync skills index` builds the skills index ahead of the first profile, and
+`talentsync skills map` places strings as the provisioning graph does."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from core.settings import Settings, get_settings
+from tests.factories import write_skill_taxonomy
+from vectorstore.client import chroma_client
+from vectorstore.embeddings import MiniLMEmbeddingFunction, default_embedder
+from vectorstore.skills_index import SkillsIndex
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """A five-concept taxonomy and a private var dir; the root logger is put back after
+    (the command configures logging for its own process)."""
+    handlers, level = logging.root.handlers[:], logging.root.level
+    monkeypatch.setenv("TALENTSYNC_VAR_DIR", str(tmp_path / "var"))
+    labels = write_skill_taxonomy(tmp_path / "esco")
+    monkeypatch.setenv("TALENTSYNC_SKILLS_TAXONOMY_PATH", str(labels))
+    monkeypatch.setenv("COLUMNS", "200")
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
+    logging.root.handlers[:], logging.root.level = handlers, level
+
+
+def _indexed(settings: Settings) -> int:
+    index = SkillsIndex(chroma_client(settings), MiniLMEmbeddingFunction(default_embedder()))
+    return index.count()
+
+
+def test_index_builds_the_skills_collection_ahead_of_the_first_profile(
+    settings: Settings,
+) -> None:
+    assert _indexed(settings) == 0
+
+    result = runner.invoke(app, ["skills", "index"])
+
+    assert result.exit_code == 0, result.output
+    assert "skills index ready: 5 concepts" in result.output
+    assert _indexed(settings) > 5  # preferred and alternative labels, each an entry
+
+
+def test_map_shows_exact_labels_placements_and_abstentions(settings: Settings) -> None:
+    result = runner.invoke(
+        app, ["skills", "map", "MS Excel", "python 3", "underwater basket weaving"]
+    )
+
+    assert result.exit_code == 0, result.output
+    rows = {line.split("│")[1].strip(): line for line in result.output.splitlines() if "│" in line}
+    assert "use spreadsheets software" in rows["MS Excel"]
+    assert "exact" in rows["MS Excel"]
+    assert "Python (computer programming)" in rows["python 3"]
+    assert "abstained" in rows["underwater basket weaving"]
+
+
+def test_map_refuses_when_skills_are_switched_off(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TALENTSYNC_SKILL_MAPPER", "off")
+    get_settings.cache_clear()
+
+    result = runner.invoke(app, ["skills", "map", "Python"])
+
+    assert result.exit_code == 1
+    assert "TALENTSYNC_SKILL_MAPPER=off" in result.output
