@@ -11,7 +11,8 @@ vectors come from the eval's cache so start-up cost (~45 s to embed the catalog 
 reported separately.
 The memory is empty for "cold" and holds 7.7k approved titles for "warm"; "+ adapter" adds
 the adapter component the product uses once `titles fit-adapter` has run (an identity
-matrix: any 384x384 matrix costs the same).
+matrix: any 384x384 matrix costs the same). "no reranker" is the warm row with the linear
+fusion alone, the peer the reranker's cost is read against.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def main() -> None:
     build = time.perf_counter() - started
 
     table = Table(title=f"title mapping, {len(roles)} roles, {args.titles} titles")
-    for column in ("mode", "p50 ms", "p95 ms", "batched titles/s"):
+    for column in ("mode", "p50 ms", "p95 ms", "batched titles/s", "warm p50 / this"):
         table.add_column(column)
     p50, p95, tput = measure(ranker, sample, args.batch_size)
     table.add_row("cold (labels only)", f"{p50:.1f}", f"{p95:.1f}", f"{tput:.0f}")
@@ -76,6 +77,13 @@ def main() -> None:
     table.add_row(
         f"warm ({ranker.memory_size} approved)", f"{p50:.1f}", f"{p95:.1f}", f"{tput:.0f}"
     )
+    warm_p50 = p50
+    ranker.linear_only = True
+    p50, p95, tput = measure(ranker, sample, args.batch_size)
+    table.add_row(
+        "warm, no reranker", f"{p50:.1f}", f"{p95:.1f}", f"{tput:.0f}", f"{warm_p50 / p50:.2f}x"
+    )
+    ranker.linear_only = False
     ranker.adapter = TitleAdapter.identity(embedder.dimension)
     p50, p95, tput = measure(ranker, sample, args.batch_size)
     table.add_row("warm + adapter", f"{p50:.1f}", f"{p95:.1f}", f"{tput:.0f}")

@@ -75,3 +75,35 @@ def fit_logistic(
         if np.abs(step).max() < 1e-8:
             break
     return w
+
+
+def fit_logistic_monotone(
+    features: npt.NDArray[np.floating],
+    labels: npt.NDArray[np.bool_],
+    *,
+    ridge: float,
+    penalise_bias: bool,
+    iterations: int,
+) -> npt.NDArray[np.float64]:
+    """``fit_logistic`` with no negative coefficient: each feature is evidence for the top
+    candidate, so more of it may not lower the confidence. A negative fit is a trade-off
+    between correlated features on the fitting catalog that turns absurd on another (a
+    five-role catalog's exact label has a margin no ESCO row has, and a negative margin
+    coefficient made it abstain). Features that fit negative are dropped one at a time,
+    the most negative first, and the rest refitted."""
+    active = list(range(features.shape[1]))
+    while True:
+        coef = fit_logistic(
+            features[:, active],
+            labels,
+            ridge=ridge,
+            penalise_bias=penalise_bias,
+            iterations=iterations,
+        )
+        worst = int(np.argmin(coef[1:])) if active else -1
+        if not active or coef[1 + worst] >= 0:
+            full = np.zeros(features.shape[1] + 1)
+            full[0] = coef[0]
+            full[[1 + a for a in active]] = coef[1:]
+            return full
+        del active[worst]

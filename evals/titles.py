@@ -16,9 +16,15 @@ Protocol (nothing is tuned on the rows it is reported on):
   on B itself (the literal definition; optimistic).
 - Fusion weights maximise the softmax likelihood of the gold role over all 2,942 roles
   (Newton's method, tiny ridge), on exact evidence; the calibration is a logistic fit of
-  top-1 correctness on the same rows. Reported figures use the ranker's own scoring path
-  over all roles; ties count against the gold role when the ranker would list another
+  top-1 correctness on the same rows, with no negative coefficient
+  (``evals.fitting.fit_logistic_monotone``). Reported figures use the ranker's own scoring
+  path over all roles; ties count against the gold role when the ranker would list another
   role first.
+- The reranker (``tools.titles.rerank``) is fitted after the fusion weights, on the same
+  rows: listwise softmax over each row's RERANK_DEPTH best roles by the fitted fusion,
+  standardised interaction features, ridge 0.01; rows whose gold role is not among them
+  teach it nothing and are left out. The calibration is then fitted on the reranked scores.
+  ``--write-rerankers`` stores the four profiles' rerankers in tools/titles/rerankers.json.
 Adapter rows ("+ adapter"): the same components plus ``adapted_embedding`` (see
 ``tools.titles.adapter``), weights refitted with it on the same fit rows. Cold: the adapter
 is learnt from ESCO labels only. Warm: it is learnt from the approved memory, i.e. from A1
@@ -44,7 +50,7 @@ import numpy.typing as npt
 from rich.console import Console
 from rich.table import Table
 
-from evals.fitting import CACHE, cached_embeddings, fit_logistic, metrics_from_ranks
+from evals.fitting import CACHE, cached_embeddings, fit_logistic_monotone, metrics_from_ranks
 from tools.titles.adapter import TitleAdapter
 from tools.titles.normalise import normalise_title
 from tools.titles.ranker import (
@@ -53,6 +59,13 @@ from tools.titles.ranker import (
     RankerWeights,
     TitleRanker,
     confidence_features,
+)
+from tools.titles.rerank import (
+    RERANK_DEPTH,
+    SHIPPED,
+    Reranker,
+    interaction_features,
+    save_rerankers,
 )
 from vectorstore.embeddings import OfflineMiniLM, default_embedder
 from vectorstore.roles import CatalogRole, load_esco_occupations
@@ -227,18 +240,49 @@ def refine_mrr(comps: FloatArray, gold: npt.NDArray[np.int64], weights: FloatArr
     return best
 
 
-def fit(table: FitTable, warm: bool) -> tuple[RankerWeights, Calibration, float]:
-    """Fusion weights (softmax over roles, refined on MRR), then the logistic confidence on
-    the same rows."""
+def fit_reranker(
+    table: FitTable, fused: FloatArray, ridge: float = 1e-2
+) -> tuple[Reranker, FloatArray]:
+    """The second stage over each row's RERANK_DEPTH best roles by ``fused``, and the final
+    scores it gives the fit rows. Features are standardised for the fit (the products span
+    orders of magnitude), then the scaling is folded into the weights."""
+    depth = min(RERANK_DEPTH, fused.shape[1])
+    top = np.argsort(-fused, axis=1, kind="stable")[:, :depth]
+    blocks = [
+        interaction_features(table.comps[q][:, top[q]].astype(np.float32)) for q in range(len(top))
+    ]
+    features = np.stack(blocks)  # (rows, depth, features)
+    hit = top == table.gold[:, None]
+    usable = hit.any(axis=1)
+    mean = features[usable].reshape(-1, features.shape[2]).mean(axis=0)
+    scale = features[usable].reshape(-1, features.shape[2]).std(axis=0)
+    scale = np.where(scale > 1e-6, scale, 1.0)
+    standard = ((features[usable] - mean) / scale).transpose(0, 2, 1)
+    gold = np.argmax(hit[usable], axis=1)
+    weights = fit_softmax(
+        FitTable(standard.astype(np.float32), gold), range(standard.shape[1]), ridge
+    )
+    reranker = Reranker((weights / scale).astype(np.float32))
+    final = np.stack(
+        [reranker.rerank(f, table.comps[q].astype(np.float32)) for q, f in enumerate(fused)]
+    )
+    return reranker, final
+
+
+def fit(table: FitTable, warm: bool) -> tuple[RankerWeights, Reranker, Calibration, float]:
+    """Fusion weights (softmax over roles, refined on MRR), the reranker on their best
+    roles, then the logistic confidence on the same rows."""
     free = [c for c, name in enumerate(COMPONENTS) if warm or not name.startswith("memory_")]
     comps = table.comps.astype(np.float32)
     weights = refine_mrr(comps, table.gold, fit_softmax(table, free))
     fused = np.einsum("c,qcr->qr", weights, comps)
-    ranks = gold_ranks(fused, table.gold)
+    linear_mrr = float(np.mean(1.0 / gold_ranks(fused, table.gold)))
+    reranker, final = fit_reranker(table, fused)
+    ranks = gold_ranks(final, table.gold)
     mrr = float(np.mean(1.0 / ranks))
     correct = ranks == 1
-    features = np.stack([confidence_features(f, c) for f, c in zip(fused, comps, strict=True)])
-    coef = fit_logistic(
+    features = np.stack([confidence_features(f, c) for f, c in zip(final, comps, strict=True)])
+    coef = fit_logistic_monotone(
         features.astype(np.float32), correct, ridge=1e-3, penalise_bias=True, iterations=50
     )
     calibration = Calibration(float(coef[0]), tuple(float(c) for c in coef[1:]), 0.5)
@@ -246,8 +290,10 @@ def fit(table: FitTable, warm: bool) -> tuple[RankerWeights, Calibration, float]
     threshold = threshold_for_precision(conf, correct)
     calibration = Calibration(calibration.bias, calibration.coefficients, threshold)
     fitted = RankerWeights.from_array([round(float(v), 3) for v in weights])
-    logger.info("fitted %s %s (fit MRR %.3f)", fitted, calibration, mrr)
-    return fitted, calibration, mrr
+    logger.info(
+        "fitted %s %s (fit MRR %.3f linear, %.3f reranked)", fitted, calibration, linear_mrr, mrr
+    )
+    return fitted, reranker, calibration, mrr
 
 
 def score_ranker(ranker: TitleRanker, examples: Sequence[Example]) -> Scores:
@@ -260,7 +306,7 @@ def score_ranker(ranker: TitleRanker, examples: Sequence[Example]) -> Scores:
         chunk = examples[start : start + 256]
         parsed = [normalise_title(e.title) for e in chunk]
         comps = ranker.components_batch(parsed, ranker.embed_titles(parsed))
-        fused = ranker.fuse(comps)
+        fused = ranker.final_scores(comps)
         gold = np.asarray([index[e.role_id] for e in chunk], dtype=np.int64)
         ranks[start : start + len(chunk)] = gold_ranks(fused, gold)
         for offset, (f, c) in enumerate(zip(fused, comps, strict=True)):
@@ -278,6 +324,12 @@ def score_ranker(ranker: TitleRanker, examples: Sequence[Example]) -> Scores:
         coverage_precision=float(correct[accepted].mean()) if accepted.any() else float("nan"),
         oracle_coverage=float((conf >= oracle).mean()),
     )
+
+
+def ranks_only(scores: Scores) -> Scores:
+    """Without the coverage columns: for a row scored with a calibration fitted on other
+    scores (the linear fusion alone, under the reranked profile's calibration)."""
+    return Scores(scores.n, scores.top1, scores.recall5, scores.mrr)
 
 
 def baseline_minilm(
@@ -349,6 +401,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=20260101)
     parser.add_argument("--fit-sample", type=int, default=3000)
     parser.add_argument("--limit", type=int, default=0, help="cap report rows (0: all of B)")
+    parser.add_argument(
+        "--write-rerankers", action="store_true", help=f"store the fitted rerankers in {SHIPPED}"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     console = Console(width=140)
@@ -376,12 +431,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     cold_adapter = catalog_adapter(ranker, vectors)
     ranker.adapter = cold_adapter
     table = collect_fit_table(ranker, fit_queries)
-    cold_weights, cold_cal, _ = fit(without_adapter(table), warm=False)
-    adapted_weights, adapted_cal, _ = fit(table, warm=False)
+    cold_weights, cold_reranker, cold_cal, _ = fit(without_adapter(table), warm=False)
+    adapted_weights, adapted_reranker, adapted_cal, _ = fit(table, warm=False)
     del table
     ranker.adapter, ranker.weights, ranker.calibration = None, cold_weights, cold_cal
+    ranker.linear_only = True
+    cold_linear = ranks_only(score_ranker(ranker, half_b))
+    ranker.linear_only, ranker.reranker = False, cold_reranker
     cold = score_ranker(ranker, half_b)
     ranker.adapter, ranker.weights, ranker.calibration = cold_adapter, adapted_weights, adapted_cal
+    ranker.reranker = adapted_reranker
     cold_adapted = score_ranker(ranker, half_b)
     ranker.adapter = None
     minilm = baseline_minilm(ranker, roles, half_b, vectors)
@@ -391,6 +450,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"COLD: ESCO labels only, queries = half B (seed {args.seed})",
         [
             ("hybrid ranker", cold),
+            ("hybrid ranker, linear fusion only (no reranker)", cold_linear),
             ("hybrid ranker + catalog adapter", cold_adapted),
             ("MiniLM nearest label", minilm),
             ("exact lookup", exact),
@@ -404,14 +464,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     ranker.remember((e.title, e.role_id) for e in a1)
     memory_adapter(ranker, a1)
     table = collect_fit_table(ranker, a2[: args.fit_sample])
-    warm_weights, warm_cal, _ = fit(without_adapter(table), warm=True)
-    warm_adapted_weights, warm_adapted_cal, _ = fit(table, warm=True)
+    warm_weights, warm_reranker, warm_cal, _ = fit(without_adapter(table), warm=True)
+    warm_adapted_weights, warm_adapted_reranker, warm_adapted_cal, _ = fit(table, warm=True)
     del table
     ranker.remember((e.title, e.role_id) for e in a2)
     warm_adapter = memory_adapter(ranker, half_a)
     ranker.adapter, ranker.weights, ranker.calibration = None, warm_weights, warm_cal
+    ranker.linear_only = True
+    warm_linear = ranks_only(score_ranker(ranker, half_b))
+    ranker.linear_only, ranker.reranker = False, warm_reranker
     warm = score_ranker(ranker, half_b)
-    ranker.adapter = warm_adapter
+    ranker.adapter, ranker.reranker = warm_adapter, warm_adapted_reranker
     ranker.weights, ranker.calibration = warm_adapted_weights, warm_adapted_cal
     warm_adapted = score_ranker(ranker, half_b)
     lookup = {e.title.strip().lower(): e.role_id for e in half_a}
@@ -424,6 +487,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"WARM: memory = half A ({ranker.memory_size} approved), queries = half B",
         [
             ("hybrid ranker + memory", warm),
+            ("hybrid ranker + memory, linear fusion only", warm_linear),
             ("hybrid ranker + memory + memory adapter", warm_adapted),
             ("MiniLM nearest label + approved titles", minilm_warm),
             (
@@ -440,6 +504,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"warm fit with adapter (from A1; refitted on A for B): {warm_adapted_weights} "
         f"{warm_adapted_cal}"
     )
+    if args.write_rerankers:
+        fitted = {
+            "cold": cold_reranker,
+            "warm": warm_reranker,
+            "cold_adapted": adapted_reranker,
+            "warm_adapted": warm_adapted_reranker,
+        }
+        save_rerankers(SHIPPED, COMPONENTS, fitted)
+        console.print(f"rerankers written to {SHIPPED}")
     console.print(f"total {time.perf_counter() - started:.0f} s")
 
 

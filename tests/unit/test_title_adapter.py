@@ -96,13 +96,13 @@ def test_a_ranker_with_an_adapter_ranks_with_the_adapter_profile() -> None:
 
 
 def test_without_an_adapter_a_few_approvals_in_a_large_catalog_keep_the_cold_profile() -> None:
-    assert not is_warm(approvals=100, roles=2942, adapted=False)
-    assert is_warm(approvals=148, roles=2942, adapted=False)
+    assert not is_warm(approvals=25, roles=2942, adapted=False)
+    assert is_warm(approvals=45, roles=2942, adapted=False)
     assert is_warm(approvals=1, roles=2942, adapted=True)
     assert not is_warm(approvals=0, roles=5, adapted=True)
     assert not is_warm(approvals=0, roles=5, adapted=False)
 
-    roles = [CatalogRole(f"role-{i}", f"Role number {i}") for i in range(60)]
+    roles = [CatalogRole(f"role-{i}", f"Role number {i}") for i in range(200)]
     ranker = TitleRanker(roles, default_embedder())
     ranker.remember([("first approved title", "role-1"), ("second approved", "role-2")])
     assert ranker.profile is COLD

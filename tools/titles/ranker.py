@@ -38,6 +38,8 @@ import numpy.typing as npt
 from tools.titles.adapter import TitleAdapter, role_centroids
 from tools.titles.lexical import LexicalIndex, WordIndex, words
 from tools.titles.normalise import NormalisedTitle, normalise_title
+from tools.titles.rerank import SHIPPED as SHIPPED_RERANKERS
+from tools.titles.rerank import Reranker, load_rerankers
 from vectorstore.catalog_index import CatalogIndex, catalog_entries
 from vectorstore.embedder import Embedder
 from vectorstore.roles import CatalogRole
@@ -203,35 +205,38 @@ COLD_WEIGHTS = RankerWeights(
     memory_exact=0.0,
 )
 COLD_CALIBRATION = Calibration(
-    bias=-2.038, coefficients=(3.550, 0.129, -1.737, 0.0), abstain_below=0.706
+    bias=-2.746, coefficients=(4.788, 0.000, 0.212, 0.000), abstain_below=0.736
 )
 WARM_WEIGHTS = RankerWeights(
-    label_lexical=1.979,
+    label_lexical=3.092,
     label_embedding=4.956,
-    memory_lexical=2.666,
-    memory_embedding=2.166,
-    memory_knn=0.045,
-    memory_prior=1.438,
-    label_embedding_mean=1.004,
-    preferred_embedding=2.313,
+    memory_lexical=2.664,
+    memory_embedding=2.167,
+    memory_knn=0.022,
+    memory_prior=2.3,
+    label_embedding_mean=2.509,
+    preferred_embedding=2.312,
     label_words=0.0,
-    description_words=0.794,
+    description_words=0.635,
     head_match=-0.558,
-    group_embedding=1.264,
+    group_embedding=0.0,
     label_brevity=0.541,
-    label_count=-0.461,
-    memory_vote=1.219,
-    memory_exact=-0.661,
+    label_count=-0.231,
+    memory_vote=1.493,
+    memory_exact=0.0,
 )
 WARM_CALIBRATION = Calibration(
-    bias=-0.636, coefficients=(2.530, 0.222, -0.197, -1.039), abstain_below=0.747
+    bias=-2.402, coefficients=(3.639, 0.063, 0.579, 0.000), abstain_below=0.685
 )
 """Fitted by ``python -m evals.titles`` (seed 20260101) on half A of the JobBERT dev file,
 never on half B, which the eval reports on: cold on 3,000 rows of A against catalog labels
 only; warm on 3,000 rows of A2 with A1 (3,865 rows) as the approved memory. Weights
 maximise the softmax likelihood of the gold role over all 2,942 ESCO roles, then a short
-coordinate ascent on MRR; the calibration is a logistic fit of top-1 correctness and
-abstain_below the lowest confidence whose accepted fit rows reach precision 0.8. Negative
+coordinate ascent on MRR; each profile's reranker (tools/titles/rerankers.json) is fitted
+next on the same rows, then the calibration: a logistic fit of top-1 correctness on the
+reranked scores with no negative coefficient, and abstain_below the lowest confidence whose
+accepted fit rows reach precision 0.8. Refitted 2026-12-04 with the rerankers (the warm
+weights moved, the cold ones did not). Negative
 weights are real fits, not typos: given the other components, a shared head noun or a big
 synonym list slightly over-credits a role. label_words fitted to 0 once the n-gram weight
 rose: it is kept computed as evidence. Which profile applies depends on whether any
@@ -258,62 +263,69 @@ COLD_ADAPTED_WEIGHTS = RankerWeights(
     adapted_embedding=7.718,
 )
 COLD_ADAPTED_CALIBRATION = Calibration(
-    bias=-1.442, coefficients=(3.358, 0.480, -0.927, 0.0), abstain_below=0.820
+    bias=-2.772, coefficients=(4.619, 0.000, 0.400, 0.000), abstain_below=0.751
 )
 WARM_ADAPTED_WEIGHTS = RankerWeights(
     label_lexical=2.495,
-    label_embedding=3.161,
+    label_embedding=2.528,
     memory_lexical=2.347,
-    memory_embedding=1.749,
+    memory_embedding=2.188,
     memory_knn=0.003,
     memory_prior=1.032,
-    label_embedding_mean=-0.197,
-    preferred_embedding=1.592,
-    label_words=-0.299,
-    description_words=0.312,
-    head_match=-0.45,
-    group_embedding=1.325,
-    label_brevity=0.0,
-    label_count=0.0,
-    memory_vote=0.476,
-    memory_exact=0.0,
-    adapted_embedding=10.177,
+    label_embedding_mean=-0.246,
+    preferred_embedding=1.591,
+    label_words=-0.298,
+    description_words=0.624,
+    head_match=0.0,
+    group_embedding=2.651,
+    label_brevity=0.263,
+    label_count=-0.525,
+    memory_vote=0.911,
+    memory_exact=-0.501,
+    adapted_embedding=12.721,
 )
 WARM_ADAPTED_CALIBRATION = Calibration(
-    bias=-0.824, coefficients=(2.921, 0.184, -0.331, -0.922), abstain_below=0.746
+    bias=-2.515, coefficients=(3.917, 0.060, 0.496, 0.052), abstain_below=0.706
 )
 """The same fits with ``adapted_embedding`` free (the same run's "cold fit with adapter" and
 "warm fit with adapter"): cold with the adapter learnt from the ESCO labels alone, warm
 with the one learnt from A1 (the memory the warm weights are fitted against). The adapted
 cosine takes over from the raw label cosine (cold: label_embedding fits to 0), so these
 weights must not run without an adapter, nor the plain ones with one. On half B: cold MRR
-0.400 -> 0.406, warm 0.560 -> 0.573."""
+0.406 -> 0.415, warm 0.576 -> 0.583."""
 
 
 @dataclass(frozen=True)
 class RankerProfile:
-    """Fusion weights and the calibration fitted on their fused scores: the calibration
-    reads logits of those weights only, so the two never travel apart."""
+    """Fusion weights, the reranker fitted on their top roles and the calibration fitted on
+    the final scores: each reads the output of the one before, so they never travel apart."""
 
     weights: RankerWeights
     calibration: Calibration
+    reranker: Reranker | None = None
 
 
-COLD = RankerProfile(COLD_WEIGHTS, COLD_CALIBRATION)
-WARM = RankerProfile(WARM_WEIGHTS, WARM_CALIBRATION)
-COLD_ADAPTED = RankerProfile(COLD_ADAPTED_WEIGHTS, COLD_ADAPTED_CALIBRATION)
-WARM_ADAPTED = RankerProfile(WARM_ADAPTED_WEIGHTS, WARM_ADAPTED_CALIBRATION)
+_RERANKERS = load_rerankers(SHIPPED_RERANKERS, COMPONENTS)
+COLD = RankerProfile(COLD_WEIGHTS, COLD_CALIBRATION, _RERANKERS["cold"])
+WARM = RankerProfile(WARM_WEIGHTS, WARM_CALIBRATION, _RERANKERS["warm"])
+COLD_ADAPTED = RankerProfile(
+    COLD_ADAPTED_WEIGHTS, COLD_ADAPTED_CALIBRATION, _RERANKERS["cold_adapted"]
+)
+WARM_ADAPTED = RankerProfile(
+    WARM_ADAPTED_WEIGHTS, WARM_ADAPTED_CALIBRATION, _RERANKERS["warm_adapted"]
+)
 
 
-WARM_MIN_APPROVALS_PER_ROLE = 0.05
-"""Without an adapter, the warm profile only pays once the memory can answer for a fair
-share of titles: its weights lean on memory evidence and less on labels. Measured on 1,500
-queries of half A against ESCO (2,942 roles; memory = other rows of half A), MRR cold vs
-warm profile: 25 approvals 0.419 vs 0.407, 50 0.419 vs 0.403, 100 0.419 vs 0.425 (top-1
-0.317 vs 0.304), 200 0.419 vs 0.449, 400 0.419 vs 0.481. The switch is per role (0.05 x
-2,942 = 148) because what matters is how likely a title has an approved neighbour. With an
-adapter the warm adapted profile wins from the first approvals (25: 0.434 vs 0.424), so it
-switches at once."""
+WARM_MIN_APPROVALS_PER_ROLE = 0.015
+"""Without an adapter, the warm profile only pays once the memory can answer for some
+titles: its weights lean on memory evidence and less on labels. Measured on 1,500 queries of
+half A against ESCO (2,942 roles; memory = other rows of half A; the cold profile was fitted
+on these very rows, so the comparison favours it), MRR cold vs warm profile, both with their
+rerankers: 10 approvals 0.406 vs 0.373, 25 0.406 vs 0.409 (top-1 0.309 vs 0.302), 50 0.406
+vs 0.427, 150 0.406 vs 0.444, 400 0.406 vs 0.475. The switch is per role (0.015 x 2,942 =
+45) because what matters is how likely a title has an approved neighbour. With an adapter
+the warm adapted profile won from the first approvals (25: 0.434 vs 0.424, measured before
+the rerankers), so it switches at once."""
 
 
 def is_warm(*, approvals: int, roles: int, adapted: bool) -> bool:
@@ -503,6 +515,8 @@ class TitleRanker:
         self.adapter = adapter
         self._weights = weights
         self._calibration = calibration
+        self._reranker: Reranker | None = None
+        self.linear_only = False  # the linear fusion alone: what the reranker adds, measured
         self.role_ids = [r.role_id for r in roles]
         self._role_index = {rid: i for i, rid in enumerate(self.role_ids)}
         n_roles = len(roles)
@@ -582,6 +596,16 @@ class TitleRanker:
     @weights.setter
     def weights(self, value: RankerWeights | None) -> None:
         self._weights = value
+
+    @property
+    def reranker(self) -> Reranker | None:
+        if self.linear_only:
+            return None
+        return self._reranker if self._reranker is not None else self.profile.reranker
+
+    @reranker.setter
+    def reranker(self, value: Reranker | None) -> None:
+        self._reranker = value
 
     @property
     def calibration(self) -> Calibration:
@@ -773,6 +797,15 @@ class TitleRanker:
         fused: FloatArray = np.tensordot(self.weights.as_array(), comps, axes=([0], [-2]))
         return fused
 
+    def final_scores(self, comps: FloatArray) -> FloatArray:
+        """(titles, roles) scores candidates are ranked and calibrated by: the linear fusion,
+        its best roles reordered by the reranker when the profile has one."""
+        fused = self.fuse(comps)
+        reranker = self.reranker
+        if reranker is None:
+            return fused
+        return np.stack([reranker.rerank(f, c) for f, c in zip(fused, comps, strict=True)])
+
     def rank(self, title: str, k: int = 10) -> RankResult:
         return self.rank_many([title], k=k)[0]
 
@@ -790,7 +823,7 @@ class TitleRanker:
         vectors = self.embed_titles(parsed)
         entries: list[_Entries] = []
         comps = self.components_batch(parsed, vectors, entries)
-        fused_all = self.fuse(comps)
+        fused_all = self.final_scores(comps)
         calibration = self.calibration
         results = []
         for title, fused, comp, entry in zip(parsed, fused_all, comps, entries, strict=True):
