@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from core.catalog import load_catalog
 from core.db import create_tables, make_engine
+from core.settings import get_settings
 from tools.mapping.embedded import EmbeddedTitleMapper
 from tools.mapping.role_directory import RoleDirectory
 from tools.titles.ranker import TitleRanker
@@ -69,3 +71,18 @@ def embedded_mapper(role_directory: RoleDirectory) -> EmbeddedTitleMapper:
     return EmbeddedTitleMapper(
         role_directory, TitleRanker(role_directory.roles, default_embedder())
     )
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """For invoking the `talentsync` CLI in-process: a private var dir, wide tables, settings
+    read afresh from the environment (set more with the returned monkeypatch, then
+    ``get_settings.cache_clear()``), and the root logger put back afterwards, since commands
+    configure logging for their own process."""
+    handlers, level = logging.root.handlers[:], logging.root.level
+    monkeypatch.setenv("TALENTSYNC_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("COLUMNS", "200")
+    get_settings.cache_clear()
+    yield monkeypatch
+    get_settings.cache_clear()
+    logging.root.handlers[:], logging.root.level = handlers, level

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,18 +19,11 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    """A five-concept taxonomy and a private var dir; the root logger is put back after
-    (the command configures logging for its own process)."""
-    handlers, level = logging.root.handlers[:], logging.root.level
-    monkeypatch.setenv("TALENTSYNC_VAR_DIR", str(tmp_path / "var"))
-    labels = write_skill_taxonomy(tmp_path / "esco")
-    monkeypatch.setenv("TALENTSYNC_SKILLS_TAXONOMY_PATH", str(labels))
-    monkeypatch.setenv("COLUMNS", "200")
+def settings(cli_env: pytest.MonkeyPatch, tmp_path: Path) -> Settings:
+    """A five-concept taxonomy."""
+    cli_env.setenv("TALENTSYNC_SKILLS_TAXONOMY_PATH", str(write_skill_taxonomy(tmp_path / "esco")))
     get_settings.cache_clear()
-    yield get_settings()
-    get_settings.cache_clear()
-    logging.root.handlers[:], logging.root.level = handlers, level
+    return get_settings()
 
 
 def _indexed(settings: Settings) -> int:

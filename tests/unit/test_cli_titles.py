@@ -4,8 +4,6 @@ mapping built afterwards ranks with it and says so in its provenance."""
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,18 +27,11 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    """Settings from the environment, as the command reads them; the root logger is put
-    back afterwards (the command configures logging for its own process)."""
-    handlers, level = logging.root.handlers[:], logging.root.level
-    monkeypatch.setenv("TALENTSYNC_VAR_DIR", str(tmp_path / "var"))
+def settings(cli_env: pytest.MonkeyPatch, tmp_path: Path) -> Settings:
     catalog_path = write_catalog(tmp_path / "catalog.yaml", make_role_catalog())
-    monkeypatch.setenv("TALENTSYNC_CATALOG_PATH", str(catalog_path))
-    monkeypatch.setenv("COLUMNS", "200")
+    cli_env.setenv("TALENTSYNC_CATALOG_PATH", str(catalog_path))
     get_settings.cache_clear()
-    yield get_settings()
-    get_settings.cache_clear()
-    logging.root.handlers[:], logging.root.level = handlers, level
+    return get_settings()
 
 
 def _manifest(settings: Settings) -> dict[str, Any]:
