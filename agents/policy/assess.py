@@ -131,10 +131,15 @@ def _reason(rule: Rule, facts: ChangeFacts) -> str | None:
         return f"seniority {before} -> {after}" if up else None
     if isinstance(rule, LowConfidenceRule):
         low = [a for a in facts.ai_assignments if a.confidence < rule.threshold]
-        if not low and "no_role_found" not in facts.flags:
-            return None
-        lowest = min((a.confidence for a in low), default=0.0)
-        return f"AI confidence {lowest:.2f} < {rule.threshold:.2f}"
+        if low or "no_role_found" in facts.flags:
+            lowest = min((a.confidence for a in low), default=0.0)
+            return f"AI confidence {lowest:.2f} < {rule.threshold:.2f}"
+        if "low_confidence" in facts.flags:
+            # the mapper held a choice back (TALENTSYNC_AI_AUTO_APPLY_CONFIDENCE set above
+            # this threshold): without a review it would never be applied nor seen
+            lowest = min((a.confidence for a in facts.ai_assignments), default=0.0)
+            return f"AI confidence {lowest:.2f} held back by the mapper"
+        return None
     if isinstance(rule, FlaggedRule):
         hit = sorted(set(rule.flags) & set(facts.flags))
         return f"flagged {', '.join(hit)}" if hit else None

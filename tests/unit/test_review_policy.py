@@ -70,6 +70,9 @@ def test_a_plain_change_waits_for_nobody() -> None:
         (facts(previous_title="Accountant", title="Senior Accountant"), "promotion"),
         (facts(ai=(0.95, 0.5)), "ai-low-confidence"),
         (facts(flags=("no_role_found",)), "ai-low-confidence"),
+        # above the policy's threshold but under the mapper's auto-apply one: held, so it
+        # must reach a reviewer
+        (facts(ai=(0.89,), flags=("low_confidence",)), "ai-low-confidence"),
         (facts(flags=("prompt_injection",)), "prompt-injection"),
         (facts(flags=("pii_refusal",)), "pii-refusal"),
     ],
