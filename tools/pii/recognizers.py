@@ -1110,6 +1110,12 @@ def _word_runs(text: str) -> list[list[tuple[int, int]]]:
     current: list[tuple[int, int]] = []
     for match in _WORD_RE.finditer(text):
         start, end = match.span()
+        if _glued_to_digit(text, start, end):
+            # part of a code or product name ("S/4HANA", "Win10"), not a person's name
+            if current:
+                runs.append(current)
+            current = []
+            continue
         upper = text[start].isupper()
         if current:
             prev_start, prev_end = current[-1]
@@ -1124,6 +1130,10 @@ def _word_runs(text: str) -> list[list[tuple[int, int]]]:
     if current:
         runs.append(current)
     return runs
+
+
+def _glued_to_digit(text: str, start: int, end: int) -> bool:
+    return (start > 0 and text[start - 1].isdigit()) or (end < len(text) and text[end].isdigit())
 
 
 def _ends_sentence(text: str, start: int, end: int) -> bool:
