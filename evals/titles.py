@@ -254,8 +254,8 @@ def fit_reranker(
     features = np.stack(blocks)  # (rows, depth, features)
     hit = top == table.gold[:, None]
     usable = hit.any(axis=1)
-    mean = features[usable].reshape(-1, features.shape[2]).mean(axis=0)
-    scale = features[usable].reshape(-1, features.shape[2]).std(axis=0)
+    rows = features[usable].reshape(-1, features.shape[2])
+    mean, scale = rows.mean(axis=0), rows.std(axis=0)
     scale = np.where(scale > 1e-6, scale, 1.0)
     standard = ((features[usable] - mean) / scale).transpose(0, 2, 1)
     gold = np.argmax(hit[usable], axis=1)
@@ -306,10 +306,10 @@ def score_ranker(ranker: TitleRanker, examples: Sequence[Example]) -> Scores:
         chunk = examples[start : start + 256]
         parsed = [normalise_title(e.title) for e in chunk]
         comps = ranker.components_batch(parsed, ranker.embed_titles(parsed))
-        fused = ranker.final_scores(comps)
+        final = ranker.final_scores(comps)
         gold = np.asarray([index[e.role_id] for e in chunk], dtype=np.int64)
-        ranks[start : start + len(chunk)] = gold_ranks(fused, gold)
-        for offset, (f, c) in enumerate(zip(fused, comps, strict=True)):
+        ranks[start : start + len(chunk)] = gold_ranks(final, gold)
+        for offset, (f, c) in enumerate(zip(final, comps, strict=True)):
             conf[start + offset] = ranker.calibration.confidence(confidence_features(f, c))
     top1, recall5, mrr = metrics_from_ranks(ranks)
     correct = ranks == 1

@@ -148,23 +148,25 @@ CONFIDENCE_FEATURES: tuple[str, ...] = (
 )
 """The fused score alone is a poor judge of correctness: a near-exact label or approved-title
 match (lexical ~1) is right far more often than an equally-scored blend of fuzzy evidence.
-top_probability is the softmax of the fused scores over all roles (the fusion is fitted as a
-softmax over roles, so fused scores are logits); margin is top minus runner-up."""
+top_probability is the softmax of the final scores over all roles (the fusion and the
+reranker are both fitted as softmaxes, so their scores are logits; roles outside the
+reranked ones sit too far below to carry mass); margin is top minus runner-up."""
 
 
-def confidence_features(fused: FloatArray, comps: FloatArray) -> npt.NDArray[np.float64]:
-    """``fused``: (roles,) fused scores; ``comps``: (components, roles)."""
-    if len(fused) == 0:
+def confidence_features(scores: FloatArray, comps: FloatArray) -> npt.NDArray[np.float64]:
+    """``scores``: (roles,) final scores (``TitleRanker.final_scores``); ``comps``:
+    (components, roles)."""
+    if len(scores) == 0:
         return np.zeros(len(CONFIDENCE_FEATURES), dtype=np.float64)
-    shifted = fused.astype(np.float64) - float(fused.max())
+    shifted = scores.astype(np.float64) - float(scores.max())
     probabilities = np.exp(shifted)
     probabilities /= probabilities.sum()
-    if len(fused) > 1:
-        top_two = np.argpartition(-fused, 1)[:2]
-        first, second = sorted(top_two.tolist(), key=lambda r: -float(fused[r]))
-        margin = float(fused[first]) - float(fused[second])
+    if len(scores) > 1:
+        top_two = np.argpartition(-scores, 1)[:2]
+        first, second = sorted(top_two.tolist(), key=lambda r: -float(scores[r]))
+        margin = float(scores[first]) - float(scores[second])
     else:
-        first, margin = 0, float(fused[0])
+        first, margin = 0, float(scores[0])
     memory = max(float(comps[_C[name], first]) for name in MEMORY_COMPONENTS)
     return np.asarray(
         [float(probabilities[first]), margin, float(comps[_C["label_lexical"], first]), memory],
@@ -823,20 +825,20 @@ class TitleRanker:
         vectors = self.embed_titles(parsed)
         entries: list[_Entries] = []
         comps = self.components_batch(parsed, vectors, entries)
-        fused_all = self.final_scores(comps)
+        final = self.final_scores(comps)
         calibration = self.calibration
         results = []
-        for title, fused, comp, entry in zip(parsed, fused_all, comps, entries, strict=True):
-            if k < len(fused):
-                top = np.argpartition(-fused, k)[:k]
-                top = top[np.lexsort((top, -fused[top]))]
+        for title, scores, comp, entry in zip(parsed, final, comps, entries, strict=True):
+            if k < len(scores):
+                top = np.argpartition(-scores, k)[:k]
+                top = top[np.lexsort((top, -scores[top]))]
             else:
-                top = np.lexsort((np.arange(len(fused)), -fused))
-            confidence = calibration.confidence(confidence_features(fused, comp))
+                top = np.lexsort((np.arange(len(scores)), -scores))
+            confidence = calibration.confidence(confidence_features(scores, comp))
             results.append(
                 RankResult(
                     title=title,
-                    candidates=[self._candidate(int(r), fused, comp, entry) for r in top],
+                    candidates=[self._candidate(int(r), scores, comp, entry) for r in top],
                     confidence=confidence,
                     abstained=confidence < calibration.abstain_below,
                 )
@@ -844,7 +846,7 @@ class TitleRanker:
         return results
 
     def _candidate(
-        self, role: int, fused: FloatArray, comps: FloatArray, entries: _Entries
+        self, role: int, scores: FloatArray, comps: FloatArray, entries: _Entries
     ) -> Candidate:
         evidence: dict[str, str | float] = {
             name: round(float(comps[c, role]), 4) for c, name in enumerate(COMPONENTS)
@@ -856,4 +858,4 @@ class TitleRanker:
             memory_entry = self._memory.best_entry(role, entries.memory)
             if memory_entry >= 0:
                 evidence["approved_title"] = self._memory.texts[memory_entry]
-        return Candidate(role_id=self.role_ids[role], score=float(fused[role]), evidence=evidence)
+        return Candidate(role_id=self.role_ids[role], score=float(scores[role]), evidence=evidence)
