@@ -11,9 +11,10 @@ from typing import Any
 from core.employee import Employee
 from tools.pii.analyzer import get_analyzer
 from tools.pii.firewall import BLOCKING_ENTITIES, Channel, FirewallRefusalError, PIIFirewall
+from tools.pii.hr_fields import HRFieldReaders
 from tools.pii.identity import RecordIdentity
 from tools.pii.pattern_analyzer import get_pattern_analyzer
-from tools.pii.policy import FieldPolicy, free_text_values, model_view
+from tools.pii.policy import FieldPolicy, FieldReaders, free_text_values, model_view
 from tools.pii.scrubber import PlaceholderMap, Scrubber
 
 
@@ -32,6 +33,9 @@ class PIIGuard:
     scrubber: Scrubber
     firewall: PIIFirewall
     policy: FieldPolicy = field(default_factory=FieldPolicy)
+    readers: FieldReaders | None = None
+    """How title, department, location and skills are read (`tools.pii.hr_fields`); None:
+    as free text, like notes."""
 
     def view_for_model(
         self, employee: Employee, *, manager_names: Sequence[str] = ()
@@ -44,6 +48,7 @@ class PIIGuard:
             identity=identity,
             placeholders=placeholders,
             policy=self.policy,
+            readers=self.readers,
         )
         mapping = placeholders.mapping()
         report: dict[str, Any] = {"findings": view.findings, "placeholders": len(mapping)}
@@ -60,7 +65,7 @@ class PIIGuard:
         Each record comes with its manager's names, as `view_for_model` will get them."""
         return self.scrubber.prepare(
             (
-                free_text_values(employee, self.policy),
+                free_text_values(employee, self.policy, self.readers),
                 RecordIdentity.from_employee(employee, manager_names=manager_names),
             )
             for employee, manager_names in records
@@ -70,4 +75,8 @@ class PIIGuard:
 @cache
 def get_guard() -> PIIGuard:
     firewall = PIIFirewall(get_pattern_analyzer(BLOCKING_ENTITIES))
-    return PIIGuard(scrubber=Scrubber(get_analyzer()), firewall=firewall)
+    return PIIGuard(
+        scrubber=Scrubber(get_analyzer()),
+        firewall=firewall,
+        readers=HRFieldReaders.build().for_field,
+    )

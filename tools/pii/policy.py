@@ -7,11 +7,16 @@ the allowed fields, only validated codes go as they are; anything a person could
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core.employee import Employee
 from tools.pii.identity import RecordIdentity
-from tools.pii.scrubber import PlaceholderMap, Scrubber
+from tools.pii.scrubber import FieldReading, PlaceholderMap, Scrubber
+
+FieldReaders = Callable[[str], FieldReading | None]
+"""Field name (``title``, ``skills.0``) -> how it is read, or None: as free text
+(`tools.pii.hr_fields.HRFieldReaders.for_field`)."""
 
 
 @dataclass(frozen=True)
@@ -45,12 +50,16 @@ def model_view(
     identity: RecordIdentity,
     placeholders: PlaceholderMap,
     policy: FieldPolicy | None = None,
+    readers: FieldReaders | None = None,
 ) -> ModelView:
     policy = policy or FieldPolicy()
     present = _allowed_values(employee, policy)
     typed = [name for name in present if policy.is_free_text(name)]
     scrubbed = scrubber.scrub_many(
-        [present[name] for name in typed], identity=identity, placeholders=placeholders
+        [present[name] for name in typed],
+        identity=identity,
+        placeholders=placeholders,
+        readings=[readers(name) for name in typed] if readers else (),
     )
     findings: dict[str, int] = {}
     for name, result in zip(typed, scrubbed, strict=True):
@@ -60,11 +69,21 @@ def model_view(
     return ModelView(fields=present, findings=findings)
 
 
-def free_text_values(employee: Employee, policy: FieldPolicy | None = None) -> list[str]:
-    """The texts `model_view` scrubs for this record, in the order it scrubs them."""
+def free_text_values(
+    employee: Employee, policy: FieldPolicy | None = None, readers: FieldReaders | None = None
+) -> list[str]:
+    """The texts `model_view` has analysed for this record, in the order it scrubs them
+    (with `readers`: less those their field's reading settles without analysis)."""
     policy = policy or FieldPolicy()
     present = _allowed_values(employee, policy)
-    return [value for name, value in present.items() if policy.is_free_text(name)]
+    values: list[str] = []
+    for name, value in present.items():
+        if not policy.is_free_text(name):
+            continue
+        reading = readers(name) if readers else None
+        if reading is None or not reading.settles(value):
+            values.append(value)
+    return values
 
 
 def _allowed_values(employee: Employee, policy: FieldPolicy) -> dict[str, str]:

@@ -319,9 +319,20 @@ DEFAULT_ADDRESS_PATTERNS: tuple[Pattern, ...] = (
     # "33 avenue de Provence", "56 rue La Boétie", "Piazza Rezzonico 35", "Rua Diadema 1903"
     Pattern(
         "number_prefix_name",
-        rf"(?<!\w)(?:{_NUM},?\s+)?(?i:{_STREET_PREFIXES})\s+(?:{_PARTICLES}\s+)*"
-        rf"{_CAP}(?:\s+(?:{_PARTICLES}\s+)*{_CAP}){{0,3}}(?:,?\s+{_NUM}(?!\w))?",
+        rf"(?<!\w)(?:{_NUM},?\s+(?i:{_STREET_PREFIXES})\s+(?:{_PARTICLES}\s+)*"
+        rf"{_CAP}(?:\s+(?:{_PARTICLES}\s+)*{_CAP}){{0,3}}(?:,?\s+{_NUM}(?!\w))?"
+        rf"|(?i:{_STREET_PREFIXES})\s+(?:{_PARTICLES}\s+)*"
+        rf"{_CAP}(?:\s+(?:{_PARTICLES}\s+)*{_CAP}){{0,3}},?\s+{_NUM}(?!\w))",
         0.45,
+    ),
+    # "rue de Rivoli", "Plaza Outlet": a street word and a name but no house number names
+    # a street, not where someone lives ("Sales Assistant - Wawasan Plaza Outlet"); only
+    # address context ("lives on", "address:") lifts it over the threshold
+    Pattern(
+        "prefix_name",
+        rf"(?<!\w)(?i:{_STREET_PREFIXES})\s+(?:{_PARTICLES}\s+)*"
+        rf"{_CAP}(?:\s+(?:{_PARTICLES}\s+)*{_CAP}){{0,3}}",
+        0.3,
     ),
     # "Ziegelgasse 19", "Magasinsgatan 7", "hegyalja út 98", "Dašická 688". The street word
     # is taken whole (possessive) and its ending checked by a lookbehind: the same matches as

@@ -18,7 +18,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, Literal, TypeVar, cast
+from typing import Generic, Literal, Protocol, TypeVar, cast
 
 from presidio_analyzer import AnalyzerEngine, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
@@ -112,13 +112,33 @@ class PlaceholderMap:
         return dict(self._originals)
 
 
+class FieldReading(Protocol):
+    """How a field of known kind is read (`tools.pii.hr_fields`): a title or a site is HR
+    vocabulary before it is free text. The record's own values are found whatever it says."""
+
+    def settles(self, text: str) -> bool:
+        """True: nothing but the record's own values can be personal here (no analysis)."""
+        ...
+
+    def vet(
+        self, text: str, findings: Sequence[Finding], own: Sequence[tuple[int, int]]
+    ) -> list[Finding]:
+        """The findings that stand in this field; `own`: spans of the record's values."""
+        ...
+
+
 @dataclass(frozen=True)
 class RecordTexts:
-    """One record's texts for `Scrubber.scrub_records`, with its identity and numbering."""
+    """One record's texts for `Scrubber.scrub_records`, with its identity and numbering;
+    `readings`: per text, how its field is read (None, or none given: as free text)."""
 
     texts: Sequence[str]
     identity: RecordIdentity | None
     placeholders: PlaceholderMap
+    readings: Sequence[FieldReading | None] = ()
+
+    def reading(self, index: int) -> FieldReading | None:
+        return self.readings[index] if index < len(self.readings) else None
 
 
 K = TypeVar("K")
@@ -442,14 +462,15 @@ class Scrubber:
         identity: RecordIdentity | None,
         placeholders: PlaceholderMap,
         batch_size: int = 32,
+        readings: Sequence[FieldReading | None] = (),
     ) -> list[ScrubResult]:
         """Like `scrub` for each text, with spaCy run once over the batch (`nlp.pipe`).
 
         Texts are numbered in order, so placeholders come out exactly as sequential calls
-        would give them.
+        would give them. `readings`: how each text's field is read (see `RecordTexts`).
         """
         return self.scrub_records(
-            [RecordTexts(texts, identity, placeholders)], batch_size=batch_size
+            [RecordTexts(texts, identity, placeholders, readings)], batch_size=batch_size
         )[0]
 
     def scrub_records(
@@ -461,19 +482,32 @@ class Scrubber:
         title on a hundred records) go through NER once, and cached ones not at all.
         """
         deny_lists = [self._deny_list(record.identity) for record in records]
+        # texts their field's reading settles need no analysis (no NER) at all
+        settled = [
+            [_settles(record.reading(i), text) for i, text in enumerate(record.texts)]
+            for record in records
+        ]
         jobs = self._jobs(
-            (record.texts, deny_list) for record, deny_list in zip(records, deny_lists, strict=True)
+            ([t for t, done in zip(record.texts, flags, strict=True) if not done], deny_list)
+            for record, deny_list, flags in zip(records, deny_lists, settled, strict=True)
         )
         artifacts = self._run(jobs, batch_size=batch_size)
         shared = {job.text: artifacts[key] for key, job in jobs.items() if job.record_key is None}
         scrubbed: list[list[ScrubResult]] = []
-        for record, deny_list in zip(records, deny_lists, strict=True):
+        for record, deny_list, flags in zip(records, deny_lists, settled, strict=True):
             results: list[ScrubResult] = []
-            for text in record.texts:
-                record_key = self._record_key(text, deny_list)
-                specific = record_key is not None and record_key in jobs
-                found = artifacts[record_key] if specific and record_key else shared.get(text)
-                findings = self._find(text, deny_list, found, specific=specific)
+            for index, text in enumerate(record.texts):
+                reading = record.reading(index)
+                if flags[index]:
+                    findings = _resolve(self._record_values(text, deny_list))
+                else:
+                    record_key = self._record_key(text, deny_list)
+                    specific = record_key is not None and record_key in jobs
+                    found = artifacts[record_key] if specific and record_key else shared.get(text)
+                    findings = self._find(text, deny_list, found, specific=specific)
+                    if reading is not None:
+                        own = self._record_values(text, deny_list)
+                        findings = reading.vet(text, findings, [(c.start, c.end) for c in own])
                 results.append(
                     ScrubResult(self._replace(text, findings, record.placeholders), findings)
                 )
@@ -500,6 +534,10 @@ class Scrubber:
         if operator == "keep":  # only reachable if a caller bypasses `find`
             return value
         return placeholders.placeholder(entity_type, value)
+
+
+def _settles(reading: FieldReading | None, text: str) -> bool:
+    return reading is not None and reading.settles(text)
 
 
 def _resolve(candidates: Iterable[_Candidate]) -> list[Finding]:
