@@ -313,6 +313,7 @@ class SuiteName(StrEnum):
     pii = "pii"
     injection = "injection"
     e2e = "e2e"
+    over_redaction = "over-redaction"
 
 
 class MapperName(StrEnum):

@@ -4,7 +4,9 @@
 
 `evals/baselines.json` holds, per ``suite:dataset``, each gated metric's baseline value, the
 drop it tolerates, and its direction. A metric that moves the wrong way by more than its
-tolerance fails the gate, and the failure names it. The datasets are small so the gate runs
+tolerance fails the gate, and the failure names it. A metric may instead (or as well) have a
+``limit``: a target that holds whatever the last run measured ("at most 1 % of job titles
+altered by the PII guard"), with no tolerance. The datasets are small so the gate runs
 in about a minute on a laptop; the full reference files are for `talentsync eval run`.
 
 The ``--prompt`` option evaluates a prompt version: the injection suite's prompt-following
@@ -68,6 +70,10 @@ def gate_runs(prompt: str = "title_mapping@1") -> list[GateRun]:
             RunOptions(dataset=DATASETS / "pii" / "presidio_synth.dev.json", limit=150),
         ),
         GateRun("e2e", RunOptions(dataset=DATASETS / "e2e" / "stream.small.jsonl")),
+        GateRun(
+            "over-redaction",
+            RunOptions(dataset=DATASETS / "over_redaction" / "hr_vocabulary.sample.csv"),
+        ),
     ]
 
 
@@ -89,9 +95,17 @@ def check(
     failures, checked = [], []
     for metric, spec in expectations.items():
         value = summary["metrics"].get(metric)
+        higher = bool(spec.get("higher_is_better", True))
+        if "limit" in spec:
+            limit = float(spec["limit"])
+            bound = ">=" if higher else "<="
+            checked.append(f"{key} {metric}: {value} (limit {bound} {limit})")
+            if value is None or (value < limit - 1e-12 if higher else value > limit + 1e-12):
+                failures.append(f"{key} {metric}: {value} misses its limit {bound} {limit}")
+            if "baseline" not in spec:
+                continue
         baseline = float(spec["baseline"])
         tolerance = float(spec.get("tolerance", 0.0))
-        higher = bool(spec.get("higher_is_better", True))
         line = f"{key} {metric}: {value} (baseline {baseline}, tolerance {tolerance})"
         checked.append(line)
         if value is None:

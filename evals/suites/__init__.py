@@ -27,10 +27,14 @@ def get_suite(name: str) -> Suite:
         from evals.suites.skills import SkillsSuite
 
         return SkillsSuite()
+    if name == "over-redaction":
+        from evals.suites.over_redaction import OverRedactionSuite
+
+        return OverRedactionSuite()
     raise ValueError(f"unknown suite {name!r}; one of {', '.join(SUITES)}")
 
 
-SUITES = ("titles", "skills", "pii", "injection", "e2e")
+SUITES = ("titles", "skills", "pii", "injection", "e2e", "over-redaction")
 
 __all__ = [
     "SUITES",

@@ -50,3 +50,32 @@ def test_every_gate_run_has_its_own_baselines_and_run_directory() -> None:
     assert len({r.key for r in runs}) == len({r.out_name for r in runs}) == len(runs)
     assert all(r.key in baselines for r in runs)
     assert any(r.options.adapter == "catalog" for r in runs)
+
+
+def test_a_limit_holds_whatever_the_baseline() -> None:
+    summary = {"metrics": {"title.altered": 0.012, "city.altered": 0.004, "dept": 0.0}}
+    expectations = {
+        "title.altered": {"limit": 0.01, "higher_is_better": False},
+        "city.altered": {"limit": 0.01, "higher_is_better": False},
+        "dept": {"limit": 0.0, "higher_is_better": False},
+    }
+    failures, checked = check(summary, expectations, "over-redaction:x.csv")
+    assert len(checked) == 3
+    assert failures == ["over-redaction:x.csv title.altered: 0.012 misses its limit <= 0.01"]
+
+
+def test_the_over_redaction_suite_is_gated_with_issue_14_targets() -> None:
+    baselines = json.loads(BASELINES.read_text())
+    run = next(r for r in gate_runs() if r.suite == "over-redaction")
+    limits = {metric: spec["limit"] for metric, spec in baselines[run.key].items()}
+    assert limits["title.altered"] == 0.01
+    assert limits["city.altered"] == 0.01
+    assert limits["department.altered"] == 0.0
+
+
+@pytest.mark.slow
+def test_the_over_redaction_gate_passes_on_its_committed_sample(tmp_path: Path) -> None:
+    result = run_gate(suites=("over-redaction",), out=tmp_path)
+    assert result.passed, result.failures
+    run = next(iter(result.runs.values()))
+    assert run.summary["counts"]["title"] == 2000
