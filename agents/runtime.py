@@ -27,7 +27,7 @@ from tools.mapping.rules import RulesMapper
 from tools.mapping.skill_mapping import build_skill_mapping
 from tools.mapping.title_mapping import build_title_mapping
 from tools.notify.review_webhook import ReviewNotifier
-from tools.pii.guard import get_guard
+from tools.pii.guard import guard_for_catalog
 from vectorstore.reasoning import reasoning_log
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ def open_workers(
         graph = build_provisioning_graph(checkpointer)
         mapper = RulesMapper(catalog)
         hris = records_from_settings(settings)
-        pii = get_guard()
+        pii = guard_for_catalog(catalog)
         policy = load_policy(settings.review_policy_path, catalog=catalog)
         reasoning = reasoning_log(settings, firewall=pii.firewall)
         notifier = ReviewNotifier(settings.review_notify_url, base_url=settings.public_base_url)

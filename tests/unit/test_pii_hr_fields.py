@@ -51,6 +51,15 @@ def _seen(guard: PIIGuard, field: str, value: str, **names: str) -> str | None:
         "KEY ACCOUNT MANAGER",
         "Sales Consultant - Kuala Lumpur",
         "Assistant to Branch Manager",
+        "Staff Nurse - Kota Kinabalu",
+        "Social Media Sales & Marketing Executive",
+        "MS Engineer (L1)",
+        "Order to Cash Manager",
+        # grades that looked like "Ziegelgasse 19" (street endings "-sor", "-ring"): the
+        # firewall refused the whole record on them
+        "Advisor 2",
+        "Senior Assembly Supervisor 2",
+        "Engineering 2",
     ],
 )
 def test_job_titles_reach_the_model_as_they_are(guard: PIIGuard, title: str) -> None:
@@ -101,6 +110,7 @@ def test_only_street_level_detail_of_a_site_is_scrubbed(
         ("Assistant to Mason Baker", "Assistant to <PERSON_1>"),  # given + family name
         ("Analyst (Maria Lopez backfill)", "Analyst (<PERSON_1> backfill)"),
         ("Project Lead - John Smith", "Project Lead - <PERSON_1>"),  # trimmed to the name
+        ("Sales Advisor - Maria Lopez", "Sales Advisor - <PERSON_1>"),
         ("SALES ASSISTANT ANNA SMITH", "SALES ASSISTANT <PERSON_1>"),
         ("TANKER DRIVER (whatapp:012-7900915)", "TANKER DRIVER (whatapp:<PHONE_NUMBER_1>)"),
     ],
@@ -126,7 +136,8 @@ def test_a_field_the_vocabulary_explains_needs_no_analysis(readers: HRFieldReade
     assert not readers.location.settles("12 Main Street, Austin")  # digits: patterns run
     assert readers.title.settles("Housekeeping Attendant Snr")
     assert not readers.title.settles("Assistant to Mason Baker")
-    assert not readers.title.settles("PA to Baker")  # a known name after a cue
+    assert not readers.title.settles("PA to Mr Baker")  # a known name after a cue
+    assert not readers.title.settles("Cover for Jackson")
     assert readers.for_field("skills.3") is readers.skill
     assert readers.for_field("job_code") is None
     assert readers.department.kind == "department"
@@ -146,3 +157,15 @@ def test_a_street_name_without_a_number_is_no_address_unless_the_text_says_so(
         "Send it to 33 avenue de Provence", identity=None, placeholders=PlaceholderMap()
     )
     assert "Provence" not in numbered.text
+
+
+def test_the_configured_catalogs_labels_explain_its_titles(guard: PIIGuard) -> None:
+    from tests.factories import make_role_catalog
+    from tools.pii.guard import guard_for_catalog
+
+    catalog = make_role_catalog({"role-kowalski": ("Kowalski Specialist", "Kowalski Lead")})
+    assert _seen(guard, "title", "Kowalski Specialist") == "<PERSON_1> Specialist"
+    with_catalog = guard_for_catalog(catalog)
+    assert _seen(with_catalog, "title", "Kowalski Specialist") == "Kowalski Specialist"
+    assert with_catalog.scrubber is guard.scrubber  # the same engines, built once
+    assert guard_for_catalog(catalog) is with_catalog

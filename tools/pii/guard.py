@@ -3,15 +3,18 @@ share), and the one entry point that turns a record into what a model may see.""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
+from core.catalog import Catalog
 from core.employee import Employee
 from tools.pii.analyzer import get_analyzer
 from tools.pii.firewall import BLOCKING_ENTITIES, Channel, FirewallRefusalError, PIIFirewall
 from tools.pii.hr_fields import HRFieldReaders
+from tools.pii.hr_vocabulary import catalog_labels, catalog_sites, get_hr_vocabulary, get_places
 from tools.pii.identity import RecordIdentity
 from tools.pii.pattern_analyzer import get_pattern_analyzer
 from tools.pii.policy import FieldPolicy, FieldReaders, free_text_values, model_view
@@ -70,6 +73,26 @@ class PIIGuard:
             )
             for employee, manager_names in records
         )
+
+
+_by_catalog: dict[str, PIIGuard] = {}
+_by_catalog_lock = threading.Lock()
+
+
+def guard_for_catalog(catalog: Catalog) -> PIIGuard:
+    """`get_guard()` reading HR fields with this catalog's labels and sites as vocabulary
+    too (the bundled demo catalog and ESCO are always in it). Same scrubber and firewall;
+    one per catalog version, built once."""
+    with _by_catalog_lock:
+        guard = _by_catalog.get(catalog.content_hash)
+        if guard is None:
+            readers = HRFieldReaders.build(
+                get_hr_vocabulary().extended(catalog_labels(catalog)),
+                get_places().extended(catalog_sites(catalog)),
+            )
+            guard = replace(get_guard(), readers=readers.for_field)
+            _by_catalog[catalog.content_hash] = guard
+        return guard
 
 
 @cache

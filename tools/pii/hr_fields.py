@@ -52,22 +52,26 @@ FieldKind = Literal["title", "department", "location", "skill"]
 FIELD_KINDS: tuple[FieldKind, ...] = ("title", "department", "location", "skill")
 
 
-PERSON_CUES: frozenset[str] = frozenset(
-    """
-    mr mrs ms miss mx dr prof sir dame madam to for cover covering replacing replace
-    replaces backfill backfilling with under reports reporting via attn contact ask call
-    named name
-    """.split()  # noqa: SIM905
+HONORIFICS: frozenset[str] = frozenset(
+    "mr mrs ms miss mx dr prof sir dame madam".split()  # noqa: SIM905
 )
-"""Words that, right before a name, make it someone's: "Assistant to", "cover for"."""
+"""Right before a word, these make it a name whatever the vocabulary says ("Mr Baker")."""
 _POSSESSIVE_CUE = re.compile(
     r"^['\u2019]s\s+(?:team|office|group|desk|unit|pa|assistant|reports|direct)\b", re.IGNORECASE
 )
+"""After a known name, these make it someone's ("(Baker's team)")."""
+RELATION_CUES: frozenset[str] = frozenset(
+    """
+    to for cover covering replacing replace replaces backfill backfilling with under
+    reports reporting via attn contact ask call named name
+    """.split()  # noqa: SIM905
+)
+"""Right before a known name no HR label explains, these make it someone's: "cover for
+Jackson" (a city too); "Order to Cash Manager" stays a process."""
 _SEGMENT_BREAK = re.compile(r"[,;/|()\[\]\u2013\u2014]|\s-\s|\s-|-\s|:")
 _NEEDS_ANALYSIS = re.compile(r"[\d@]")
 """Digits or an at-sign: what every pattern recognizer (phone, email, ids, street numbers)
 needs. A field with one of them always goes through the analyzer."""
-_CUE_WINDOW = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +109,7 @@ class HRFieldReader:
             return False
         if self._full_name(words, 0, len(words), text):
             return False
-        return not any(
-            self._namey(word, text) and self._cued(words, index, index + 1, text)
-            for index, word in enumerate(words)
-        )
+        return not any(self._cued(words, index, index + 1, text) for index in range(len(words)))
 
     def _is_site(self, segment: str) -> bool:
         """A place, optionally with site words around it ("Berlin Office", "Greater
@@ -136,67 +137,93 @@ class HRFieldReader:
                 kept.append(finding)
                 continue
             words = words if words is not None else _words(text)
-            inside = [i for i, w in enumerate(words) if finding.start <= w.start < finding.end]
-            if not inside:
-                kept.append(finding)
-            elif self._is_person(words, inside[0], inside[-1] + 1, text):
-                kept.append(self._trimmed(finding, [words[i] for i in inside], text))
+            kept.extend(self._people_in(finding, words, text))
         return kept
 
-    def _trimmed(self, finding: Finding, span: Sequence[_Word], text: str) -> Finding:
-        """The finding without the HR words NER ran into it: "Project Lead - John Smith"
-        as one PERSON span loses "Project Lead -", never a word that may be a name."""
-        first, last = 0, len(span) - 1
-        while first < last and self._plain_hr_word(span[first], text):
-            first += 1
-        while last > first and self._plain_hr_word(span[last], text):
-            last -= 1
-        start = max(finding.start, span[first].start) if first else finding.start
-        end = min(finding.end, span[last].end) if last < len(span) - 1 else finding.end
-        return Finding(finding.entity_type, start, end, finding.score)
+    def _people_in(self, finding: Finding, words: Sequence[_Word], text: str) -> list[Finding]:
+        """The parts of a PERSON finding that stand: NER runs across a field's separators
+        ("Sales Advisor - One Utama"), so each segment is judged on its own, and each
+        without the HR words at its ends ("Project Lead - John Smith" keeps "Project Lead
+        -" in view)."""
+        pieces: list[Finding] = []
+        cuts = [m.span() for m in _SEGMENT_BREAK.finditer(text, finding.start, finding.end)]
+        bounds = [finding.start, *(b for cut in cuts for b in cut), finding.end]
+        for start, end in zip(bounds[::2], bounds[1::2], strict=True):
+            inside = [i for i, w in enumerate(words) if start <= w.start < end]
+            if not inside:
+                continue
+            first, stop = self._core(words, inside[0], inside[-1] + 1, text)
+            if self._is_person(words, first, stop, text):
+                pieces.append(
+                    Finding(
+                        finding.entity_type,
+                        words[first].start if first > inside[0] or start > finding.start else start,
+                        words[stop - 1].end if stop <= inside[-1] or end < finding.end else end,
+                        finding.score,
+                    )
+                )
+        return pieces
 
     def _plain_hr_word(self, word: _Word, text: str) -> bool:
         return self._explained(word, text) and not self._namey(word, text)
 
     def _is_person(self, words: Sequence[_Word], first: int, stop: int, text: str) -> bool:
+        """Evidence for a person in words[first:stop] (already trimmed to its core)."""
         span = words[first:stop]
+        if self._cued(words, first, stop, text):
+            return True
         if self._inside_label(words, first, stop):
             return False
-        if self._person_evidence(words, first, stop, text):
+        if self._full_name(words, first, stop, text):
             return True
         if self.places.is_place([w.folded for w in span]):
             return False
         return any(self._namey(w, text) and not self._explained(w, text) for w in span)
 
-    def _person_evidence(self, words: Sequence[_Word], first: int, stop: int, text: str) -> bool:
-        """A known name in a person-shaped context, or a given + family name pair."""
-        span = words[first:stop]
-        if any(self._namey(w, text) for w in span) and self._cued(words, first, stop, text):
-            return True
-        return self._full_name(words, first, stop, text)
+    def _core(self, words: Sequence[_Word], first: int, stop: int, text: str) -> tuple[int, int]:
+        """The span less the HR words NER ran into it at either end ("Staff Nurse - Kota"
+        is judged as "Kota", inside the place "Kota Kinabalu"); never less than a word."""
+        while stop - first > 1 and self._plain_hr_word(words[first], text):
+            first += 1
+        while stop - first > 1 and self._plain_hr_word(words[stop - 1], text):
+            stop -= 1
+        return first, stop
 
     def _full_name(self, words: Sequence[_Word], first: int, stop: int, text: str) -> bool:
         """A known given name right before a known family name, one of them in the span
-        (NER may have cut "Baker" out of "Mason Baker")."""
+        (NER may have cut "Baker" out of "Mason Baker"), neither of them part of a label
+        ("Media Sales Executive": "sales executive")."""
         begin = max(0, first - 1)
-        for left, right in zip(words[begin:stop], words[begin + 1 : stop + 1], strict=False):
+        for index in range(begin, min(stop, len(words) - 1)):
+            left, right = words[index], words[index + 1]
             if (
                 left.folded in self.names.given
                 and right.folded in self.names.family
                 and text[left.end : right.start].strip() == ""
                 and _capitalised(left, text)
                 and _capitalised(right, text)
-                and not self.vocabulary.has_phrase([left.folded, right.folded])
-                and not self.places.is_place([left.folded, right.folded])
+                and not self._inside_label(words, index, index + 1)
+                and not self._inside_label(words, index + 1, index + 2)
             ):
                 return True
         return False
 
     def _cued(self, words: Sequence[_Word], first: int, stop: int, text: str) -> bool:
-        before = [w.folded for w in words[max(0, first - _CUE_WINDOW) : first]]
-        if any(word in PERSON_CUES for word in before):
+        """An honorific right before the span, a relation word before a known name that is
+        no HR word, or a possessive naming someone's team after a known name."""
+        before = words[first - 1] if first > 0 else None
+        span = words[first:stop]
+        if before is not None and before.folded in HONORIFICS and not _acronym(before, text):
+            # "Mr Baker"; not "MS Engineer" (Microsoft) nor "MS DYNAMICS"
+            return any(self._namey(w, text) or not self._explained(w, text) for w in span)
+        before_word = before.folded if before is not None else ""
+        if before_word in RELATION_CUES and any(
+            self._namey(w, text) and not self.vocabulary.explains_word(w.folded) for w in span
+        ):
             return True
-        return _POSSESSIVE_CUE.match(text[words[stop - 1].end :]) is not None
+        return any(self._namey(w, text) for w in span) and (
+            _POSSESSIVE_CUE.match(text[words[stop - 1].end :]) is not None
+        )
 
     def _inside_label(self, words: Sequence[_Word], first: int, stop: int) -> bool:
         """Some window of two to five words that covers the span, and is longer than one
@@ -227,9 +254,9 @@ class HRFieldReader:
             return True
         if _acronym(word, text):
             return True  # "IBAN", "SAP", "AWS"
-        if self.kind == "location":
-            return word.folded in self.places.words or word.folded in SITE_WORDS
-        return False
+        if word.folded in SITE_WORDS:
+            return True
+        return self.kind == "location" and word.folded in self.places.words
 
 
 def _acronym(word: _Word, text: str) -> bool:

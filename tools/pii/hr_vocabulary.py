@@ -23,6 +23,7 @@ import csv
 import functools
 import logging
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,8 @@ WORD = re.compile(r"[^\W\d_]+")
 """A word, as both sources and the field reader cut text: a run of letters."""
 
 MAX_PHRASE_WORDS = 5
+MIN_LABELS_FOR_A_NAME = 10
+"""A name that is no English word explains a field only if this many labels use it."""
 
 HR_ABBREVIATIONS: frozenset[str] = frozenset(
     """
@@ -64,14 +67,16 @@ set; Roman numerals are grades ("Software Eng. III")."""
 SITE_WORDS: frozenset[str] = frozenset(
     """
     office offices hq headquarters head campus site sites remote hybrid home based homebased
-    branch store shop outlet warehouse plant factory mill hub center centre clinic hospital
+    branch store shop outlet mall plaza restaurant cafe hotel resort warehouse plant
+    factory mill hub center centre clinic hospital
     lab laboratory depot yard floor building tower park area region regional metro greater
     city town county district north south east west central downtown uptown midtown
     northern southern eastern western upper lower new old st saint fort port mount
     international global worldwide anywhere onsite on off field mobile travel travelling
     """.split()  # noqa: SIM905
 )
-"""Words around a place in a site field ("Berlin Office", "Remote - Germany", "HQ")."""
+"""Words around a place in a site field ("Berlin Office", "Remote - Germany", "HQ"), and
+where a title names its site ("Retail Assistant @ IOI City Mall")."""
 
 
 def _words(text: str) -> list[str]:
@@ -80,7 +85,7 @@ def _words(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class HRVocabulary:
-    """Folded words of HR labels, and their multi-word labels (2 to 5 words, folded,
+    """Folded words of HR labels, and every run of 2 to 5 words of a label (folded,
     single-spaced) for "this span sits inside a known label"."""
 
     words: frozenset[str]
@@ -88,22 +93,31 @@ class HRVocabulary:
 
     @classmethod
     def from_labels(cls, labels: Iterable[str]) -> HRVocabulary:
-        """A label word that is a known name and no ordinary English word ("john" of
-        "john dory", "dylan", "jenkins") is left out: it would explain a person's name.
-        Names that are trades or words ("Baker", "Mason", "Dean") stay: in a title field
-        they are the trade, unless `tools.pii.hr_fields` finds a full name or a cue."""
+        """A label word that is a known name, no ordinary English word and rare in the
+        labels ("john" of "john dory", "jenkins") is left out: it would explain a person's
+        name. Names that are trades or words ("Baker", "Mason", "Dean") or recur across
+        labels ("media", 185 labels) stay: in a title field they are HR words, unless
+        `tools.pii.hr_fields` finds a full name or a cue."""
         names = load_gazetteer()
-        words: set[str] = set()
+        counts: Counter[str] = Counter()
         phrases: set[str] = set()
         for label in labels:
             folded = _words(label)
-            words.update(w for w in folded if len(w) >= 2)
-            if 2 <= len(folded) <= MAX_PHRASE_WORDS:
-                phrases.add(" ".join(folded))
-        names_only = {
-            w for w in words if (w in names.given or w in names.family) and not is_english_word(w)
+            counts.update({w for w in folded if len(w) >= 2})
+            # every run of two to five words of a label is an HR collocation: "branch
+            # manager" of "bank branch manager", "social media" of "social media manager"
+            for size in range(2, min(len(folded), MAX_PHRASE_WORDS) + 1):
+                phrases.update(
+                    " ".join(folded[i : i + size]) for i in range(len(folded) - size + 1)
+                )
+        words = {
+            word
+            for word, count in counts.items()
+            if count >= MIN_LABELS_FOR_A_NAME
+            or not (word in names.given or word in names.family)
+            or is_english_word(word)
         }
-        return cls(frozenset(words - names_only), frozenset(phrases))
+        return cls(frozenset(words), frozenset(phrases))
 
     def extended(self, labels: Iterable[str]) -> HRVocabulary:
         more = HRVocabulary.from_labels(labels)
