@@ -13,7 +13,7 @@ from core.catalog import Catalog
 from core.employee import Employee
 from tools.pii.analyzer import get_analyzer
 from tools.pii.firewall import BLOCKING_ENTITIES, Channel, FirewallRefusalError, PIIFirewall
-from tools.pii.hr_fields import HRFieldReaders
+from tools.pii.hr_fields import HRFieldReaders, default_reader
 from tools.pii.hr_vocabulary import catalog_labels, catalog_sites, get_hr_vocabulary, get_places
 from tools.pii.identity import RecordIdentity
 from tools.pii.pattern_analyzer import get_pattern_analyzer
@@ -101,5 +101,5 @@ def get_guard() -> PIIGuard:
     return PIIGuard(
         scrubber=Scrubber(get_analyzer()),
         firewall=firewall,
-        readers=HRFieldReaders.build().for_field,
+        readers=default_reader,
     )

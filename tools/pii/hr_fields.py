@@ -27,6 +27,7 @@ deny-list reads it then; that is also the throughput win (no NER for the common 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -297,3 +298,15 @@ class HRFieldReaders:
             return self.skill
         reader = getattr(self, base, None)
         return reader if isinstance(reader, HRFieldReader) else None
+
+
+@functools.cache
+def default_readers() -> HRFieldReaders:
+    """Readers over ESCO, the bundled catalog and GeoNames, built on first use."""
+    return HRFieldReaders.build()
+
+
+def default_reader(name: str) -> HRFieldReader | None:
+    """`PIIGuard`'s default: the vocabulary and gazetteer load on the first record, not
+    when a caller only wants the guard's firewall."""
+    return default_readers().for_field(name)
