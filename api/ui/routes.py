@@ -337,6 +337,7 @@ def _review_context(
         "selection": set(selection if selection is not None else review.proposed),
         "edit_open": edit_open,
         "max_comment": MAX_COMMENT_CHARS,
+        "danger_flags": DANGER_FLAGS,
     }
 
 
