@@ -198,7 +198,7 @@ def group_diff(
                 name=group.display_name if group is not None else None,
                 kind=group.kind.value if group is not None else "unknown",
                 change=change,
-                privileged=privilege.marks(group),
+                privileged=privilege.marks(group, removed=change == "removed"),
             )
         )
     return sorted(lines, key=lambda g: (CHANGE_ORDER[g.change], (g.name or g.id).lower(), g.id))

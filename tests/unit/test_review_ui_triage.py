@@ -12,8 +12,11 @@ from pathlib import Path
 import pytest
 
 from agents.policy.rules import KNOWN_FLAGS, load_policy
-from core import audit, reviews
+from api.ui.policy import privilege_of
+from api.ui.present import group_diff
+from core import audit, reviews, vault
 from core.audit import AuditAction, AuditFilter
+from core.catalog import load_catalog
 from tests.review_ui_client import HX, World, open_world, post, signed_in
 from tests.review_ui_data import NURSE, PRACTITIONER, SCRUBBED_VIEW
 
@@ -337,3 +340,47 @@ def test_a_title_with_nothing_hidden_offers_no_reveal(world: World) -> None:
     page = world.client.get(f"/ui/reviews/{parked.id}").text
 
     assert "was hidden as personal data" not in page and 'id="reveal"' not in page
+
+
+def test_privileged_marks_follow_the_policy_and_the_direction_of_the_change(
+    tmp_path: Path,
+) -> None:
+    catalog = load_catalog()
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "version: 1\nrules:\n"
+        "  - {id: security-grants, when: group_added, tags: [security]}\n"
+        "  - {id: site-moves, when: group_removed, kinds: [location]}\n",
+        encoding="utf-8",
+    )
+    privilege = privilege_of(policy)
+    lines = {
+        (line.id, line.change): line.privileged
+        for line in group_diff(
+            ["site-berlin", "curr-code-of-conduct", LEADERSHIP],
+            ["curr-gdpr-essentials", "curr-infosec-awareness", LEADERSHIP, "site-london"],
+            catalog,
+            privilege,
+        )
+    }
+
+    assert lines[(LEADERSHIP, "kept")] == ("leadership",)  # built in, whatever the policy
+    assert lines[("curr-infosec-awareness", "added")] == ("security",)  # the policy's tag
+    assert lines[("curr-gdpr-essentials", "added")] == ()  # compliance: routine to add ...
+    assert lines[("curr-code-of-conduct", "removed")] == ("compliance",)  # ... not to drop
+    assert lines[("site-berlin", "removed")] == ("location",)  # the policy's kind, removed
+    assert lines[("site-london", "added")] == ()
+
+
+def test_a_reveal_after_erasure_or_of_no_review_says_so_in_words(world: World) -> None:
+    parked = world.park(1, view=HIDDEN_TITLE, hidden={"<PERSON_1>": HIDDEN_VALUE})
+    csrf = signed_in(world, "root")
+    vault.shred(world.engine, subject=parked.review.subject)
+
+    erased = post(world, f"/ui/reviews/{parked.id}/reveal", csrf)
+    missing = post(world, "/ui/reviews/rev_missing/reveal", csrf)
+
+    assert erased.status_code == 410
+    assert "This person was erased: the hidden personal data is gone." in erased.text
+    assert erased.headers["hx-retarget"] == "#flash"
+    assert missing.status_code == 404 and "There is no such review." in missing.text
