@@ -218,6 +218,21 @@ def _bulk_outcome(result: reviews.DecisionResult, action: str) -> str:
     return f"approval recorded ({given} of {review.required_approvals}): needs another reviewer"
 
 
+NOT_IN_BULK = (
+    "not approved: flagged as a possible prompt injection, so it is approved only from its "
+    "own page, after reading the warning"
+)
+
+
+def _flagged(engine: Engine, review_id: str) -> bool:
+    """A review someone may have steered on purpose is never approved unseen."""
+    try:
+        flags = reviews.get_review(engine, review_id=review_id).flags
+    except reviews.ReviewNotFoundError:
+        return False  # ``decide`` says so in its own words
+    return any(flag in DANGER_FLAGS for flag in flags)
+
+
 @router.post("/reviews/bulk/{action}")
 def bulk(
     action: Literal["approve", "reject"],
@@ -244,6 +259,9 @@ def bulk(
     response = {"type": "accept" if action == "approve" else "ignore", "args": None}
     outcomes = []
     for review_id in ids:
+        if action == "approve" and _flagged(engine, review_id):
+            outcomes.append(BulkOutcome(review_id, False, NOT_IN_BULK))
+            continue
         try:
             result = reviews.decide(
                 engine,

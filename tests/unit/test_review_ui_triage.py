@@ -384,3 +384,25 @@ def test_a_reveal_after_erasure_or_of_no_review_says_so_in_words(world: World) -
     assert "This person was erased: the hidden personal data is gone." in erased.text
     assert erased.headers["hx-retarget"] == "#flash"
     assert missing.status_code == 404 and "There is no such review." in missing.text
+
+
+def test_bulk_approve_leaves_a_flagged_review_for_its_own_page(world: World) -> None:
+    plain = world.park(1).id
+    injected = park_injected(world, 2)
+    csrf = signed_in(world, "ana")
+
+    response = world.client.post(
+        "/ui/reviews/bulk/approve",
+        data={"csrf_token": csrf, "ids": [plain, injected]},
+        headers=HX,
+    )
+
+    assert "Approved 1 of 2 selected reviews." in response.text
+    assert f"{injected}</code></a>: not approved: flagged as a possible prompt injection" in (
+        response.text
+    )
+    assert world.status(plain) == "approved"
+    flagged = reviews.get_review(world.engine, review_id=injected)
+    assert flagged.status == "pending" and flagged.approvals == []
+    rejected = post(world, "/ui/reviews/bulk/reject", csrf, ids=injected)
+    assert "Rejected 1 of 1 selected reviews." in rejected.text  # rejecting stays one click
