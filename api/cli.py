@@ -21,11 +21,12 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from agents.replay import ReplayError, replay_decision
+from api.cli_database import announce_database, open_database
 from core import api_keys, audit, inbox
 from core.api_keys import ApiKeyError, Role
 from core.audit import AuditAction, AuditEntry, AuditFilter
 from core.catalog import load_catalog
-from core.db import as_utc, create_tables, make_engine
+from core.db import as_utc
 from core.inbox import NotReplayableError
 from core.settings import Settings, get_settings
 from tools.mapping.skill_mapping import SkillMapping, build_skill_mapping
@@ -61,6 +62,7 @@ def serve(
     settings = get_settings()
     _configure_logging(settings)
     count = settings.worker_threads if workers is None else workers
+    announce_database(settings)
     uvicorn.run(create_app(settings, workers=count), host=host, port=port, log_config=None)
 
 
@@ -73,8 +75,7 @@ def worker(
 
     settings = get_settings()
     _configure_logging(settings)
-    engine = make_engine(settings.database_url)
-    create_tables(engine)
+    engine = open_database(settings)
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
@@ -107,9 +108,7 @@ def lms_sandbox(
 @app.command()
 def replay(receipt_id: Annotated[str, typer.Argument(help="Receipt id of a dead letter.")]) -> None:
     """Send a dead-lettered event round again."""
-    settings = get_settings()
-    engine = make_engine(settings.database_url)
-    create_tables(engine)
+    engine = open_database(get_settings())
     try:
         row = inbox.replay(engine, receipt_id=receipt_id)
     except KeyError:
@@ -128,9 +127,7 @@ def inbox_status(
     ] = False,
 ) -> None:
     """Show inbox counts, or the dead letters."""
-    settings = get_settings()
-    engine = make_engine(settings.database_url)
-    create_tables(engine)
+    engine = open_database(get_settings())
     if not dead:
         table = Table("status", "events", title="Inbox")
         for status, count in inbox.status_counts(engine).items():
@@ -159,8 +156,16 @@ def demo(
     lms_port: Annotated[int, typer.Option()] = 8001,
     stay: Annotated[bool, typer.Option(help="Keep serving until Ctrl-C after the summary.")] = True,
     seed: Annotated[int, typer.Option()] = 7,
+    write_env: Annotated[
+        bool,
+        typer.Option(
+            help="Write ./.env pointing the CLI at the demo's data (never over your own .env)."
+        ),
+    ] = True,
 ) -> None:
-    """Start sandbox, API and worker, replay a realistic signed HRIS stream, print a summary."""
+    """Start sandbox, API and worker, replay a realistic signed HRIS stream, print a summary.
+
+    Its state goes to TALENTSYNC_VAR_DIR/demo, and ./.env points later commands there."""
     from api.demo import run_demo
 
     raise typer.Exit(
@@ -172,6 +177,7 @@ def demo(
             lms_port=lms_port,
             stay=stay,
             seed=seed,
+            env_file=Path(".env") if write_env else None,
         )
     )
 
@@ -191,8 +197,7 @@ def erase(
             f"Erase {external_id} from TalentSync? Their vault entries become unreadable for good",
             abort=True,
         )
-    engine = make_engine(settings.database_url)
-    create_tables(engine)
+    engine = open_database(settings)
     try:
         report = erase_employee(
             engine=engine, settings=settings, external_id=external_id, requested_by="admin:cli"
@@ -217,10 +222,7 @@ app.add_typer(keys_app, name="keys")
 
 
 def _keys_engine() -> Engine:
-    settings = get_settings()
-    engine = make_engine(settings.database_url)
-    create_tables(engine)
-    return engine
+    return open_database(get_settings())
 
 
 @keys_app.command("create")
@@ -496,9 +498,7 @@ AUDIT_TABLE_ROWS = 100
 
 
 def _audit_engine(settings: Settings) -> Engine:
-    engine = make_engine(settings.database_url)
-    create_tables(engine)
-    return engine
+    return open_database(settings)
 
 
 @audit_app.command("verify")
