@@ -551,8 +551,15 @@ def audit_query(
     output: Annotated[
         AuditFormat, typer.Option("--format", case_sensitive=False, help="table, jsonl or csv.")
     ] = AuditFormat.table,
+    oldest: Annotated[
+        bool,
+        typer.Option("--oldest", help="The oldest entries (and oldest first in the table)."),
+    ] = False,
 ) -> None:
-    """Audit entries in order; jsonl and csv go to stdout as exports that re-verify."""
+    """Audit entries, the newest first (--oldest: from the start of the chain).
+
+    jsonl and csv go to stdout as exports that re-verify, so they keep chain order; with
+    --limit N they hold the newest N (the oldest N with --oldest)."""
     from core.vault import load_keys, pseudonym
 
     settings = get_settings()
@@ -564,10 +571,14 @@ def audit_query(
     engine = _audit_engine(settings)
     try:
         if output == AuditFormat.table:
-            rows = audit.query(engine, where=where, limit=limit or AUDIT_TABLE_ROWS)
-            console.print(_audit_table(rows))
+            read = audit.query if oldest else audit.latest
+            rows = read(engine, where=where, limit=limit or AUDIT_TABLE_ROWS)
+            console.print(_audit_table(rows, newest_first=not oldest))
             return
-        pages = audit.iter_query(engine, where=where, limit=limit)
+        start = 0
+        if limit is not None and not oldest:
+            start = audit.after_seq_of_newest(engine, where=where, count=limit)
+        pages = audit.iter_query(engine, where=where, limit=limit, after_seq=start)
         if output == AuditFormat.csv:
             audit.export_csv([], sys.stdout)
         for page in pages:
@@ -579,8 +590,9 @@ def audit_query(
         engine.dispose()
 
 
-def _audit_table(rows: list[AuditEntry]) -> Table:
-    table = Table(title=f"Audit trail ({len(rows)} entries)")
+def _audit_table(rows: list[AuditEntry], *, newest_first: bool) -> Table:
+    order = "newest first" if newest_first else "oldest first"
+    table = Table(title=f"Audit trail ({len(rows)} entries)", caption=order)
     table.add_column("seq", justify="right", no_wrap=True)
     for column in ("at", "action", "actor", "subject", "run", "rule", "confidence"):
         table.add_column(column, no_wrap=column in ("at", "action"))
