@@ -516,7 +516,9 @@ def iter_query(
             return
 
 
-def latest(engine: Engine, *, where: AuditFilter | None = None, limit: int = 100) -> list[AuditEntry]:
+def latest(
+    engine: Engine, *, where: AuditFilter | None = None, limit: int = 100
+) -> list[AuditEntry]:
     """The newest ``limit`` matches, newest first: what an operator asking "what just
     happened" wants to read (``query`` pages oldest first, for exports and ``after``)."""
     statement = (
