@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 
 from agents.replay import ReplayError, replay_decision
 from api.cli_database import announce_database, open_database
+from api.cli_eval_support import dataset_and_catalog, one_line_errors
 from core import api_keys, audit, inbox
 from core.api_keys import ApiKeyError, Role
 from core.audit import AuditAction, AuditEntry, AuditFilter
@@ -303,7 +304,8 @@ def eval_pii(
     from evals.pii import DEFAULT_DATASET, evaluate, load_examples, render
     from tools.pii.scrubber import Scrubber
 
-    examples = load_examples(path or DEFAULT_DATASET)[:limit]
+    with one_line_errors():
+        examples = load_examples(path or DEFAULT_DATASET)[:limit]
     report = evaluate(Scrubber(), examples)
     render(report, console)
     raise typer.Exit(0 if report.meets_targets() else 1)
@@ -339,7 +341,12 @@ def _quiet_eval_logging() -> None:
 @eval_app.command("run")
 def eval_run(
     suite: Annotated[SuiteName, typer.Argument(help="Which suite to run.")],
-    dataset: Annotated[Path, typer.Option(help="Dataset file (see evals/datasets/README.md).")],
+    dataset: Annotated[
+        Path | None,
+        typer.Option(
+            help="Dataset file (default: the suite's committed one; see evals/datasets/README.md)."
+        ),
+    ] = None,
     catalog: Annotated[
         Path | None, typer.Option(help="ESCO occupations CSV or LMS catalog YAML.")
     ] = None,
@@ -373,6 +380,8 @@ def eval_run(
     from evals.suites import RunOptions
 
     _quiet_eval_logging()
+    with one_line_errors():
+        dataset, catalog = dataset_and_catalog(suite.value, dataset, catalog)
     options = RunOptions(
         dataset=dataset,
         catalog=catalog,
@@ -397,7 +406,8 @@ def eval_run(
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        run = run_suite(suite.value, options, out=out, progress=progress, argv=sys.argv[1:])
+        with one_line_errors():
+            run = run_suite(suite.value, options, out=out, progress=progress, argv=sys.argv[1:])
     if as_json:
         sys.stdout.write(json.dumps(run.summary, allow_nan=False) + "\n")
         return
@@ -405,6 +415,8 @@ def eval_run(
 
 
 def _print_summary(summary: dict[str, object]) -> None:
+    from evals.display import format_metric
+
     table = Table(title=f"{summary['suite']}: run {summary['run_id']}")
     for column in ("metric", "value", "95% CI"):
         table.add_column(column)
@@ -415,7 +427,7 @@ def _print_summary(summary: dict[str, object]) -> None:
     for name, value in metrics.items():
         interval = intervals.get(name)
         ci = f"[{interval[0]:.4f}, {interval[1]:.4f}]" if interval and None not in interval else ""
-        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
+        shown = format_metric(value)
         table.add_row(name, shown, ci)
     console.print(table)
     console.print(f"stored in {escape(str(summary['run_dir']))}")
@@ -429,8 +441,9 @@ def eval_compare(
     """Headline deltas B - A with paired-bootstrap 95% intervals over shared examples."""
     from evals.runner import compare_runs, load_run
 
-    a, b = load_run(run_a), load_run(run_b)
-    deltas, shared = compare_runs(a, b)
+    with one_line_errors():
+        a, b = load_run(run_a), load_run(run_b)
+        deltas, shared = compare_runs(a, b)
     table = Table(title=f"{a.run_id} -> {b.run_id} ({shared} shared examples)")
     for column in ("metric", "A", "B", "delta", "95% CI", "significant"):
         table.add_column(column)
@@ -455,7 +468,8 @@ def eval_report(
     from evals.report import write_report
     from evals.runner import load_run
 
-    md, html_path = write_report(load_run(run), load_run(compare) if compare else None)
+    with one_line_errors():
+        md, html_path = write_report(load_run(run), load_run(compare) if compare else None)
     console.print(f"wrote {escape(str(md))} and {escape(str(html_path))}")
 
 
@@ -470,7 +484,8 @@ def eval_gate(
     from evals.gate import run_gate
 
     _quiet_eval_logging()
-    result = run_gate(prompt=prompt, out=out)
+    with one_line_errors():
+        result = run_gate(prompt=prompt, out=out)
     for line in result.checked:
         console.print(escape(line))
     if result.passed:
