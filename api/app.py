@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from agents.runtime import running_workers
 from api.problems import install_problem_handlers
@@ -40,7 +41,9 @@ def create_app(settings: Settings | None = None, *, workers: int = 0) -> FastAPI
             yield
         engine.dispose()
 
-    app = FastAPI(
+    # /docs and /redoc with their Swagger UI and ReDoc assets served from the package, not
+    # a CDN: the docs must work where the service runs, often without internet
+    app = FastAPIOffline(
         title="TalentSync",
         version="0.1.0",
         summary="Keeps the LMS in step with the HRIS.",
