@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from agents.replay import ReplayError, replay_decision
 from api.cli_database import announce_database, open_database
 from api.cli_eval_support import dataset_and_catalog, one_line_errors
+from api.cli_progress import progress_bar
 from core import api_keys, audit, inbox
 from core.api_keys import ApiKeyError, Role
 from core.audit import AuditAction, AuditEntry, AuditFilter
@@ -749,6 +750,9 @@ skills_app = typer.Typer(help="Profile skills: the taxonomy index and trying the
 app.add_typer(skills_app, name="skills", no_args_is_help=True)
 
 
+SKILLS_INDEX_PROGRESS = "skills index (labels embedded once, then kept)"
+
+
 def _skill_mapping(settings: Settings) -> SkillMapping:
     mapping = build_skill_mapping(settings)
     if mapping is None:
@@ -764,7 +768,9 @@ def skills_index() -> None:
     settings = get_settings()
     _configure_logging(settings)
     started = time.perf_counter()
-    concepts = _skill_mapping(settings).prepare()
+    mapping = _skill_mapping(settings)
+    with progress_bar(err_console, SKILLS_INDEX_PROGRESS) as progress:
+        concepts = mapping.prepare(progress=progress)
     console.print(
         f"skills index ready: {concepts} concepts in {time.perf_counter() - started:.1f} s"
     )
@@ -777,7 +783,10 @@ def skills_map(
     """Place skill strings on the taxonomy as the provisioning graph does, to try it."""
     settings = get_settings()
     _configure_logging(settings)
-    decisions = _skill_mapping(settings).map(texts)
+    mapping = _skill_mapping(settings)
+    with progress_bar(err_console, SKILLS_INDEX_PROGRESS) as progress:
+        mapping.prepare(progress=progress)  # the first time: embeds the taxonomy's labels
+    decisions = mapping.map(texts)
     table = Table("skill", "concept", "confidence", "method", title="Skills")
     for decision in decisions:
         table.add_row(
