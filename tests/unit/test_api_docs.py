@@ -37,3 +37,14 @@ def test_docs_pages_load_nothing_from_another_host(
         assert served.status_code == 200, asset
         assert len(served.content) > 200, asset
     assert "/openapi.json" in assets
+
+
+def test_swagger_ui_does_not_send_the_api_to_a_public_validator(client: TestClient) -> None:
+    assert '"validatorUrl": null' in client.get("/docs").text
+
+
+def test_the_redoc_bundle_served_here_names_no_outside_asset(client: TestClient) -> None:
+    bundle = client.get("/redoc-assets/redoc.standalone.js")
+    assert bundle.status_code == 200
+    assert "cdn.redoc.ly" not in bundle.text
+    assert client.get("/redoc-assets/badge.svg").headers["content-type"] == "image/svg+xml"
