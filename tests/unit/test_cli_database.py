@@ -86,6 +86,7 @@ def test_after_the_demo_the_cli_in_its_folder_reads_the_demo_data(
     """What a newcomer does: `make demo`, then `talentsync inbox` in the same folder."""
     cli_env.delenv("TALENTSYNC_VAR_DIR")
     cli_env.delenv("TALENTSYNC_DATABASE_URL", raising=False)
+    cli_env.setitem(Settings.model_config, "env_file", ".env")  # as outside the tests
     cli_env.chdir(tmp_path)
     demo_dir = demo_directory(Path("var"))
     engine = make_engine(f"sqlite:///{demo_dir}/talentsync.db")
