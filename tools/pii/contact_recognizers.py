@@ -107,6 +107,8 @@ class _SpanRecognizer(LocalRecognizer):
     """A local recognizer that yields (entity, start, end, score, why) and leaves the
     Presidio bookkeeping to this base."""
 
+    name: str  # set by Presidio; declared for the type checker
+
     def __init__(self, *, entities: list[str], name: str) -> None:
         super().__init__(supported_entities=entities, name=name, supported_language="en")
 
