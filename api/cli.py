@@ -699,6 +699,32 @@ def audit_retention(
     console.print(table)
 
 
+@audit_app.command("pii-scan")
+def audit_pii_scan() -> None:
+    """List entries holding text the PII firewall refuses today (types only, never values);
+    exit 1 if any. The chain cannot be rewritten: see README, Audit trail."""
+    from agents.audit_pii_scan import scan_audit
+    from tools.pii.guard import get_guard
+
+    settings = get_settings()
+    engine = _audit_engine(settings)
+    try:
+        catalog = load_catalog(settings.catalog_path)
+        flagged = list(scan_audit(engine, firewall=get_guard().firewall, catalog=catalog))
+    finally:
+        engine.dispose()
+    if not flagged:
+        console.print("[green]No audit entry holds text the PII firewall refuses.[/green]")
+        return
+    table = Table("seq", "action", "run", "entity types", title="Entries to report")
+    for entry in flagged:
+        table.add_row(
+            str(entry.seq), entry.action, entry.receipt_id or "", ", ".join(entry.entity_types)
+        )
+    console.print(table)
+    raise typer.Exit(1)
+
+
 titles_app = typer.Typer(help="AI title mapping: the learned title adapter.", no_args_is_help=True)
 app.add_typer(titles_app, name="titles")
 

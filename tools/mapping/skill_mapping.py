@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -51,12 +51,6 @@ class SkillDecision(BaseModel):
     confidence: float = 0.0
     method: Literal["exact", "embedded", "abstained"]
     candidates: list[SkillCandidateView] = Field(default_factory=list)
-
-
-def recorded_skills(skills: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Skill decisions as the outcome and the audit keep them: without the candidate lists,
-    which are for a reviewer's eyes."""
-    return [{k: v for k, v in skill.items() if k != "candidates"} for skill in skills]
 
 
 def exact_key(text: str) -> str:
