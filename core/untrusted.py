@@ -18,4 +18,4 @@ def shown(value: object, *, limit: int = SHOWN_CHARS) -> str:
     text = str(value)
     if len(text) <= limit:
         return ascii(text)
-    return f"{ascii(text[:limit])}... ({len(text)} chars)"
+    return f"{text[:limit]!a}... ({len(text)} chars)"
