@@ -4,6 +4,7 @@ library, as a real Standard Webhooks sender would."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Iterator
@@ -12,16 +13,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import Request
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from standardwebhooks.webhooks import Webhook
 
 from api.app import create_app
+from api.routes import webhooks
 from core import audit, inbox
 from core.audit import AuditAction, AuditFilter
 from core.settings import Settings
 from tests.factories import make_employee
 from tools.hris import merge
+from tools.hris.errors import IntakeError
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 MERGE_KEY = "merge-test-key"
@@ -312,3 +316,33 @@ def test_an_accepted_event_opens_the_persons_audit_history_once(client: TestClie
     assert entry.actor == "hris:standard" and entry.subject is not None
     assert entry.subject.startswith("emp_") and external_id not in str(entry.subject)
     assert audit.verify(engine).ok
+
+
+@pytest.mark.parametrize(
+    ("declared", "status"),
+    [("\u00b2".encode("latin-1"), None), (b"9" * 5000, 413), (b"262145", 413), (b"2", None)],
+    ids=["superscript-two", "5000-digits", "one-over", "small"],
+)
+def test_a_declared_content_length_is_read_as_ascii_digits_only(
+    declared: bytes, status: int | None
+) -> None:
+    """isdigit() took '²' and int() then raised (a 500); an absurd length is over the
+    limit without converting it. An unreadable header is ignored: the stream is counted."""
+    sent = [{"type": "http.request", "body": b"{}", "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        return sent.pop(0)
+
+    request = Request(
+        {"type": "http", "method": "POST", "headers": [(b"content-length", declared)]}, receive
+    )
+
+    async def read() -> bytes:
+        return await webhooks._read_body(request, 256 * 1024)
+
+    if status is None:
+        assert asyncio.run(read()) == b"{}"
+    else:
+        with pytest.raises(IntakeError) as refused:
+            asyncio.run(read())
+        assert refused.value.status == status
