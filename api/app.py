@@ -6,12 +6,14 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
 from agents.runtime import running_workers
+from api.openapi import install_openapi
 from api.problems import install_problem_handlers
 from api.redoc_page import install_redoc
+from api.request_text import refuse_nul_characters
 from api.routes import admin, employees, health, reviews, webhooks
 from api.routes import audit as audit_routes
 from api.ui import install_ui
@@ -52,6 +54,7 @@ def create_app(settings: Settings | None = None, *, workers: int = 0) -> FastAPI
         version="0.1.0",
         summary="Keeps the LMS in step with the HRIS.",
         lifespan=lifespan,
+        dependencies=[Depends(refuse_nul_characters)],
     )
     install_problem_handlers(app)
     app.include_router(webhooks.router)
@@ -62,4 +65,5 @@ def create_app(settings: Settings | None = None, *, workers: int = 0) -> FastAPI
     app.include_router(health.router)
     install_ui(app)
     install_redoc(app)
+    install_openapi(app)
     return app
