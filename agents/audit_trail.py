@@ -1,23 +1,38 @@
-"""What the provisioning run writes to the audit trail, built from its (plain JSON) state.
+"""What a provisioning run writes to the audit trail and to its inbox outcome, built from
+its (plain JSON) state.
 
-Entries hold catalog ids, the pseudonymous subject and scrubbed text only; free text that
-came from a model (a rationale) passes the PII firewall as audit text first, and is withheld
-rather than stored if it is refused.
+Both are permanent as far as the person is concerned: the audit is append-only and survives
+erasure, so every string either is our own id or label, or has passed the PII firewall as
+audit text. That is enforced here, in one place, by `tools.pii.audit_text.AuditScreen`:
+free text (the title and skills as the model view held them, a rationale, evidence) goes
+through ``screen.text`` and is replaced by a marker if refused, and every entry payload and
+outcome is swept by ``screen.payload`` as a last step, so a field added later is screened
+too. Build audit entries and outcomes of a run here, never from raw state elsewhere.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from agents.state import ProvisioningContext, ProvisioningState
 from core.audit import ActorKind, AuditAction, AuditEntryCreate
+from core.catalog import Catalog
 from core.employee import Employee
-from tools.mapping.skill_mapping import recorded_skills
-from tools.pii.firewall import Channel, FirewallRefusalError
+from tools.mapping.title_mapping import TitleMapping
+from tools.pii.allowlist import AllowedTerms
+from tools.pii.audit_text import WITHHELD, AuditScreen
+from tools.pii.firewall import PIIFirewall
 from tools.pii.identity import RecordIdentity
 
 AGENT = "agent:provisioning"
-WITHHELD = "[withheld: refused by the PII firewall]"
+__all__ = [
+    "WITHHELD",
+    "audit_screen",
+    "review_requested_entry",
+    "run_entries",
+    "run_outcome",
+]
 
 
 def event_key(event_id: str) -> str | None:
@@ -25,26 +40,76 @@ def event_key(event_id: str) -> str | None:
     return None if event_id.startswith("refresh:") else event_id[:256]
 
 
+def audit_screen(
+    *,
+    firewall: PIIFirewall,
+    identity: RecordIdentity,
+    catalog: Catalog,
+    titles: TitleMapping | None,
+    own_ids: Sequence[str],
+) -> AuditScreen:
+    """The screen for one run: our catalog's ids and names and the run's own ids (receipt,
+    pseudonym, review) are vocabulary, not personal data, though they can look like it."""
+    vocabulary = titles.directory.vocabulary if titles is not None else AllowedTerms(())
+    terms = [*own_ids, *catalog.by_id, *(g.display_name for g in catalog.groups)]
+    return AuditScreen(firewall, identity, vocabulary.extended(terms))
+
+
+def context_screen(
+    ctx: ProvisioningContext, identity: RecordIdentity, *, subject: str
+) -> AuditScreen:
+    return audit_screen(
+        firewall=ctx.pii.firewall,
+        identity=identity,
+        catalog=ctx.catalog,
+        titles=ctx.titles,
+        own_ids=[ctx.claim.receipt_id, subject],
+    )
+
+
 def _managed(ctx: ProvisioningContext, groups: list[str]) -> list[str]:
     return sorted(g for g in groups if g in ctx.catalog.by_id)
 
 
-def _title_provenance(
-    ctx: ProvisioningContext, title: dict[str, Any] | None, identity: RecordIdentity
-) -> dict[str, Any] | None:
+def screened_title(screen: AuditScreen, title: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The AI decision's provenance without the reviewer-only candidate list; the title as
+    the model saw it, the rationale and the evidence as audit text."""
     if not title:
         return None
     kept = {k: v for k, v in title.items() if k != "candidates"}
-    try:
-        ctx.pii.firewall.check(
-            [str(kept.get("title", "")), str(kept.get("rationale", ""))],
-            identity=identity,
-            channel=Channel.audit_text,
-            allowed=ctx.titles.directory.vocabulary if ctx.titles else (),
-        )
-    except FirewallRefusalError:
-        kept["title"], kept["rationale"] = WITHHELD, WITHHELD
-    return kept
+    provenance = kept.get("provenance") or {}
+    screen = screen.with_terms(
+        [str(provenance[k]) for k in ("prompt", "mapper", "model") if provenance.get(k)]
+    )
+    for key in ("title", "rationale"):
+        if key in kept:
+            kept[key] = screen.text(str(kept[key] or ""))
+    if "evidence" in kept:
+        kept["evidence"] = screen.texts(str(e) for e in kept["evidence"] or [])
+    screened: dict[str, Any] = screen.payload(kept)
+    return screened
+
+
+def screened_skills(screen: AuditScreen, skills: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each profile skill as its position, the concept it was placed on, how and how sure;
+    its text only as the model view held it and only if it passes as audit text. Candidate
+    lists are for a reviewer's eyes and stay out."""
+    screen = screen.with_terms(
+        [str(s[k]) for s in skills for k in ("concept_id", "label") if s.get(k)]
+    )
+    recorded = [
+        {
+            "index": index,
+            "concept_id": skill.get("concept_id"),
+            "label": skill.get("label"),
+            "confidence": skill.get("confidence"),
+            "method": skill.get("method"),
+            "text": screen.text(str(skill.get("text") or "")),
+        }
+        for index, skill in enumerate(skills)
+    ]
+    screened: list[dict[str, Any]] = screen.payload(recorded)
+    return screened
 
 
 def run_entries(
@@ -55,6 +120,7 @@ def run_entries(
     identity: RecordIdentity,
 ) -> list[AuditEntryCreate]:
     """The decision, and the LMS write if one happened."""
+    screen = context_screen(ctx, identity, subject=subject)
     employee = Employee.model_validate(state["employee"])
     decision = state["decision"]
     plan = state["plan"]
@@ -72,8 +138,8 @@ def run_entries(
         "catalog_version": decision["catalog_version"],
         "rules_fired": sorted({a["rule"] for a in decision.get("assignments", [])}),
         "flags": decision.get("flags", []),
-        "title": _title_provenance(ctx, (decision.get("provenance") or {}).get("title"), identity),
-        "skills": recorded_skills(state.get("skills") or []),  # scrubbed texts, concepts
+        "title": screened_title(screen, (decision.get("provenance") or {}).get("title")),
+        "skills": screened_skills(screen, state.get("skills") or []),
         "policy": review,
     }
     entries = [
@@ -82,18 +148,22 @@ def run_entries(
             action=AuditAction.decision_made,
             rule=",".join(review["rules"]) if review and review.get("rules") else None,
             confidence=decision.get("confidence"),
-            before={
-                "groups": _managed(ctx, state.get("current_groups", [])),
-                "active": (state.get("lms_user") or {}).get("active"),
-            },
-            after={
-                "groups": sorted(a["group_id"] for a in plan.get("assignments", [])),
-                "user_action": plan["user_action"],
-                "active": employee.employment_status.value != "inactive",
-            },
-            provenance=provenance,
+            before=screen.payload(
+                {
+                    "groups": _managed(ctx, state.get("current_groups", [])),
+                    "active": (state.get("lms_user") or {}).get("active"),
+                }
+            ),
+            after=screen.payload(
+                {
+                    "groups": sorted(a["group_id"] for a in plan.get("assignments", [])),
+                    "user_action": plan["user_action"],
+                    "active": employee.employment_status.value != "inactive",
+                }
+            ),
+            provenance=screen.payload(provenance),
             decision=(
-                {"decision": review.get("decision"), "by": review.get("by")}
+                screen.payload({"decision": review.get("decision"), "by": review.get("by")})
                 if review and review.get("decision")
                 else None
             ),
@@ -105,22 +175,59 @@ def run_entries(
                 **common,
                 action=AuditAction.lms_write,
                 before=None,
-                after={
-                    "user_action": applied.get("user_action"),
-                    "added_groups": applied.get("added_groups", []),
-                    "removed_groups": applied.get("removed_groups", []),
-                    "writes": applied.get("writes", 0),
-                },
-                provenance={"catalog_version": decision["catalog_version"]},
+                after=screen.payload(
+                    {
+                        "user_action": applied.get("user_action"),
+                        "added_groups": applied.get("added_groups", []),
+                        "removed_groups": applied.get("removed_groups", []),
+                        "writes": applied.get("writes", 0),
+                    }
+                ),
+                provenance=screen.payload({"catalog_version": decision["catalog_version"]}),
             )
         )
     return entries
 
 
+def run_outcome(
+    ctx: ProvisioningContext,
+    state: ProvisioningState,
+    *,
+    subject: str,
+    identity: RecordIdentity,
+) -> dict[str, Any]:
+    """What the inbox row keeps of a finished run (``inbox_event.outcome``)."""
+    screen = context_screen(ctx, identity, subject=subject)
+    decision = state["decision"]
+    review = state.get("review")
+    outcome = {
+        "applied": state.get("applied") or {"writes": 0, "note": "rejected by review"},
+        "mapper": decision["mapper"],
+        "catalog_version": decision["catalog_version"],
+        "unresolved": decision.get("unresolved", []),
+        "held_for_review": [a["group_id"] for a in decision.get("held_for_review", [])],
+        "flags": decision.get("flags", []),
+        "title": screened_title(screen, (decision.get("provenance") or {}).get("title")),
+        "skills": screened_skills(screen, state.get("skills") or []),
+        "user_action": state["plan"]["user_action"],
+        "pii": state.get("pii", {}),
+        "review": review,
+    }
+    screened: dict[str, Any] = screen.payload(outcome)
+    return screened
+
+
 def review_requested_entry(
-    *, event_id: str, receipt_id: str, subject: str, review_id: str, request: dict[str, Any]
+    *,
+    event_id: str,
+    receipt_id: str,
+    subject: str,
+    review_id: str,
+    request: dict[str, Any],
+    screen: AuditScreen,
 ) -> AuditEntryCreate:
     args = request["action_request"]["args"]
+    screen = screen.with_terms([review_id])
     return AuditEntryCreate(
         event_id=event_key(event_id),
         receipt_id=receipt_id,
@@ -130,15 +237,19 @@ def review_requested_entry(
         action=AuditAction.review_requested,
         rule=",".join(args.get("rules", [])) or None,
         confidence=args.get("confidence"),
-        before={"groups": args.get("before", [])},
-        after={"groups": args.get("after", []), "user_action": args.get("user_action")},
-        provenance={
-            "review_id": review_id,
-            "reasons": args.get("reasons", {}),
-            "required_approvals": args.get("required_approvals", 1),
-            "flags": args.get("flags", []),
-            "evidence": args.get("evidence", []),
-        },
+        before=screen.payload({"groups": args.get("before", [])}),
+        after=screen.payload(
+            {"groups": args.get("after", []), "user_action": args.get("user_action")}
+        ),
+        provenance=screen.payload(
+            {
+                "review_id": review_id,
+                "reasons": args.get("reasons", {}),
+                "required_approvals": args.get("required_approvals", 1),
+                "flags": args.get("flags", []),
+                "evidence": screen.texts(str(e) for e in args.get("evidence", [])),
+            }
+        ),
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 from sqlalchemy.engine import Engine
 
-from agents.audit_trail import decision_text, run_entries
+from agents.audit_trail import decision_text, run_entries, run_outcome
 from agents.planning import ProvisioningPlan, wants_active
 from agents.state import ProvisioningContext, ProvisioningState
 from agents.title_decision import (
@@ -26,7 +26,6 @@ from core import inbox, vault
 from core.employee import Employee, EmploymentStatus, EventType, HRISEvent
 from core.inbox import InboxStatus
 from tools.mapping.base import MappingDecision
-from tools.mapping.skill_mapping import recorded_skills
 from tools.mapping.suggestion import RoleSuggestion
 from tools.mapping.title_mapping import TitleMapping
 from tools.pii.allowlist import AllowedTerms
@@ -247,13 +246,6 @@ def apply(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> di
     }
 
 
-def _title_outcome(title: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The AI decision's provenance for the record, without the reviewer-only candidate list."""
-    if not title:
-        return None
-    return {k: v for k, v in title.items() if k != "candidates"}
-
-
 def _learn_from_review(
     ctx: ProvisioningContext, state: ProvisioningState, employee: Employee, *, reviewer: str
 ) -> None:
@@ -314,26 +306,15 @@ def _record_decision(
 def record(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
     ctx = runtime.context
     employee = Employee.model_validate(state["employee"])
-    decision = state["decision"]
     review = state.get("review")
     rejected = review is not None and review.get("decision") == "rejected"
-    outcome = {
-        "applied": state.get("applied") or {"writes": 0, "note": "rejected by review"},
-        "mapper": decision["mapper"],
-        "catalog_version": decision["catalog_version"],
-        "unresolved": decision.get("unresolved", []),
-        "held_for_review": [a["group_id"] for a in decision.get("held_for_review", [])],
-        "flags": decision.get("flags", []),
-        "title": _title_outcome(decision.get("provenance", {}).get("title")),
-        "skills": recorded_skills(state.get("skills") or []),
-        "user_action": state["plan"]["user_action"],
-        "pii": state.get("pii", {}),
-        "review": review,
-    }
     if review is not None and review.get("decision") in ("approved", "edited"):
         _learn_from_review(ctx, state, employee, reviewer=str(review.get("by") or "reviewer"))
     identity = RecordIdentity.from_employee(employee, manager_names(ctx.engine, employee))
     subject = vault.pseudonym(employee.external_id, secret=ctx.vault_keys.pseudonym)
+    # the outcome outlives the run and the audit outlives erasure: both are built, and
+    # screened as audit text, in `agents.audit_trail`
+    outcome = run_outcome(ctx, state, subject=subject, identity=identity)
     _record_decision(ctx, state, subject=subject, identity=identity, rejected=rejected)
     inbox.complete(
         ctx.engine,

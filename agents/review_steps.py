@@ -160,6 +160,7 @@ def review_request(
                 "due_hours": policy.get("due_hours", 72),
                 "on_overdue": policy.get("on_overdue", "escalate"),
                 "flags": decision.get("flags", []),
+                "role_id": title.get("role_id"),  # the AI's role: the queue shows it
                 "confidence": title.get("confidence"),
                 "rationale": title.get("rationale"),
                 "evidence": title.get("evidence", []),

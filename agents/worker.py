@@ -24,7 +24,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command, Interrupt
 from sqlalchemy.engine import Engine
 
-from agents.audit_trail import review_requested_entry
+from agents.audit_trail import audit_screen, review_requested_entry
 from agents.policy.rules import ReviewPolicy
 from agents.provisioning import ProvisioningGraph
 from agents.provisioning_steps import manager_names
@@ -32,6 +32,7 @@ from agents.state import ProvisioningContext, ProvisioningState
 from core import inbox, reviews, vault
 from core.catalog import Catalog
 from core.db import as_utc
+from core.employee import Employee
 from core.inbox import Claim, InboxStatus, LeaseLostError
 from core.settings import Settings
 from core.vault import VaultKeys
@@ -45,6 +46,7 @@ from tools.mapping.skill_mapping import SkillMapping
 from tools.mapping.title_mapping import TitleMapping
 from tools.notify.review_webhook import ReviewNotifier
 from tools.pii.guard import PIIGuard
+from tools.pii.identity import RecordIdentity
 from vectorstore.reasoning import ReasoningLog
 
 log = logging.getLogger(__name__)
@@ -180,7 +182,7 @@ class Worker:
             return
         paused = self.graph.get_state(config)
         if paused.interrupts:
-            self._park(claim, paused.interrupts[0])
+            self._park(claim, paused.interrupts[0], state=paused.values)
 
     def _overtaken(self, claim: Claim) -> dict[str, Any] | None:
         """Why this event is stale, if it is: a later event of the same person was already
@@ -229,9 +231,10 @@ class Worker:
     def _subject(self, claim: Claim) -> str:
         return vault.pseudonym(claim.event.employee_external_id, secret=self.vault_keys.pseudonym)
 
-    def _park(self, claim: Claim, pending: Interrupt) -> None:
+    def _park(self, claim: Claim, pending: Interrupt, *, state: dict[str, Any]) -> None:
         """The run stopped at the review checkpoint: open the review, free the inbox row."""
         requests = pending.value if isinstance(pending.value, list) else [pending.value]
+        employee = Employee.model_validate(state["employee"])
         args = requests[0]["action_request"]["args"]
         review = reviews.open_review(
             self.engine,
@@ -258,6 +261,15 @@ class Worker:
                     subject=review.subject,
                     review_id=review.id,
                     request=review.request,
+                    screen=audit_screen(
+                        firewall=self.pii.firewall,
+                        identity=RecordIdentity.from_employee(
+                            employee, manager_names(self.engine, employee)
+                        ),
+                        catalog=self.catalog,
+                        titles=self.titles,
+                        own_ids=[claim.receipt_id, review.subject],
+                    ),
                 )
             ],
         )

@@ -6,10 +6,14 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 
 from agents.runtime import running_workers
+from api.openapi import install_openapi
 from api.problems import install_problem_handlers
+from api.redoc_page import install_redoc
+from api.request_text import refuse_nul_characters
 from api.routes import admin, employees, health, reviews, webhooks
 from api.routes import audit as audit_routes
 from api.ui import install_ui
@@ -40,11 +44,17 @@ def create_app(settings: Settings | None = None, *, workers: int = 0) -> FastAPI
             yield
         engine.dispose()
 
-    app = FastAPI(
+    # /docs and /redoc with their Swagger UI and ReDoc assets served from the package, not
+    # a CDN: the docs must work where the service runs, often without internet (and Swagger
+    # UI must not send the OpenAPI document to its public validator)
+    app = FastAPIOffline(
+        redoc_url=None,  # install_redoc below: the packaged bundle still calls a CDN
+        swagger_ui_parameters={"validatorUrl": None},
         title="TalentSync",
         version="0.1.0",
         summary="Keeps the LMS in step with the HRIS.",
         lifespan=lifespan,
+        dependencies=[Depends(refuse_nul_characters)],
     )
     install_problem_handlers(app)
     app.include_router(webhooks.router)
@@ -54,4 +64,6 @@ def create_app(settings: Settings | None = None, *, workers: int = 0) -> FastAPI
     app.include_router(audit_routes.router)
     app.include_router(health.router)
     install_ui(app)
+    install_redoc(app)
+    install_openapi(app)
     return app

@@ -21,11 +21,14 @@ from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from agents.replay import ReplayError, replay_decision
+from api.cli_database import announce_database, open_database
+from api.cli_eval_support import dataset_and_catalog, one_line_errors
+from api.cli_progress import progress_bar
 from core import api_keys, audit, inbox
 from core.api_keys import ApiKeyError, Role
 from core.audit import AuditAction, AuditEntry, AuditFilter
 from core.catalog import load_catalog
-from core.db import as_utc, create_tables, make_engine
+from core.db import as_utc
 from core.inbox import NotReplayableError
 from core.settings import Settings, get_settings
 from tools.mapping.skill_mapping import SkillMapping, build_skill_mapping
@@ -61,6 +64,7 @@ def serve(
     settings = get_settings()
     _configure_logging(settings)
     count = settings.worker_threads if workers is None else workers
+    announce_database(settings)
     uvicorn.run(create_app(settings, workers=count), host=host, port=port, log_config=None)
 
 
@@ -73,8 +77,7 @@ def worker(
 
     settings = get_settings()
     _configure_logging(settings)
-    engine = make_engine(settings.database_url)
-    create_tables(engine)
+    engine = open_database(settings)
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
@@ -107,9 +110,7 @@ def lms_sandbox(
 @app.command()
 def replay(receipt_id: Annotated[str, typer.Argument(help="Receipt id of a dead letter.")]) -> None:
     """Send a dead-lettered event round again."""
-    settings = get_settings()
-    engine = make_engine(settings.database_url)
-    create_tables(engine)
+    engine = open_database(get_settings())
     try:
         row = inbox.replay(engine, receipt_id=receipt_id)
     except KeyError:
@@ -128,9 +129,7 @@ def inbox_status(
     ] = False,
 ) -> None:
     """Show inbox counts, or the dead letters."""
-    settings = get_settings()
-    engine = make_engine(settings.database_url)
-    create_tables(engine)
+    engine = open_database(get_settings())
     if not dead:
         table = Table("status", "events", title="Inbox")
         for status, count in inbox.status_counts(engine).items():
@@ -159,8 +158,16 @@ def demo(
     lms_port: Annotated[int, typer.Option()] = 8001,
     stay: Annotated[bool, typer.Option(help="Keep serving until Ctrl-C after the summary.")] = True,
     seed: Annotated[int, typer.Option()] = 7,
+    write_env: Annotated[
+        bool,
+        typer.Option(
+            help="Write ./.env pointing the CLI at the demo's data (never over your own .env)."
+        ),
+    ] = True,
 ) -> None:
-    """Start sandbox, API and worker, replay a realistic signed HRIS stream, print a summary."""
+    """Start sandbox, API and worker, replay a realistic signed HRIS stream, print a summary.
+
+    Its state goes to TALENTSYNC_VAR_DIR/demo, and ./.env points later commands there."""
     from api.demo import run_demo
 
     raise typer.Exit(
@@ -172,6 +179,7 @@ def demo(
             lms_port=lms_port,
             stay=stay,
             seed=seed,
+            env_file=Path(".env") if write_env else None,
         )
     )
 
@@ -191,8 +199,7 @@ def erase(
             f"Erase {external_id} from TalentSync? Their vault entries become unreadable for good",
             abort=True,
         )
-    engine = make_engine(settings.database_url)
-    create_tables(engine)
+    engine = open_database(settings)
     try:
         report = erase_employee(
             engine=engine, settings=settings, external_id=external_id, requested_by="admin:cli"
@@ -217,10 +224,7 @@ app.add_typer(keys_app, name="keys")
 
 
 def _keys_engine() -> Engine:
-    settings = get_settings()
-    engine = make_engine(settings.database_url)
-    create_tables(engine)
-    return engine
+    return open_database(get_settings())
 
 
 @keys_app.command("create")
@@ -301,7 +305,8 @@ def eval_pii(
     from evals.pii import DEFAULT_DATASET, evaluate, load_examples, render
     from tools.pii.scrubber import Scrubber
 
-    examples = load_examples(path or DEFAULT_DATASET)[:limit]
+    with one_line_errors():
+        examples = load_examples(path or DEFAULT_DATASET)[:limit]
     report = evaluate(Scrubber(), examples)
     render(report, console)
     raise typer.Exit(0 if report.meets_targets() else 1)
@@ -338,7 +343,12 @@ def _quiet_eval_logging() -> None:
 @eval_app.command("run")
 def eval_run(
     suite: Annotated[SuiteName, typer.Argument(help="Which suite to run.")],
-    dataset: Annotated[Path, typer.Option(help="Dataset file (see evals/datasets/README.md).")],
+    dataset: Annotated[
+        Path | None,
+        typer.Option(
+            help="Dataset file (default: the suite's committed one; see evals/datasets/README.md)."
+        ),
+    ] = None,
     catalog: Annotated[
         Path | None, typer.Option(help="ESCO occupations CSV or LMS catalog YAML.")
     ] = None,
@@ -372,6 +382,8 @@ def eval_run(
     from evals.suites import RunOptions
 
     _quiet_eval_logging()
+    with one_line_errors():
+        dataset, catalog = dataset_and_catalog(suite.value, dataset, catalog)
     options = RunOptions(
         dataset=dataset,
         catalog=catalog,
@@ -396,7 +408,8 @@ def eval_run(
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        run = run_suite(suite.value, options, out=out, progress=progress, argv=sys.argv[1:])
+        with one_line_errors():
+            run = run_suite(suite.value, options, out=out, progress=progress, argv=sys.argv[1:])
     if as_json:
         sys.stdout.write(json.dumps(run.summary, allow_nan=False) + "\n")
         return
@@ -404,6 +417,8 @@ def eval_run(
 
 
 def _print_summary(summary: dict[str, object]) -> None:
+    from evals.display import format_metric
+
     table = Table(title=f"{summary['suite']}: run {summary['run_id']}")
     for column in ("metric", "value", "95% CI"):
         table.add_column(column)
@@ -414,7 +429,7 @@ def _print_summary(summary: dict[str, object]) -> None:
     for name, value in metrics.items():
         interval = intervals.get(name)
         ci = f"[{interval[0]:.4f}, {interval[1]:.4f}]" if interval and None not in interval else ""
-        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
+        shown = format_metric(value)
         table.add_row(name, shown, ci)
     console.print(table)
     console.print(f"stored in {escape(str(summary['run_dir']))}")
@@ -428,8 +443,9 @@ def eval_compare(
     """Headline deltas B - A with paired-bootstrap 95% intervals over shared examples."""
     from evals.runner import compare_runs, load_run
 
-    a, b = load_run(run_a), load_run(run_b)
-    deltas, shared = compare_runs(a, b)
+    with one_line_errors():
+        a, b = load_run(run_a), load_run(run_b)
+        deltas, shared = compare_runs(a, b)
     table = Table(title=f"{a.run_id} -> {b.run_id} ({shared} shared examples)")
     for column in ("metric", "A", "B", "delta", "95% CI", "significant"):
         table.add_column(column)
@@ -454,7 +470,8 @@ def eval_report(
     from evals.report import write_report
     from evals.runner import load_run
 
-    md, html_path = write_report(load_run(run), load_run(compare) if compare else None)
+    with one_line_errors():
+        md, html_path = write_report(load_run(run), load_run(compare) if compare else None)
     console.print(f"wrote {escape(str(md))} and {escape(str(html_path))}")
 
 
@@ -469,7 +486,8 @@ def eval_gate(
     from evals.gate import run_gate
 
     _quiet_eval_logging()
-    result = run_gate(prompt=prompt, out=out)
+    with one_line_errors():
+        result = run_gate(prompt=prompt, out=out)
     for line in result.checked:
         console.print(escape(line))
     if result.passed:
@@ -497,9 +515,7 @@ AUDIT_TABLE_ROWS = 100
 
 
 def _audit_engine(settings: Settings) -> Engine:
-    engine = make_engine(settings.database_url)
-    create_tables(engine)
-    return engine
+    return open_database(settings)
 
 
 @audit_app.command("verify")
@@ -552,8 +568,15 @@ def audit_query(
     output: Annotated[
         AuditFormat, typer.Option("--format", case_sensitive=False, help="table, jsonl or csv.")
     ] = AuditFormat.table,
+    oldest: Annotated[
+        bool,
+        typer.Option("--oldest", help="The oldest entries (and oldest first in the table)."),
+    ] = False,
 ) -> None:
-    """Audit entries in order; jsonl and csv go to stdout as exports that re-verify."""
+    """Audit entries, the newest first (--oldest: from the start of the chain).
+
+    jsonl and csv go to stdout as exports that re-verify, so they keep chain order; with
+    --limit N they hold the newest N (the oldest N with --oldest)."""
     from core.vault import load_keys, pseudonym
 
     settings = get_settings()
@@ -565,10 +588,14 @@ def audit_query(
     engine = _audit_engine(settings)
     try:
         if output == AuditFormat.table:
-            rows = audit.query(engine, where=where, limit=limit or AUDIT_TABLE_ROWS)
-            console.print(_audit_table(rows))
+            read = audit.query if oldest else audit.latest
+            rows = read(engine, where=where, limit=limit or AUDIT_TABLE_ROWS)
+            console.print(_audit_table(rows, newest_first=not oldest))
             return
-        pages = audit.iter_query(engine, where=where, limit=limit)
+        start = 0
+        if limit is not None and not oldest:
+            start = audit.after_seq_of_newest(engine, where=where, count=limit)
+        pages = audit.iter_query(engine, where=where, limit=limit, after_seq=start)
         if output == AuditFormat.csv:
             audit.export_csv([], sys.stdout)
         for page in pages:
@@ -580,8 +607,9 @@ def audit_query(
         engine.dispose()
 
 
-def _audit_table(rows: list[AuditEntry]) -> Table:
-    table = Table(title=f"Audit trail ({len(rows)} entries)")
+def _audit_table(rows: list[AuditEntry], *, newest_first: bool) -> Table:
+    order = "newest first" if newest_first else "oldest first"
+    table = Table(title=f"Audit trail ({len(rows)} entries)", caption=order)
     table.add_column("seq", justify="right", no_wrap=True)
     for column in ("at", "action", "actor", "subject", "run", "rule", "confidence"):
         table.add_column(column, no_wrap=column in ("at", "action"))
@@ -672,6 +700,32 @@ def audit_retention(
     console.print(table)
 
 
+@audit_app.command("pii-scan")
+def audit_pii_scan() -> None:
+    """List entries holding text the PII firewall refuses today (types only, never values);
+    exit 1 if any. The chain cannot be rewritten: see README, Audit trail."""
+    from agents.audit_pii_scan import scan_audit
+    from tools.pii.guard import get_guard
+
+    settings = get_settings()
+    engine = _audit_engine(settings)
+    try:
+        catalog = load_catalog(settings.catalog_path)
+        flagged = list(scan_audit(engine, firewall=get_guard().firewall, catalog=catalog))
+    finally:
+        engine.dispose()
+    if not flagged:
+        console.print("[green]No audit entry holds text the PII firewall refuses.[/green]")
+        return
+    table = Table("seq", "action", "run", "entity types", title="Entries to report")
+    for entry in flagged:
+        table.add_row(
+            str(entry.seq), entry.action, entry.receipt_id or "", ", ".join(entry.entity_types)
+        )
+    console.print(table)
+    raise typer.Exit(1)
+
+
 titles_app = typer.Typer(help="AI title mapping: the learned title adapter.", no_args_is_help=True)
 app.add_typer(titles_app, name="titles")
 
@@ -723,6 +777,9 @@ skills_app = typer.Typer(help="Profile skills: the taxonomy index and trying the
 app.add_typer(skills_app, name="skills", no_args_is_help=True)
 
 
+SKILLS_INDEX_PROGRESS = "skills index (labels embedded once, then kept)"
+
+
 def _skill_mapping(settings: Settings) -> SkillMapping:
     mapping = build_skill_mapping(settings)
     if mapping is None:
@@ -738,7 +795,9 @@ def skills_index() -> None:
     settings = get_settings()
     _configure_logging(settings)
     started = time.perf_counter()
-    concepts = _skill_mapping(settings).prepare()
+    mapping = _skill_mapping(settings)
+    with progress_bar(err_console, SKILLS_INDEX_PROGRESS) as progress:
+        concepts = mapping.prepare(progress=progress)
     console.print(
         f"skills index ready: {concepts} concepts in {time.perf_counter() - started:.1f} s"
     )
@@ -751,7 +810,10 @@ def skills_map(
     """Place skill strings on the taxonomy as the provisioning graph does, to try it."""
     settings = get_settings()
     _configure_logging(settings)
-    decisions = _skill_mapping(settings).map(texts)
+    mapping = _skill_mapping(settings)
+    with progress_bar(err_console, SKILLS_INDEX_PROGRESS) as progress:
+        mapping.prepare(progress=progress)  # the first time: embeds the taxonomy's labels
+    decisions = mapping.map(texts)
     table = Table("skill", "concept", "confidence", "method", title="Skills")
     for decision in decisions:
         table.add_row(

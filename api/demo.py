@@ -33,6 +33,7 @@ from rich.table import Table
 from standardwebhooks.webhooks import Webhook
 
 from agents.policy.rules import DEMO_POLICY
+from api.demo_env import demo_directory, point_cli_at
 from core.catalog import Catalog, GroupKind, load_catalog
 from core.employee import Employee, EmploymentStatus
 from core.settings import Settings
@@ -377,11 +378,16 @@ def run_demo(
     lms_port: int,
     stay: bool,
     seed: int,
+    env_file: Path | None = None,
 ) -> int:
-    """Returns the exit code: 0 only if every event landed and the LMS matches the HRIS."""
-    demo_dir = var_dir / "demo"
+    """Returns the exit code: 0 only if every event landed and the LMS matches the HRIS.
+
+    ``env_file``: where to leave the CLI pointing at the demo's data (see api/demo_env.py).
+    """
+    demo_dir = demo_directory(var_dir)
     shutil.rmtree(demo_dir, ignore_errors=True)
     demo_dir.mkdir(parents=True)
+    pointed = point_cli_at(demo_dir, env_file=env_file) if env_file is not None else None
     config = DemoConfig(
         api_url=f"http://127.0.0.1:{api_port}",
         lms_url=f"http://127.0.0.1:{lms_port}/v2",
@@ -461,6 +467,8 @@ def run_demo(
             f"({ADMIN_KEY_ENV} of this demo's service"
             + (", printed below)" if stay else "; `make demo` keeps it up and prints it)")
         )
+        if pointed is not None:
+            console.print(pointed.message, soft_wrap=True)
         if stay:
             console.print(
                 f"\nServing. API docs: {config.api_url}/docs   LMS: {config.lms_url}/Users\n"

@@ -87,7 +87,9 @@ JSONObject = dict[str, Any]
 
 class AuditEntryBase(SQLModel):
     """What the caller says happened. Every field is hashed; ``before``/``after``/
-    ``provenance``/``decision`` must already be scrubbed (no names, emails or raw ids)."""
+    ``provenance``/``decision`` must already be scrubbed (no names, emails or raw ids): a
+    provisioning run's entries are built through ``agents.audit_trail``, whose
+    ``tools.pii.audit_text.AuditScreen`` passes every string through the PII firewall."""
 
     event_id: str | None = Field(
         default=None, min_length=1, max_length=256, description="HRIS event id, if any."
@@ -514,6 +516,36 @@ def iter_query(
             left -= len(rows)
         if len(rows) < size:
             return
+
+
+def latest(
+    engine: Engine, *, where: AuditFilter | None = None, limit: int = 100
+) -> list[AuditEntry]:
+    """The newest ``limit`` matches, newest first: what an operator asking "what just
+    happened" wants to read (``query`` pages oldest first, for exports and ``after``)."""
+    statement = (
+        select(AuditEntry)
+        .where(*(where or AuditFilter()).clauses())
+        .order_by(col(AuditEntry.seq).desc())
+        .limit(limit)
+    )
+    with Session(engine, expire_on_commit=False) as session:
+        return list(session.exec(statement))
+
+
+def after_seq_of_newest(engine: Engine, *, where: AuditFilter | None = None, count: int) -> int:
+    """The ``after_seq`` from which ``iter_query`` yields exactly the newest ``count``
+    matches, still in chain order (so an export of them re-verifies as a segment)."""
+    statement = (
+        select(AuditEntry.seq)
+        .where(*(where or AuditFilter()).clauses())
+        .order_by(col(AuditEntry.seq).desc())
+        .offset(count - 1)
+        .limit(1)
+    )
+    with Session(engine) as session:
+        oldest_wanted = session.exec(statement).first()
+    return 0 if oldest_wanted is None else oldest_wanted - 1
 
 
 def get_entry(engine: Engine, *, seq: int) -> AuditEntry | None:

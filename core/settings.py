@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_VAR_DIR = Path("var")
@@ -35,8 +35,9 @@ class Settings(BaseSettings):
     # --- storage -------------------------------------------------------------------------
     var_dir: Path = Field(DEFAULT_VAR_DIR, description="Where embedded state lives.")
     database_url: str = Field(
-        "sqlite:///var/talentsync.db",
-        description="SQLite (sqlite:///path) or PostgreSQL (postgresql://user@host/db).",
+        "",
+        description="SQLite (sqlite:///path) or PostgreSQL (postgresql://user@host/db); "
+        "sqlite:///<var_dir>/talentsync.db when unset, so one TALENTSYNC_VAR_DIR moves all state.",
     )
 
     # --- LMS -----------------------------------------------------------------------------
@@ -233,6 +234,14 @@ class Settings(BaseSettings):
         "webhook_secrets_merge",
         mode="before",
     )(_split_secrets)
+
+    @model_validator(mode="after")
+    def _database_under_var_dir(self) -> Settings:
+        """The database follows the var dir unless named: pointing TALENTSYNC_VAR_DIR at a
+        folder (as the demo's .env does) must not leave the CLI on another database."""
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.var_dir / 'talentsync.db'}"
+        return self
 
     @property
     def is_postgres(self) -> bool:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import io
-import math
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,8 +21,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from evals.display import format_metric
 from evals.metrics import calibration_bins, precision_coverage_curve
 from evals.runner import Delta, Run, compare_runs
+from evals.targets import targets_for
 
 SCRIPTED_NOTE = (
     "The injection suite's `steered_rate` comes from a scripted prompt-following model: it "
@@ -32,12 +33,7 @@ SCRIPTED_NOTE = (
 )
 
 
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return "nan" if math.isnan(value) else f"{value:.4f}"
-    return str(value)
+_fmt = format_metric
 
 
 def _svg(figure: Any) -> str:
@@ -125,14 +121,50 @@ def _labels(run: Run) -> dict[str, str]:
     return {r.role_id: r.label for r in load_roles(Path(catalog))}
 
 
-def _metric_rows(run: Run) -> list[tuple[str, str, str]]:
-    intervals = run.summary.get("intervals", {})
+METRIC_COLUMNS = ("metric", "value", "95% CI", "target", "met")
+
+
+def _metric_rows(run: Run) -> list[tuple[str, str, str, str, str]]:
+    """One row per metric; a metric with a target (evals/targets.py) says pass or FAIL."""
+    metrics = run.summary["metrics"]
+    intervals = run.summary.get("intervals") or {}
+    targets = targets_for(str(run.summary["suite"]), metrics)
     rows = []
-    for name, value in run.summary["metrics"].items():
+    for name, value in metrics.items():
         interval = intervals.get(name)
         ci = f"[{_fmt(interval[0])}, {_fmt(interval[1])}]" if interval else ""
-        rows.append((name, _fmt(value), ci))
+        target = targets.get(name)
+        verdict = "" if target is None else _verdict(target.met(value))
+        rows.append((name, _fmt(value), ci, target.describe() if target else "", verdict))
     return rows
+
+
+def _verdict(met: bool | None) -> str:
+    return {True: "pass", False: "FAIL", None: "no value"}[met]
+
+
+def _targets_line(rows: Sequence[tuple[str, ...]]) -> str | None:
+    judged = [(row[0], row[4]) for row in rows if row[4]]
+    if not judged:
+        return None
+    met = sum(verdict == "pass" for _, verdict in judged)
+    failed = [name for name, verdict in judged if verdict == "FAIL"]
+    line = f"Targets: {met} of {len(judged)} met"
+    return line + (f"; FAILED: {', '.join(failed)}" if failed else "")
+
+
+def _count_rows(run: Run) -> list[tuple[str, str]]:
+    counts = run.summary.get("counts") or {}
+    return [(str(name), _fmt(value)) for name, value in counts.items()]
+
+
+def _md_table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A Markdown table; pipes inside cells are escaped so a label cannot split a row."""
+
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+    return [line(head), "|" + "---|" * len(head), *(line(row) for row in rows)]
 
 
 def _delta_rows(deltas: list[Delta]) -> list[tuple[str, ...]]:
@@ -167,32 +199,39 @@ def write_report(run: Run, compare: Run | None = None) -> tuple[Path, Path]:
     if pairs:
         plots.append(("Confusion", confusion_svg(pairs, labels)))
 
+    metric_rows = _metric_rows(run)
+    count_rows = _count_rows(run)
+    targets = _targets_line(metric_rows)
     header = [
         f"Suite: {summary['suite']}, run {summary['run_id']}",
         f"Dataset: {summary['dataset']['path']} (sha256 {summary['dataset']['sha256'][:16]})",
         f"Prompt: {summary.get('prompt') or '-'}; model: {summary.get('model') or '-'}",
         f"Git commit: {summary.get('git_commit') or '-'}; duration {summary['duration_s']} s",
-        f"Counts: {summary.get('counts')}",
         f"Intervals: {summary.get('interval_method')}",
+        *([targets] if targets else []),
     ]
+    pair_rows = [(labels.get(g, g), labels.get(p, p), str(n)) for g, p, n in pairs]
     md = [f"# Evaluation report: {summary['suite']}", "", *[f"- {h}" for h in header], ""]
-    md += ["## Metrics", "", "| metric | value | 95% CI |", "|---|---|---|"]
-    md += [f"| {a} | {b} | {c} |" for a, b, c in _metric_rows(run)]
+    md += ["## Metrics", "", *_md_table(METRIC_COLUMNS, metric_rows)]
+    if count_rows:
+        md += ["", "## Counts", "", *_md_table(("what", "count"), count_rows)]
     if compare:
         md += [
             "",
             f"## Compared with {compare.run_id} ({shared} shared examples, paired bootstrap)",
             "",
-            "| metric | this run | other | delta (other - this) | 95% CI | significant |",
-            "|---|---|---|---|---|---|",
+            *_md_table(
+                ("metric", "this run", "other", "delta (other - this)", "95% CI", "significant"),
+                _delta_rows(deltas),
+            ),
         ]
-        md += ["| " + " | ".join(row) + " |" for row in _delta_rows(deltas)]
     if pairs:
-        md += ["", "## Most confused pairs", "", "| gold | predicted | n |", "|---|---|---|"]
-        md += [f"| {labels.get(g, g)} | {labels.get(p, p)} | {n} |" for g, p, n in pairs]
+        md += ["", "## Most confused pairs", "", *_md_table(("gold", "predicted", "n"), pair_rows)]
     if summary["suite"] == "injection":
         md += ["", "## Note", "", SCRIPTED_NOTE]
-    md += ["", "Plots are in report.html (inline SVG)."]
+    if plots:
+        names = ", ".join(title.lower() for title, _ in plots)
+        md += ["", f"Plots ({names}) are in report.html (inline SVG)."]
     md_path = run.directory / "report.md"
     md_path.write_text("\n".join(md) + "\n", encoding="utf-8")
 
@@ -215,8 +254,10 @@ def write_report(run: Run, compare: Run | None = None) -> tuple[Path, Path]:
         f"<h1>Evaluation report: {html.escape(summary['suite'])}</h1><ul>",
         *[f"<li>{html.escape(h)}</li>" for h in header],
         "</ul><h2>Metrics</h2>",
-        table(("metric", "value", "95% CI"), _metric_rows(run)),
+        table(METRIC_COLUMNS, metric_rows),
     ]
+    if count_rows:
+        parts += ["<h2>Counts</h2>", table(("what", "count"), count_rows)]
     if compare:
         parts.append(
             f"<h2>Compared with {html.escape(compare.run_id)} ({shared} shared examples, "
@@ -230,12 +271,7 @@ def write_report(run: Run, compare: Run | None = None) -> tuple[Path, Path]:
         )
     if pairs:
         parts.append("<h2>Most confused pairs</h2>")
-        parts.append(
-            table(
-                ("gold", "predicted", "n"),
-                [(labels.get(g, g), labels.get(p, p), str(n)) for g, p, n in pairs],
-            )
-        )
+        parts.append(table(("gold", "predicted", "n"), pair_rows))
     if plots:
         parts.append("<h2>Plots</h2>")
         for title, svg in plots:

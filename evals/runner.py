@@ -136,7 +136,10 @@ def load_run(ref: str | Path, runs_dir: Path = DEFAULT_RUNS_DIR) -> Run:
     if not (directory / "summary.json").is_file():
         directory = runs_dir / str(ref)
     if not (directory / "summary.json").is_file():
-        raise FileNotFoundError(f"no run at {ref} (looked for summary.json)")
+        raise FileNotFoundError(
+            f"no run {ref}: neither a run directory nor a run id under {runs_dir} "
+            "(a run directory holds summary.json)"
+        )
     summary = json.loads((directory / "summary.json").read_text(encoding="utf-8"))
     with (directory / "examples.jsonl").open(encoding="utf-8") as handle:
         records = [json.loads(line) for line in handle if line.strip()]

@@ -14,11 +14,15 @@ from sqlalchemy.engine import Engine
 
 from core.catalog import load_catalog
 from core.db import create_tables, make_engine
-from core.settings import get_settings
+from core.settings import Settings, get_settings
 from tools.mapping.embedded import EmbeddedTitleMapper
 from tools.mapping.role_directory import RoleDirectory
 from tools.titles.ranker import TitleRanker
 from vectorstore.embeddings import default_embedder
+
+# A developer's ./.env (`talentsync demo` writes one pointing at var/demo, where a running
+# demo's embedded Chroma lives) must not steer the tests: they read the environment they set.
+Settings.model_config["env_file"] = None
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TALENTSYNC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from core import inbox, reviews
+from core import inbox, reviews, vault
 from core.api_keys import Role, create_key
 from core.db import session_scope, utcnow
 from core.employee import Employee
@@ -35,11 +35,15 @@ def ui_settings(tmp_path: Path) -> Settings:
 
 
 def make_keys(engine: Engine) -> dict[str, str]:
-    """Two reviewers (two-approval rules need different people) and an auditor."""
-    return {
-        name: create_key(engine, name=name, role=role)[1]
-        for name, role in (("ana", Role.reviewer), ("bo", Role.reviewer), ("aud", Role.auditor))
-    }
+    """Two reviewers (two-approval rules need different people), an auditor and an admin
+    (only an admin may reveal hidden personal data)."""
+    people = (
+        ("ana", Role.reviewer),
+        ("bo", Role.reviewer),
+        ("aud", Role.auditor),
+        ("root", Role.admin),
+    )
+    return {name: create_key(engine, name=name, role=role)[1] for name, role in people}
 
 
 def private_person(n: int) -> Employee:
@@ -75,6 +79,8 @@ def human_interrupt(
     confidence: float | None,
     flags: list[str],
     rationale: str,
+    view: dict[str, str] | None = None,
+    role_id: str | None = None,
 ) -> dict[str, Any]:
     user_action = "update" if after else "deactivate"
     add = sorted(set(after) - set(before))
@@ -93,13 +99,14 @@ def human_interrupt(
                 "remove_groups": remove,
                 "before": sorted(before),
                 "after": sorted(after),
-                "view": SCRUBBED_VIEW,
+                "view": SCRUBBED_VIEW if view is None else view,
                 "rules": rules,
                 "reasons": reasons,
                 "required_approvals": required_approvals,
                 "due_hours": 48,
                 "on_overdue": "reject",
                 "flags": flags,
+                **({"role_id": role_id} if role_id is not None else {}),
                 "confidence": confidence,
                 "rationale": rationale,
                 "evidence": ["label: Registered Nurses", "approved title: Staff Nurse"],
@@ -132,7 +139,12 @@ def park_review(
     flags: list[str] | None = None,
     rationale: str = "'registered nurse' is closest to the catalog label Registered Nurses.",
     created_hours_ago: float = 0,
+    view: dict[str, str] | None = None,
+    role_id: str | None = None,
+    hidden: dict[str, str] | None = None,
 ) -> Parked:
+    """``hidden``: what the view's placeholders stood for, sealed in the vault as the scrub
+    step seals them (what an admin's reveal shows)."""
     employee = private_person(n)
     event = make_event(employee)
     row, _ = inbox.enqueue(engine, event=event)
@@ -160,6 +172,8 @@ def park_review(
             confidence=confidence,
             flags=flags or [],
             rationale=rationale,
+            view=view,
+            role_id=role_id,
         ),
         rules=rules,
         required_approvals=required_approvals,
@@ -167,6 +181,15 @@ def park_review(
         confidence=confidence,
         flags=flags or [],
     )
+    if hidden:
+        keys = load_keys(settings)
+        vault.store(
+            engine,
+            master_key=keys.master,
+            subject=review.subject,
+            label=f"{row.id}:placeholders",
+            plaintext=hidden,
+        )
     if created_hours_ago:
         with session_scope(engine) as session:
             stored = session.get(Review, review.id)

@@ -20,6 +20,7 @@ from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 
 from vectorstore.embeddings import MODEL_SHA256, FloatMatrix, MiniLMEmbeddingFunction
+from vectorstore.progress import Progress, logging_progress
 from vectorstore.roles import CatalogRole
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,11 @@ def catalog_version(entries: Sequence[CatalogEntry]) -> str:
     return digest.hexdigest()[:16]
 
 
+EMBED_CHUNK = 512
+"""Entries embedded and stored per step: small enough for a progress bar to move every
+second or two, large enough that the ONNX model batches well."""
+
+
 class CatalogIndex:
     def __init__(
         self,
@@ -97,7 +103,9 @@ class CatalogIndex:
             for entry_id, meta in zip(got["ids"], metadatas, strict=True)
         }
 
-    def sync(self, roles: Sequence[CatalogRole]) -> SyncReport:
+    def sync(self, roles: Sequence[CatalogRole], *, progress: Progress | None = None) -> SyncReport:
+        """``progress`` gets (embedded, to embed) as entries are embedded; without it the
+        sync logs at intervals (a first sync of a large taxonomy takes a minute or more)."""
         entries = catalog_entries(roles)
         version = catalog_version(entries)
         existing = self._existing_hashes()
@@ -107,8 +115,14 @@ class CatalogIndex:
         batch = self._client.get_max_batch_size()
         for start in range(0, len(removed), batch):
             self.collection.delete(ids=removed[start : start + batch])
-        for start in range(0, len(changed), batch):
-            chunk = changed[start : start + batch]
+        report_progress = progress or logging_progress(
+            logger, f"embedding {self.collection.name} labels"
+        )
+        if changed:
+            report_progress(0, len(changed))
+        step = min(batch, EMBED_CHUNK)
+        for start in range(0, len(changed), step):
+            chunk = changed[start : start + step]
             embeddings = self.embedding_function([e.text for e in chunk])
             self.collection.upsert(
                 ids=[e.entry_id for e in chunk],
@@ -119,6 +133,7 @@ class CatalogIndex:
                     for e in chunk
                 ],
             )
+            report_progress(start + len(chunk), len(changed))
         if self.version != version:
             metadata: dict[str, Any] = {"catalog_version": version, "model_sha256": MODEL_SHA256}
             self.collection.modify(metadata=metadata)

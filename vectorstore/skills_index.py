@@ -17,6 +17,7 @@ from chromadb.api import ClientAPI
 from tools.skills.taxonomy import SkillConcept
 from vectorstore.catalog_index import CatalogIndex, SyncReport, catalog_entries
 from vectorstore.embeddings import FloatMatrix, MiniLMEmbeddingFunction
+from vectorstore.progress import Progress
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +49,10 @@ class SkillsIndex:
     def count(self) -> int:
         return self._index.collection.count()
 
-    def sync(self, concepts: Sequence[SkillConcept]) -> SyncReport:
-        report = self._index.sync([c.as_role() for c in concepts])
+    def sync(
+        self, concepts: Sequence[SkillConcept], *, progress: Progress | None = None
+    ) -> SyncReport:
+        report = self._index.sync([c.as_role() for c in concepts], progress=progress)
         logger.info("skills index %s: %s", self.collection_name, report)
         return report
 

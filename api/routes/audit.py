@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, ValidationError
 from sqlalchemy.engine import Engine
 
 from api.auth import Principal, Role, require_roles
@@ -23,6 +23,7 @@ from api.deps import EngineDep, SettingsDep
 from api.problems import ApiError, Problem
 from core import audit
 from core.audit import AuditAction, AuditEntryPublic, AuditFilter, VerifyReport
+from core.db import as_utc
 from core.vault import load_keys, pseudonym
 from tools.pii.guard import get_guard
 from vectorstore.audit_search import search_audit
@@ -37,8 +38,26 @@ router = APIRouter(prefix="/audit", tags=["audit"], dependencies=[Depends(_reade
 
 PAGE_DEFAULT = 100
 PAGE_MAX = 1000
+SEQ_MAX = 2**63 - 1
+"""The largest ``seq`` a database integer holds; a larger number is no entry, and SQLite
+refuses to bind it (an OverflowError, which was a 500)."""
+EXPORT_MAX = 10**9
+"""Most entries one export may ask for (``limit`` with jsonl/csv); unset means all."""
 EXPORT_PAGE = 1000
 _MEDIA_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
+
+
+def _in_utc(moment: datetime) -> datetime:
+    """Aware UTC, as the filter compares it; a moment that leaves the calendar when moved
+    to UTC (``0001-01-01T00:00+14:00``) is a 422 naming the parameter, not an
+    OverflowError (a 500)."""
+    try:
+        return as_utc(moment)
+    except OverflowError:
+        raise ValueError("out of range once converted to UTC") from None
+
+
+UtcMoment = Annotated[datetime, AfterValidator(_in_utc)]
 
 
 class AuditPage(BaseModel):
@@ -130,15 +149,16 @@ def list_entries(
     rule: Annotated[str | None, Query(max_length=256)] = None,
     min_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
     max_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
-    since: Annotated[datetime | None, Query(description="Inclusive; UTC if naive.")] = None,
-    until: Annotated[datetime | None, Query(description="Exclusive; UTC if naive.")] = None,
-    after: Annotated[int, Query(ge=0, description="Only entries after this seq.")] = 0,
+    since: Annotated[UtcMoment | None, Query(description="Inclusive; UTC if naive.")] = None,
+    until: Annotated[UtcMoment | None, Query(description="Exclusive; UTC if naive.")] = None,
+    after: Annotated[int, Query(ge=0, le=SEQ_MAX, description="Only entries after this seq.")] = 0,
     limit: Annotated[
         int | None,
         Query(
             ge=1,
+            le=EXPORT_MAX,
             description=f"json: page size ({PAGE_DEFAULT}, at most {PAGE_MAX}); "
-            "jsonl/csv: at most this many (all when unset).",
+            f"jsonl/csv: at most this many, up to {EXPORT_MAX:,} (all when unset).",
         ),
     ] = None,
     output: Annotated[Literal["json", "jsonl", "csv"], Query(alias="format")] = "json",
@@ -211,8 +231,8 @@ def search(
     k: Annotated[int, Query(ge=1, le=50)] = 10,
     employee: str | None = None,
     subject: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: UtcMoment | None = None,
+    until: UtcMoment | None = None,
     min_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
     max_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
 ) -> list[SearchHit]:
@@ -238,7 +258,7 @@ def search(
 
 
 @router.get("/{seq:int}", response_model=AuditEntryPublic, responses={404: {"model": Problem}})
-def get_entry(seq: int, engine: EngineDep) -> AuditEntryPublic:
+def get_entry(seq: Annotated[int, Path(ge=1, le=SEQ_MAX)], engine: EngineDep) -> AuditEntryPublic:
     """``:int`` so that other paths under /audit (``/audit/search``) are not taken for a
     malformed seq."""
     row = audit.get_entry(engine, seq=seq)

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy.engine import Engine
 
 from api.auth import AdminDep, ReviewerDep, require_roles
@@ -25,6 +25,9 @@ from core.reviews import ReviewFilter, ReviewPublic, ReviewStatus
 from core.vault import load_keys, pseudonym
 
 router = APIRouter(prefix="/reviews", tags=["reviews"])
+MAX_AGE_HOURS = 24 * 365
+"""``older_than_hours`` at most a year (as on the web page): older reviews are long overdue
+and escalated, and an unbounded value overflowed ``timedelta`` (a 500)."""
 ReadAccess = Depends(require_roles(Role.reviewer, Role.admin, Role.auditor))
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem},
@@ -54,8 +57,12 @@ class ReviewPage(BaseModel):
     counts: dict[str, int]
 
 
+ReviewId = Annotated[str, StringConstraints(min_length=1, pattern=r"^[^\x00]+$")]
+"""No NUL: PostgreSQL refuses to bind one (a 500); an unknown id is refused per item."""
+
+
 class BulkDecision(BaseModel):
-    ids: list[str] = Field(min_length=1, max_length=500)
+    ids: list[ReviewId] = Field(min_length=1, max_length=500)
     response: HumanResponse
 
 
@@ -72,7 +79,10 @@ def _filter(
     flag: str | None = None,
     min_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
     max_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
-    older_than_hours: Annotated[float | None, Query(ge=0)] = None,
+    older_than_hours: Annotated[
+        float | None,
+        Query(ge=0, le=MAX_AGE_HOURS, description=f"Hours, 0 to {MAX_AGE_HOURS} (a year)."),
+    ] = None,
     employee: Annotated[str | None, Query(description="HRIS external id")] = None,
 ) -> ReviewFilter:
     subject = (

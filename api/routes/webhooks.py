@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 from pydantic import BaseModel
 
 from api.deps import EngineDep, SettingsDep, SourcesDep
@@ -12,8 +13,10 @@ from api.problems import Problem
 from core.db import utcnow
 from tools.hris import intake
 from tools.hris.errors import IntakeError
+from tools.hris.source import SOURCE_NAMES
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+_ASCII_DIGITS = re.compile(r"[0-9]+")
 
 
 class WebhookReceipt(BaseModel):
@@ -25,8 +28,9 @@ class WebhookReceipt(BaseModel):
 
 async def _read_body(request: Request, limit: int) -> bytes:
     """Stop reading one byte past the limit, so a huge body costs us no memory."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    declared = request.headers.get("content-length", "")
+    # ASCII digits only (isdigit() also takes '²'), and no int() of an absurd length
+    if _ASCII_DIGITS.fullmatch(declared) and (len(declared) > 18 or int(declared) > limit):
         raise IntakeError(413, "Payload too large", f"body exceeds {limit} bytes")
     chunks, size = [], 0
     async for chunk in request.stream():
@@ -40,6 +44,15 @@ async def _read_body(request: Request, limit: int) -> bytes:
 @router.post(
     "/{source}",
     status_code=status.HTTP_202_ACCEPTED,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "The event as the source sends it, signed as the source signs "
+            "it (see the README's webhook intake section); read as raw bytes, so the "
+            "signature is checked over exactly what arrived.",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
     responses={
         200: {"model": WebhookReceipt, "description": "Duplicate delivery: the first receipt."},
         400: {"model": Problem, "description": "Stale/future timestamp or undecodable JSON."},
@@ -51,7 +64,13 @@ async def _read_body(request: Request, limit: int) -> bytes:
     },
 )
 async def receive_webhook(
-    source: str,
+    source: Annotated[
+        str,
+        Path(
+            description="The sending HRIS; any other name is a 404.",
+            json_schema_extra={"enum": list(SOURCE_NAMES)},
+        ),
+    ],
     request: Request,
     response: Response,
     settings: SettingsDep,

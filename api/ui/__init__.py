@@ -14,8 +14,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api.ui.routes import Banner, render, router
+from api.ui.pages import Banner, flash, render
+from api.ui.reveal import router as reveal_router
+from api.ui.routes import router
 from api.ui.session import COOKIE, COOKIE_PATH, SignInRequiredError, UiRefusedError, sign_in_url
+from api.ui.sign_in import router as sign_in_router
 
 __all__ = ["install_ui"]
 
@@ -43,19 +46,16 @@ async def _refused(request: Request, error: Exception) -> Response:
     status = error.status if isinstance(error, UiRefusedError) else 500
     message = error.message if isinstance(error, UiRefusedError) else "Something went wrong."
     if request.headers.get("hx-request") == "true":
-        return render(
-            "_flash.html",
-            {"banner": Banner(False, message)},
-            status=status,
-            headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
-        )
+        return flash(Banner(False, message), status=status)
     return render(
         "error.html", {"session": None, "status": status, "message": message}, status=status
     )
 
 
 def install_ui(app: FastAPI) -> None:
+    app.include_router(sign_in_router)
     app.include_router(router)
+    app.include_router(reveal_router)
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
     app.add_exception_handler(SignInRequiredError, _sign_in_required)
     app.add_exception_handler(UiRefusedError, _refused)

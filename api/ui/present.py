@@ -5,7 +5,8 @@ is JSON written by the graph (and by older versions of it), so every field is re
 defensively here, and a missing field shows as "none" rather than breaking the page.
 
 Only the pseudonymous subject, the scrubbed model view and catalog ids ever reach a
-template: the review row holds nothing else, and nothing here looks anywhere else.
+template: the review row holds nothing else, and nothing here looks anywhere else (what a
+placeholder stood for is shown only by the admin's audited reveal, ``api.ui.reveal``).
 """
 
 from __future__ import annotations
@@ -17,13 +18,16 @@ from typing import Any, Literal
 
 from markupsafe import Markup, escape
 
-from core.catalog import Catalog
+from api.ui.policy import DANGER_FLAGS, Privilege
+from core.catalog import Catalog, GroupKind
 from core.db import as_utc, utcnow
 from core.reviews import Review, ReviewStatus
 
 Change = Literal["added", "removed", "kept"]
 CHANGE_ORDER: dict[Change, int] = {"added": 0, "removed": 1, "kept": 2}
 SUBJECT_SHOWN_CHARS = 12
+PLACEHOLDER = re.compile(r"<[A-Z][A-Z_]*_\d+>")
+"""How the PII firewall writes what it hid (``<PERSON_1>``), as in ``tools.pii``."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,22 @@ class GroupLine:
     name: str | None  # None: no longer in the catalog
     kind: str
     change: Change
+    privileged: tuple[str, ...] = ()  # the tags or kind that make it privileged
+
+
+@dataclass(frozen=True)
+class RoleLine:
+    id: str
+    name: str | None  # None: not in the catalog
+
+
+@dataclass(frozen=True)
+class ViewField:
+    """One field of the scrubbed model view, with the placeholders the firewall put in it."""
+
+    name: str
+    value: str
+    hidden: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -78,7 +98,7 @@ class ReviewView:
     rationale: str
     evidence: list[str]
     candidates: list[CandidateLine]
-    view: list[tuple[str, str]]
+    view: list[ViewField]
     description: str
     required_approvals: int
     approvals: list[Entry]
@@ -89,10 +109,36 @@ class ReviewView:
     resolution: str | None
     age: str
     counts: dict[Change, int] = field(default_factory=dict)
+    roles: list[RoleLine] = field(default_factory=list)
+    final_roles: list[RoleLine] = field(default_factory=list)
+    proposal_diff: list[GroupLine] | None = None  # the AI's proposal an edit replaced
+    edited_by: str | None = None
 
     @property
     def is_open(self) -> bool:
         return self.status == ReviewStatus.pending
+
+    @property
+    def title(self) -> ViewField | None:
+        """The job title as the model saw it: what a reviewer triages by."""
+        return next((f for f in self.view if f.name == "title"), None)
+
+    @property
+    def hidden_fields(self) -> list[ViewField]:
+        return [f for f in self.view if f.hidden]
+
+    @property
+    def dangerous(self) -> bool:
+        """Someone may have steered the AI on purpose (a prompt injection in the record)."""
+        return any(flag in DANGER_FLAGS for flag in self.flags)
+
+    @property
+    def privileged_added(self) -> list[GroupLine]:
+        return [g for g in self.diff if g.privileged and g.change == "added"]
+
+    @property
+    def roles_edited(self) -> bool:
+        return self.edited_by is not None and self.final_roles != self.roles
 
     @property
     def subject_short(self) -> str:
@@ -130,9 +176,15 @@ def _when(value: object) -> datetime | None:
     return None
 
 
-def group_diff(before: list[str], after: list[str], catalog: Catalog) -> list[GroupLine]:
+def group_diff(
+    before: list[str],
+    after: list[str],
+    catalog: Catalog,
+    privilege: Privilege | None = None,
+) -> list[GroupLine]:
     """Changes first (added, then removed), kept groups last, each block by display name:
     what a reviewer must judge is on top."""
+    privilege = privilege or Privilege()
     old, new = set(before), set(after)
     lines = []
     for group_id in old | new:
@@ -146,6 +198,7 @@ def group_diff(before: list[str], after: list[str], catalog: Catalog) -> list[Gr
                 name=group.display_name if group is not None else None,
                 kind=group.kind.value if group is not None else "unknown",
                 change=change,
+                privileged=privilege.marks(group, removed=change == "removed"),
             )
         )
     return sorted(lines, key=lambda g: (CHANGE_ORDER[g.change], (g.name or g.id).lower(), g.id))
@@ -201,12 +254,48 @@ def _resolution(review: Review, catalog: Catalog) -> str | None:
     return f"Closed ({review.status})."
 
 
+def _roles(group_ids: list[str], catalog: Catalog) -> list[RoleLine]:
+    lines = []
+    for group_id in group_ids:
+        group = catalog.by_id.get(group_id)
+        if group is not None and group.kind is GroupKind.role:
+            lines.append(RoleLine(group_id, group.display_name))
+    return lines
+
+
+def _proposed_roles(args: dict[str, Any], after: list[str], catalog: Catalog) -> list[RoleLine]:
+    """The AI's role when it chose one (``role_id``, recorded since the queue shows it),
+    else the role groups the proposal ends with: a rule-made role, or older reviews."""
+    role_id = args.get("role_id")
+    if isinstance(role_id, str) and role_id:
+        group = catalog.by_id.get(role_id)
+        return [RoleLine(role_id, group.display_name if group is not None else None)]
+    return _roles(after, catalog)
+
+
+def _view_fields(view: dict[str, Any]) -> list[ViewField]:
+    fields = []
+    for name, raw in view.items():
+        value = str(raw)
+        hidden = tuple(dict.fromkeys(PLACEHOLDER.findall(value)))
+        fields.append(ViewField(str(name), value, hidden))
+    return fields
+
+
 def _label(group_id: str, catalog: Catalog) -> str:
     group = catalog.by_id.get(group_id)
     return f"{group.display_name} ({group_id})" if group is not None else group_id
 
 
-def review_view(review: Review, catalog: Catalog, now: datetime | None = None) -> ReviewView:
+def review_view(
+    review: Review,
+    catalog: Catalog,
+    now: datetime | None = None,
+    *,
+    privilege: Privilege | None = None,
+) -> ReviewView:
+    """The change panel shows what the LMS gets: after an edit, the reviewer's groups (the
+    ones the resumed run applies), with the AI's original proposal kept apart."""
     now = now or utcnow()
     request = review.request if isinstance(review.request, dict) else {}
     args = _mapping(_mapping(request.get("action_request")).get("args"))
@@ -231,7 +320,9 @@ def review_view(review: Review, catalog: Catalog, now: datetime | None = None) -
     confidence = review.confidence
     if confidence is None:
         confidence = _number(args.get("confidence"))
-    diff = group_diff(before, after, catalog)
+    edited = _edited_groups(review.resolution) if review.status == ReviewStatus.edited else None
+    final = edited if edited is not None else after
+    diff = group_diff(before, final, catalog, privilege)
     counts: dict[Change, int] = {"added": 0, "removed": 0, "kept": 0}
     for line in diff:
         counts[line.change] += 1
@@ -258,14 +349,14 @@ def review_view(review: Review, catalog: Catalog, now: datetime | None = None) -
         rationale=str(args.get("rationale") or ""),
         evidence=_strings(args.get("evidence")),
         candidates=candidates,
-        view=[(str(k), str(v)) for k, v in view.items()],
+        view=_view_fields(view),
         description=str(request.get("description") or ""),
         required_approvals=review.required_approvals,
         approvals=_entries(review.approvals, "decision", DECISION_WORDS),
         approvals_given=sum(1 for a in review.approvals if a.get("decision") in ("accept", "edit")),
         comments=_entries(review.comments, "text", {}),
         pending_edit=(
-            group_diff(before, pending_groups, catalog)
+            group_diff(before, pending_groups, catalog, privilege)
             if pending_groups is not None and review.status == ReviewStatus.pending
             else None
         ),
@@ -273,6 +364,10 @@ def review_view(review: Review, catalog: Catalog, now: datetime | None = None) -
         resolution=_resolution(review, catalog),
         age=age(review.created_at, now),
         counts=counts,
+        roles=_proposed_roles(args, after, catalog),
+        final_roles=_roles(final, catalog) if edited is not None else [],
+        proposal_diff=group_diff(before, after, catalog, privilege) if edited is not None else None,
+        edited_by=edit_by if edited is not None else None,
     )
 
 

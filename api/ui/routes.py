@@ -10,29 +10,27 @@ refusal without leaving the page.
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
-from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.engine import Engine
 
 from api.deps import CatalogDep, EngineDep, SettingsDep
-from api.problems import ApiError
 from api.ui import session as ui
-from api.ui.present import ReviewView, markdown_lite, review_view, short_subject
+from api.ui.pages import Banner, flash, is_htmx, render
+from api.ui.pick_lists import choices
+from api.ui.policy import DANGER_FLAGS, Privilege, known_flags, privilege_of, rule_ids
+from api.ui.present import ReviewView, review_view, short_subject
 from api.ui.session import DeciderDep, FormDep, UiSession, UiSessionDep, first
 from core import reviews
 from core.catalog import Catalog, GroupKind
-from core.db import as_utc, utcnow
-from core.reviews import ReviewFilter, ReviewStatus
+from core.db import utcnow
+from core.reviews import Review, ReviewFilter, ReviewStatus
 from core.settings import Settings
 from core.vault import PSEUDONYM_PREFIX, load_keys, pseudonym
 
@@ -40,71 +38,9 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
-TEMPLATES = Path(__file__).parent / "templates"
 PAGE_SIZE = 50
 MAX_BULK = 500
 MAX_COMMENT_CHARS = 2000
-CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
-"""Everything from this app and nothing inline: a value that slipped past escaping still
-could not run, and the pages load nothing from elsewhere."""
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-    "Vary": "Cookie, HX-Request, HX-Target",
-}
-
-templates = Environment(
-    loader=FileSystemLoader(TEMPLATES),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-templates.filters["markdown"] = markdown_lite
-
-
-def _utc(moment: datetime | None) -> str:
-    return as_utc(moment).strftime("%Y-%m-%d %H:%M UTC") if moment is not None else ""
-
-
-def _iso(moment: datetime | None) -> str:
-    return as_utc(moment).isoformat() if moment is not None else ""
-
-
-templates.filters["utc"] = _utc
-templates.filters["iso"] = _iso
-
-
-def render(
-    name: str,
-    context: Mapping[str, Any],
-    *,
-    status: int = 200,
-    headers: Mapping[str, str] | None = None,
-) -> HTMLResponse:
-    html = templates.get_template(name).render(**context)
-    response = HTMLResponse(html, status_code=status)
-    response.headers.update(SECURITY_HEADERS)
-    response.headers.update(headers or {})
-    return response
-
-
-def _is_htmx(request: Request) -> bool:
-    return request.headers.get("hx-request") == "true"
-
-
-@dataclass(frozen=True)
-class Banner:
-    """The outcome of an action, in words; ``ok`` picks the colour and the ARIA role."""
-
-    ok: bool
-    text: str
 
 
 # --- filters ---------------------------------------------------------------------------------
@@ -197,28 +133,6 @@ def parse_filters(values: Mapping[str, str], settings: Settings) -> QueueFilters
     return found
 
 
-@lru_cache(maxsize=4)
-def _policy_rule_ids(path: Path | None) -> tuple[str, ...]:
-    """Rule ids for the filter's suggestions; the filter still takes any text, so a policy
-    that cannot be read only costs the suggestions."""
-    try:
-        from agents.policy.rules import load_policy
-
-        return tuple(rule.id for rule in load_policy(path).rules)
-    except Exception:  # the suggestions are a convenience, never a reason to fail the page
-        log.warning("could not read the review policy for the rule filter", exc_info=True)
-        return ()
-
-
-def _known_flags() -> tuple[str, ...]:
-    try:
-        from agents.policy.rules import KNOWN_FLAGS
-
-        return tuple(sorted(KNOWN_FLAGS))
-    except ImportError:
-        return ()
-
-
 # --- the queue -------------------------------------------------------------------------------
 
 
@@ -240,23 +154,28 @@ def _queue_context(
     outcomes: list[BulkOutcome] | None = None,
     banner: Banner | None = None,
 ) -> dict[str, Any]:
-    rows = reviews.list_reviews(engine, where=filters.where(), limit=PAGE_SIZE + 1, after=after)
+    where = filters.where()
+    rows = reviews.list_reviews(engine, where=where, limit=PAGE_SIZE + 1, after=after)
     page = rows[:PAGE_SIZE]
     now = utcnow()
     counts = reviews.counts(engine)
+    labels = reviews.label_counts(engine, status=where.status)
+    privilege = privilege_of(settings.review_policy_path)
     return {
         "session": session,
         "filters": filters,
-        "items": [review_view(r, catalog, now) for r in page],
+        "items": [review_view(r, catalog, now, privilege=privilege) for r in page],
         "next_after": page[-1].id if len(rows) > PAGE_SIZE else None,
         "after": after,
         "counts": [(s.value, counts.get(s.value, 0)) for s in ReviewStatus],
         "total": sum(counts.values()),
         "statuses": [s.value for s in ReviewStatus],
-        "rule_ids": _policy_rule_ids(settings.review_policy_path),
-        "flags": _known_flags(),
+        "rule_choices": choices(rule_ids(settings.review_policy_path), labels.rules, filters.rule),
+        "flag_choices": choices(known_flags(), labels.flags, filters.flag),
         "outcomes": outcomes or [],
         "banner": banner,
+        "danger_flags": DANGER_FLAGS,
+        "oob": False,
     }
 
 
@@ -277,7 +196,7 @@ def queue(
     after = request.query_params.get("after") or None
     canonical = f"{ui.HOME_PATH}?{filters.query(after=after or '')}".rstrip("?")
     partial = (
-        _is_htmx(request)
+        is_htmx(request)
         and request.headers.get("hx-target") == "queue"
         and request.headers.get("hx-history-restore-request") != "true"
     )
@@ -285,7 +204,8 @@ def queue(
         # the HRIS id must not stay in the address bar, the history or a bookmark
         return RedirectResponse(canonical, status_code=303)
     context = _queue_context(session, engine, settings, catalog, filters, after=after)
-    if partial:
+    if partial:  # the pick lists' counts follow the status shown
+        context["oob"] = True
         return render("_queue.html", context, headers={"HX-Push-Url": canonical})
     return render("queue.html", context)
 
@@ -296,6 +216,21 @@ def _bulk_outcome(result: reviews.DecisionResult, action: str) -> str:
         return "rejected: the LMS stays as it was" if action == "reject" else "approved: queued"
     given = sum(1 for a in review.approvals if a.get("decision") in ("accept", "edit"))
     return f"approval recorded ({given} of {review.required_approvals}): needs another reviewer"
+
+
+NOT_IN_BULK = (
+    "not approved: flagged as a possible prompt injection, so it is approved only from its "
+    "own page, after reading the warning"
+)
+
+
+def _flagged(engine: Engine, review_id: str) -> bool:
+    """A review someone may have steered on purpose is never approved unseen."""
+    try:
+        flags = reviews.get_review(engine, review_id=review_id).flags
+    except reviews.ReviewNotFoundError:
+        return False  # ``decide`` says so in its own words
+    return any(flag in DANGER_FLAGS for flag in flags)
 
 
 @router.post("/reviews/bulk/{action}")
@@ -320,10 +255,13 @@ def bulk(
         context = _queue_context(
             session, engine, settings, catalog, filters, banner=Banner(False, text)
         )
-        return render("_queue.html", context, status=422)
+        return render("_queue.html", {**context, "oob": True}, status=422)
     response = {"type": "accept" if action == "approve" else "ignore", "args": None}
     outcomes = []
     for review_id in ids:
+        if action == "approve" and _flagged(engine, review_id):
+            outcomes.append(BulkOutcome(review_id, False, NOT_IN_BULK))
+            continue
         try:
             result = reviews.decide(
                 engine,
@@ -345,7 +283,7 @@ def bulk(
     context = _queue_context(
         session, engine, settings, catalog, filters, outcomes=outcomes, banner=banner
     )
-    return render("_queue.html", context)
+    return render("_queue.html", {**context, "oob": True})
 
 
 # --- one review ------------------------------------------------------------------------------
@@ -370,6 +308,25 @@ def refusal(error: reviews.ReviewError, engine: Engine, session: UiSession, revi
     if isinstance(error, reviews.InvalidEditError):
         return f"That edit was not accepted: {error.detail}."
     return error.detail
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What turns a review row into a page: the catalog (names, kinds) and the policy's
+    privileged tags (the marks on groups)."""
+
+    catalog: Catalog
+    privilege: Privilege
+
+    def view(self, review: Review, now: datetime | None = None) -> ReviewView:
+        return review_view(review, self.catalog, now, privilege=self.privilege)
+
+
+def _reading(catalog: CatalogDep, settings: SettingsDep) -> Reading:
+    return Reading(catalog, privilege_of(settings.review_policy_path))
+
+
+ReadingDep = Annotated[Reading, Depends(_reading)]
 
 
 def _catalog_choices(catalog: Catalog) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -398,12 +355,13 @@ def _review_context(
         "selection": set(selection if selection is not None else review.proposed),
         "edit_open": edit_open,
         "max_comment": MAX_COMMENT_CHARS,
+        "danger_flags": DANGER_FLAGS,
     }
 
 
 @router.get("/reviews/{review_id}")
 def detail(
-    review_id: str, session: UiSessionDep, engine: EngineDep, catalog: CatalogDep
+    review_id: str, session: UiSessionDep, engine: EngineDep, reading: ReadingDep
 ) -> Response:
     try:
         review = reviews.get_review(engine, review_id=review_id)
@@ -413,14 +371,14 @@ def detail(
             {"session": session, "status": 404, "message": "There is no such review."},
             status=404,
         )
-    view = review_view(review, catalog)
-    return render("detail.html", _review_context(session, view, catalog))
+    view = reading.view(review)
+    return render("detail.html", _review_context(session, view, reading.catalog))
 
 
 def _decide(
     session: UiSession,
     engine: Engine,
-    catalog: Catalog,
+    reading: Reading,
     review_id: str,
     response: dict[str, Any],
     *,
@@ -435,7 +393,7 @@ def _decide(
             review_id=review_id,
             reviewer=session.principal.name,
             response=response,
-            catalog_ids=catalog.by_id,
+            catalog_ids=reading.catalog.by_id,
         )
         banner = Banner(True, _success(result, response["type"]))
         log.info(
@@ -446,19 +404,14 @@ def _decide(
             result.resumed,
         )
     except reviews.ReviewNotFoundError as error:
-        return render(
-            "_flash.html",
-            {"banner": Banner(False, refusal(error, engine, session, review_id))},
-            status=error.status,
-            headers={"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"},
-        )
+        return flash(Banner(False, refusal(error, engine, session, review_id)), status=error.status)
     except reviews.ReviewError as error:
         status, banner = error.status, Banner(False, refusal(error, engine, session, review_id))
         log.info("UI %s on %s refused: %s", response["type"], review_id, error.detail)
-    view = review_view(reviews.get_review(engine, review_id=review_id), catalog)
+    view = reading.view(reviews.get_review(engine, review_id=review_id))
     keep = selection if status == 422 else None
     context = _review_context(
-        session, view, catalog, banner=banner, selection=keep, edit_open=keep is not None
+        session, view, reading.catalog, banner=banner, selection=keep, edit_open=keep is not None
     )
     return render("_review.html", context, status=status)
 
@@ -483,14 +436,14 @@ def _success(result: reviews.DecisionResult, kind: str) -> str:
 
 @router.post("/reviews/{review_id}/approve")
 def approve(
-    review_id: str, session: DeciderDep, engine: EngineDep, catalog: CatalogDep
+    review_id: str, session: DeciderDep, engine: EngineDep, reading: ReadingDep
 ) -> Response:
-    return _decide(session, engine, catalog, review_id, {"type": "accept", "args": None})
+    return _decide(session, engine, reading, review_id, {"type": "accept", "args": None})
 
 
 @router.post("/reviews/{review_id}/reject")
-def reject(review_id: str, session: DeciderDep, engine: EngineDep, catalog: CatalogDep) -> Response:
-    return _decide(session, engine, catalog, review_id, {"type": "ignore", "args": None})
+def reject(review_id: str, session: DeciderDep, engine: EngineDep, reading: ReadingDep) -> Response:
+    return _decide(session, engine, reading, review_id, {"type": "ignore", "args": None})
 
 
 @router.post("/reviews/{review_id}/edit")
@@ -499,14 +452,14 @@ def edit(
     session: DeciderDep,
     form: FormDep,
     engine: EngineDep,
-    catalog: CatalogDep,
+    reading: ReadingDep,
 ) -> Response:
     """The checkboxes (groups of the proposal) and the multi-select (the rest of the
     catalog) both post ``groups``; ``core.reviews`` checks every id against the catalog."""
     groups = list(dict.fromkeys(g for g in form.get("groups", []) if g))
     if not groups:
         try:
-            view = review_view(reviews.get_review(engine, review_id=review_id), catalog)
+            view = reading.view(reviews.get_review(engine, review_id=review_id))
         except reviews.ReviewNotFoundError as error:
             raise ui.UiRefusedError(404, refusal(error, engine, session, review_id)) from None
         banner = Banner(
@@ -514,11 +467,11 @@ def edit(
             "Choose at least one group. To leave the LMS as it is, reject the change instead.",
         )
         context = _review_context(
-            session, view, catalog, banner=banner, selection=[], edit_open=True
+            session, view, reading.catalog, banner=banner, selection=[], edit_open=True
         )
         return render("_review.html", context, status=422)
     response = {"type": "edit", "args": {"action": "provision", "args": {"groups": groups}}}
-    return _decide(session, engine, catalog, review_id, response, selection=groups)
+    return _decide(session, engine, reading, review_id, response, selection=groups)
 
 
 @router.post("/reviews/{review_id}/comment")
@@ -527,12 +480,12 @@ def comment(
     session: DeciderDep,
     form: FormDep,
     engine: EngineDep,
-    catalog: CatalogDep,
+    reading: ReadingDep,
 ) -> Response:
     text = first(form, "text").strip()
     if not text or len(text) > MAX_COMMENT_CHARS:
         try:
-            view = review_view(reviews.get_review(engine, review_id=review_id), catalog)
+            view = reading.view(reviews.get_review(engine, review_id=review_id))
         except reviews.ReviewNotFoundError as error:
             raise ui.UiRefusedError(404, refusal(error, engine, session, review_id)) from None
         message = (
@@ -540,123 +493,6 @@ def comment(
             if not text
             else f"Comments are at most {MAX_COMMENT_CHARS} characters."
         )
-        context = _review_context(session, view, catalog, banner=Banner(False, message))
+        context = _review_context(session, view, reading.catalog, banner=Banner(False, message))
         return render("_review.html", context, status=422)
-    return _decide(session, engine, catalog, review_id, {"type": "response", "args": text})
-
-
-# --- signing in and out ----------------------------------------------------------------------
-
-SIGN_IN_MESSAGES = {
-    "expired": "Your sign-in is no longer valid (expired, revoked or changed). Sign in again.",
-    "signed_out": "You are signed out.",
-}
-
-
-def _sign_in_page(
-    request: Request, *, next_path: str, message: str | None, error: str | None, status: int
-) -> HTMLResponse:
-    """The form carries a random token that must come back with the same value as its
-    cookie, so another site cannot sign a browser in under someone else's key."""
-    form_token = secrets.token_urlsafe(24)
-    response = render(
-        "sign_in.html",
-        {
-            "session": None,
-            "next": next_path,
-            "form_token": form_token,
-            "message": message,
-            "error": error,
-        },
-        status=status,
-    )
-    response.set_cookie(
-        ui.SIGN_IN_COOKIE,
-        form_token,
-        max_age=ui.SIGN_IN_FORM_MAX_AGE_S,
-        path=ui.SIGN_IN_PATH,
-        secure=ui.is_secure(request),
-        httponly=True,
-        samesite="strict",
-    )
-    return response
-
-
-@router.get("/sign-in")
-def sign_in_form(request: Request) -> HTMLResponse:
-    params = request.query_params
-    message = next((SIGN_IN_MESSAGES[k] for k in SIGN_IN_MESSAGES if params.get(k)), None)
-    return _sign_in_page(
-        request, next_path=ui.safe_next(params.get("next")), message=message, error=None, status=200
-    )
-
-
-@router.post("/sign-in")
-def sign_in(request: Request, form: FormDep, settings: SettingsDep, engine: EngineDep) -> Response:
-    next_path = ui.safe_next(first(form, "next"))
-    expected = request.cookies.get(ui.SIGN_IN_COOKIE, "")
-    given = first(form, "form_token")
-    if not expected or not secrets.compare_digest(expected.encode(), given.encode()):
-        return _sign_in_page(
-            request,
-            next_path=next_path,
-            message=None,
-            error="The sign-in form had expired. Paste your key again and sign in.",
-            status=403,
-        )
-    credential = first(form, "credential").strip()
-    if not ui.well_formed(credential):
-        return _sign_in_page(
-            request,
-            next_path=next_path,
-            message=None,
-            error="Paste an API key (tsk_...) or an access token from your identity provider.",
-            status=400,
-        )
-    try:
-        principal = ui.identify(request, credential, settings, engine)
-    except ApiError as refused:
-        log.info("UI sign-in refused: %s", refused.detail)
-        return _sign_in_page(
-            request,
-            next_path=next_path,
-            message=None,
-            error=f"Sign-in refused: {refused.detail}.",
-            status=refused.status,
-        )
-    if not principal.has_any(ui.READ_ROLES):
-        return _sign_in_page(
-            request,
-            next_path=next_path,
-            message=None,
-            error=f"{principal.name} has no reviewer, admin or auditor role.",
-            status=403,
-        )
-    log.info("UI sign-in: %s via %s", principal.name, principal.via)
-    response = RedirectResponse(next_path, status_code=303)
-    response.set_cookie(
-        ui.COOKIE,
-        credential,
-        max_age=ui.SESSION_MAX_AGE_S,
-        path=ui.COOKIE_PATH,
-        secure=ui.is_secure(request),
-        httponly=True,
-        samesite="strict",
-    )
-    response.delete_cookie(ui.SIGN_IN_COOKIE, path=ui.SIGN_IN_PATH)
-    return response
-
-
-@router.post("/sign-out")
-def sign_out(request: Request, form: FormDep) -> RedirectResponse:
-    """Forgets the credential in this browser; it stays valid elsewhere (revoke the key for
-    that). Checked against forgery, or any site could sign a reviewer out."""
-    credential = request.cookies.get(ui.COOKIE, "")
-    given = request.headers.get(ui.CSRF_HEADER) or first(form, ui.CSRF_FIELD)
-    if credential and not secrets.compare_digest(
-        given.encode(), ui.csrf_token(credential).encode()
-    ):
-        raise ui.UiRefusedError(403, "Sign-out must be sent from a TalentSync page.")
-    response = RedirectResponse(f"{ui.SIGN_IN_PATH}?signed_out=1", status_code=303)
-    response.delete_cookie(ui.COOKIE, path=ui.COOKIE_PATH)
-    return response
+    return _decide(session, engine, reading, review_id, {"type": "response", "args": text})

@@ -53,6 +53,8 @@ _CREDENTIAL = re.compile(r"[\x21-\x7e]+")  # printable ASCII without spaces: key
 READ_ROLES = frozenset({Role.reviewer, Role.admin, Role.auditor})
 DECIDE_ROLES = frozenset({Role.reviewer, Role.admin})
 """The same split as the JSON API: auditors read, reviewers and admins decide."""
+REVEAL_ROLES = frozenset({Role.admin})
+"""As ``POST /reviews/{id}/reveal``: only an admin sees what a placeholder stood for."""
 
 
 class SignInRequiredError(Exception):
@@ -79,6 +81,10 @@ class UiSession:
     @property
     def can_decide(self) -> bool:
         return self.principal.has_any(DECIDE_ROLES)
+
+    @property
+    def can_reveal(self) -> bool:
+        return self.principal.has_any(REVEAL_ROLES)
 
     @property
     def role_names(self) -> str:
@@ -201,9 +207,9 @@ def check_csrf(request: Request, session: UiSession, form: Mapping[str, list[str
         )
 
 
-def decider(request: Request, session: UiSessionDep, form: FormDep) -> UiSession:
-    """Who may change a review from the browser: a page of ours (htmx header and CSRF token)
-    used by a reviewer or admin; auditors see the pages but every decision answers 403."""
+def from_our_page(request: Request, session: UiSession, form: Mapping[str, list[str]]) -> None:
+    """A state-changing request sent by a page of ours: the htmx header (which a cross-site
+    HTML form cannot set) and the CSRF token."""
     if request.headers.get("hx-request") != "true":
         log.warning("UI POST %s without HX-Request", request.url.path)
         raise UiRefusedError(
@@ -212,6 +218,12 @@ def decider(request: Request, session: UiSessionDep, form: FormDep) -> UiSession
             "Reload the page and try again.",
         )
     check_csrf(request, session, form)
+
+
+def decider(request: Request, session: UiSessionDep, form: FormDep) -> UiSession:
+    """Who may change a review from the browser: a page of ours used by a reviewer or admin;
+    auditors see the pages but every decision answers 403."""
+    from_our_page(request, session, form)
     if not session.can_decide:
         raise UiRefusedError(
             403,
@@ -222,3 +234,20 @@ def decider(request: Request, session: UiSessionDep, form: FormDep) -> UiSession
 
 
 DeciderDep = Annotated[UiSession, Depends(decider)]
+
+
+def revealer(request: Request, session: UiSessionDep, form: FormDep) -> UiSession:
+    """Who may reveal hidden personal data from the browser: an admin, from a page of ours
+    (a reveal writes to the audit trail, so it is guarded like a decision)."""
+    from_our_page(request, session, form)
+    if not session.can_reveal:
+        log.warning("UI reveal refused for %s (%s)", session.principal.name, session.role_names)
+        raise UiRefusedError(
+            403,
+            f"You are signed in as {session.principal.name} ({session.role_names}): only an "
+            "admin can reveal personal data.",
+        )
+    return session
+
+
+RevealerDep = Annotated[UiSession, Depends(revealer)]

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import uvicorn
 from fastapi import FastAPI
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 VIEWPORT = {"width": 1366, "height": 768}  # a laptop screen
@@ -20,6 +25,20 @@ needs_browser = pytest.mark.skipif(
     reason=f"needs Debian's chromium at {CHROMIUM} (apt-get install chromium); "
     "Playwright's own browser download is not reachable here",
 )
+
+
+KEEP_SCREENSHOTS = os.environ.get("TALENTSYNC_SCREENSHOT_DIR")
+"""A folder to keep the tests' screenshots in (for a closing note or a bug report)."""
+
+
+def keep_screenshot(page: Page, path: Path, *, full_page: bool = False) -> Path:
+    """Screenshot into ``path``, and a copy under the same name in
+    ``TALENTSYNC_SCREENSHOT_DIR`` when it is set."""
+    page.screenshot(path=str(path), full_page=full_page)
+    if KEEP_SCREENSHOTS:
+        Path(KEEP_SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(KEEP_SCREENSHOTS) / path.name)
+    return path
 
 
 class ServerThread:

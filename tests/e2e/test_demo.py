@@ -9,6 +9,7 @@ import re
 import socket
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -25,8 +26,9 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 def test_demo_provisions_the_whole_stream_and_the_lms_matches_the_hris(tmp_path: Path) -> None:
-    # wide enough that no table cell wraps: the assertions read rows line by line
-    env = {**os.environ, "TALENTSYNC_VAR_DIR": str(tmp_path), "COLUMNS": "240"}
+    # wide enough that no table cell wraps: the assertions read rows line by line; no
+    # TALENTSYNC_VAR_DIR, as a newcomer runs it: the default ./var, in a folder of its own
+    env = {**_without_talentsync_settings(os.environ), "COLUMNS": "240"}
     api_port = _free_port()
     result = subprocess.run(
         [
@@ -53,7 +55,8 @@ def test_demo_provisions_the_whole_stream_and_the_lms_matches_the_hris(tmp_path:
     out = result.stdout
     assert "LMS matches the HRIS (account state and every group) for 60/60" in out
     assert "dead-lettered" in out
-    assert (tmp_path / "demo" / "talentsync.db").exists()
+    demo_db = tmp_path / "var" / "demo" / "talentsync.db"
+    assert demo_db.exists()
 
     pending = re.search(r"reviews pending \(GET /reviews\)\s*│\s*(\d+) \(by rule: ([^)]*)\)", out)
     assert pending is not None, out
@@ -72,3 +75,29 @@ def test_demo_provisions_the_whole_stream_and_the_lms_matches_the_hris(tmp_path:
 
     assert f"http://127.0.0.1:{api_port}/ui/reviews" in out
     assert "TALENTSYNC_ADMIN_API_KEY" in out
+
+    # what a newcomer types next, in the same folder: the CLI reads what the demo showed
+    assert "Wrote .env" in out
+    after: dict[str, subprocess.CompletedProcess[str]] = {}
+    for command in ("inbox", "audit verify", "audit query --limit 5"):
+        after[command] = subprocess.run(
+            [sys.executable, "-m", "api.cli", *command.split()],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        result = after[command]
+        assert result.returncode == 0, result.stderr
+        assert f"database: sqlite:///{demo_db.resolve()}" in result.stderr, result.stderr
+        assert "empty" not in result.stderr
+    assert "Audit chain intact" in after["audit verify"].stdout
+    table = after["audit query --limit 5"].stdout
+    seqs = [int(m) for m in re.findall(r"^│\s*(\d+)\s*│", table, flags=re.MULTILINE)]
+    assert len(seqs) == 5 and seqs == sorted(seqs, reverse=True), table
+
+
+def _without_talentsync_settings(environ: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in environ.items() if not k.startswith("TALENTSYNC_")}

@@ -530,10 +530,15 @@ def test_the_api_filters_pages_and_exports(
         {"employee": "E42", "subject": person},
         {"limit": 5000},
         {"action": "deleted_everything"},
+        {"after": 2**63},  # past a database integer: a 500 on SQLite
+        {"format": "csv", "limit": 10**9 + 1},
+        {"since": "0001-01-01T00:00:00+14:00"},  # before year 1 in UTC: a 500
+        {"rule": "a\x00b"},  # a NUL: a 500 on PostgreSQL
     ):
         refused = client.get("/audit", params=params, headers=admin)
         assert refused.status_code == 422, params
         assert refused.headers["content-type"] == "application/problem+json"
+    assert client.get(f"/audit/{2**63}", headers=admin).status_code == 422
 
 
 def test_the_api_reports_a_broken_chain(api: tuple[TestClient, Settings], engine: Engine) -> None:

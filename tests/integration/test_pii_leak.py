@@ -3,7 +3,13 @@ ids and phone numbers planted inside their free-text fields (all-caps, diacritic
 manager's name too) go through the provisioning graph's scrub and mapping nodes, with the
 LLM title agent on a recording chat model. Every prompt it was sent, every Chroma document
 and metadata written, and the decision text recorded for audit are scanned with an
-independent check. A broken scrubber (and firewall) makes the check fail."""
+independent check. A broken scrubber (and firewall) makes the check fail.
+
+And end to end through the worker: profile skills and titles holding phone numbers in
+international and national formats, passport and national-id numbers and free-form contact
+instructions leave no raw value in the audit table, the inbox outcomes, any Chroma
+collection or the logs, before and after ``erase``: the audit is append-only and erasure
+cannot take anything back out of it."""
 
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ import os
 import random
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,11 +31,15 @@ from chromadb.api import ClientAPI
 from faker import Faker
 from langchain_core.messages import AIMessage, BaseMessage
 from langgraph.runtime import Runtime
+from pydantic import SecretStr
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from agents import provisioning_steps as steps
+from agents.erasure import erase_employee
 from agents.policy.rules import load_policy
+from agents.runtime import open_workers
 from agents.state import ProvisioningContext
 from core import inbox
 from core.catalog import load_catalog
@@ -40,7 +50,14 @@ from core.settings import Settings
 from core.vault import VaultKeys
 from prompts.loader import load_prompt
 from tests.doubles.scripted_chat import ScriptedChatModel, choice
-from tests.factories import NO_REVIEW_POLICY, make_employee, make_event, write_skill_taxonomy
+from tests.factories import (
+    NO_REVIEW_POLICY,
+    make_employee,
+    make_event,
+    make_worker_settings,
+    write_skill_taxonomy,
+)
+from tools.lms.sandbox import SandboxServer
 from tools.mapping.embedded import EmbeddedTitleMapper
 from tools.mapping.llm import LLMTitleMapper
 from tools.mapping.role_directory import RoleDirectory
@@ -50,6 +67,7 @@ from tools.mapping.title_mapping import TitleMapping
 from tools.pii.guard import PIIGuard, get_guard
 from tools.pii.scrubber import ScrubResult
 from tools.titles.ranker import TitleRanker
+from vectorstore.client import chroma_client
 from vectorstore.embeddings import default_embedder
 from vectorstore.memory import ApprovedMemory
 from vectorstore.reasoning import ReasoningLog
@@ -315,3 +333,144 @@ def test_the_leak_check_fails_when_scrubber_and_firewall_are_broken(
     monkeypatch.setattr(guard.firewall, "check", lambda *a, **k: None)
     with pytest.raises(AssertionError, match="leaked"):
         check_no_leaks(make_pipeline(tmp_path, guard), list(_cases(100)), max_refused=1.0)
+
+
+# --- contact and id numbers typed into a profile, end to end ----------------------------
+
+CONTACT_AND_ID_SKILLS = [
+    "cell +44 7700 900123",
+    "+49 30 901820 (desk)",
+    "whatsapp +33 6 12 34 56 78",
+    "call me on 0151 234 5678",
+    "reach me at 020 7946 0958",
+    "tel 0049 30 901821",
+    "my mobile is 7700 900 124",
+    "passport 533380006",
+    "passport no. X1234567",
+    "NI number QQ 12 34 56 C",
+    "SSN 078-05-1120",
+    "PESEL 44051401359",
+    "DNI 12345678Z",
+    "telegram @zephy_q",
+    "reach me at zeph dot q at mailbox dot org",
+]
+RAW_VALUES = [  # each as its letters and digits only: formatting cannot hide a value
+    "447700900123",
+    "4930901820",
+    "33612345678",
+    "01512345678",
+    "02079460958",
+    "004930901821",
+    "7700900124",
+    "07700900456",
+    "533380006",
+    "x1234567",
+    "qq123456c",
+    "078051120",
+    "44051401359",
+    "12345678z",
+    "zephyq",
+    "zephdotq",
+    "mailboxdotorg",
+]
+
+
+def _alnum(value: str) -> str:
+    return re.sub(r"[\W_]+", "", value.casefold())
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+    elif value is not None:
+        yield str(value)
+
+
+def _raw_values_in(where: str, strings: Iterable[str]) -> list[str]:
+    """Each planted value found in one string (values are matched within a string, never
+    across two, so the digits of neighbouring hashes cannot make a match)."""
+    found = []
+    for string in strings:
+        flat = _alnum(string)
+        found += [f"{where}: {raw}" for raw in RAW_VALUES if raw in flat]
+    return found
+
+
+def _stored_raw_values(engine: Engine, settings: Settings, logs: str) -> list[str]:
+    found = []
+    with engine.connect() as connection:
+        audit_rows = connection.execute(text("SELECT * FROM audit_entry")).all()
+        outcomes = connection.execute(text("SELECT outcome FROM inbox_event")).all()
+    found += _raw_values_in("audit", (s for row in audit_rows for s in _strings(list(row))))
+    found += _raw_values_in(
+        "outcome",
+        (s for (outcome,) in outcomes for s in _strings(_loaded(outcome))),
+    )
+    client = chroma_client(settings)
+    for collection in client.list_collections():
+        entries = client.get_collection(collection.name).get(include=["documents", "metadatas"])
+        found += _raw_values_in(
+            f"chroma {collection.name}",
+            _strings([entries["ids"], entries["documents"], entries["metadatas"]]),
+        )
+    found += _raw_values_in("logs", logs.splitlines())
+    return found
+
+
+def _loaded(outcome: Any) -> Any:
+    return json.loads(outcome) if isinstance(outcome, str) else outcome
+
+
+def _profile(n: int, skills: list[str], title: str) -> Employee:
+    return make_employee(
+        external_id=f"HR-LEAK-{n}",
+        given_name="Zephyrine",
+        family_name=f"Quillfeather{n}",
+        email=f"zephyrine.q{n}@example.com",
+        job_code=None,  # the rules leave the role open: the title goes to the AI mapper
+        title=title,
+        skills=skills,
+    )
+
+
+def test_contact_and_id_numbers_in_a_profile_stay_out_of_audit_outcome_chroma_and_logs(
+    database_url: str, engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    taxonomy = write_skill_taxonomy(tmp_path / "taxonomy")
+    people = [
+        _profile(1, ["ms excel", *CONTACT_AND_ID_SKILLS[:8]], "Registered Nurse"),
+        _profile(2, [*CONTACT_AND_ID_SKILLS[8:], "team work"], "Staff Nurse"),
+        _profile(3, ["Python 3"], "Software Developer - mobile 07700 900456"),
+    ]
+    with SandboxServer(load_catalog(), token="sandbox-token") as sandbox:
+        settings = make_worker_settings(
+            database_url=database_url,
+            var_dir=tmp_path,
+            lms_url=sandbox.base_url,
+            lms_token=SecretStr("sandbox-token"),
+            skills_taxonomy_path=taxonomy,
+        )
+        with open_workers(settings, engine, count=1) as (worker,):
+            for person in people:
+                inbox.enqueue(engine, event=make_event(person))
+            worker.drain(timeout_s=300)
+            assert inbox.status_counts(engine).get("applied") == len(people)
+            with engine.connect() as connection:
+                skills_recorded = connection.execute(
+                    text("SELECT COUNT(*) FROM audit_entry WHERE action = 'decision_made'")
+                ).scalar()
+            assert skills_recorded == len(people)  # the runs were audited, skills and all
+
+            assert _stored_raw_values(engine, settings, caplog.text) == []
+
+            for person in people:
+                erase_employee(engine=engine, settings=settings, external_id=person.external_id)
+            assert _stored_raw_values(engine, settings, caplog.text) == []

@@ -66,3 +66,13 @@ def test_map_refuses_when_skills_are_switched_off(
 
     assert result.exit_code == 1
     assert "TALENTSYNC_SKILL_MAPPER=off" in result.output
+
+
+def test_index_shows_a_progress_bar_while_it_embeds_the_labels(settings: Settings) -> None:
+    result = runner.invoke(app, ["skills", "index"])
+
+    assert result.exit_code == 0, result.output
+    bar = [line for line in result.stderr.splitlines() if "skills index (labels" in line]
+    assert bar, result.stderr
+    done, total = bar[-1].split("/")[0].split()[-1], bar[-1].split("/")[1].split()[0]
+    assert done == total and int(total) > 5

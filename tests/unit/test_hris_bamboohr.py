@@ -165,6 +165,40 @@ def test_header_timestamp_formats() -> None:
     assert info.value.status == 400
 
 
+@pytest.mark.parametrize(
+    "timestamp",
+    [
+        "9" * 5000,
+        "\u00b2",
+        "\u0661\u0667" + "\u0660" * 11,
+        "1" * 14,
+        "2026-01-31T18:42" + "0" * 100,
+    ],
+    ids=["5000-digits", "superscript-two", "arabic-indic-digits", "14-digits", "long-iso"],
+)
+def test_an_unreadable_header_timestamp_is_a_400_naming_the_header_shortly(
+    timestamp: str,
+) -> None:
+    """Read before the signature: refused on its form, echoed cut and escaped."""
+    body, headers = signed(event_body())
+    headers["X-BambooHR-Timestamp"] = timestamp
+
+    error = refused(source(KEY), body, headers)
+
+    assert (error.status, error.title) == (400, "Malformed header")
+    assert [e.field for e in error.errors] == ["X-BambooHR-Timestamp"]
+    assert len(error.detail) < 200
+
+
+def test_a_signed_body_nested_5000_deep_is_a_400_on_body() -> None:
+    body, headers = signed("[" * 5000 + "]" * 5000)
+
+    error = refused(source(KEY), body, headers)
+
+    assert error.status == 400
+    assert [e.field for e in error.errors] == ["body"]
+
+
 def test_not_json_is_400() -> None:
     body, headers = signed("employeeId=67890")
 

@@ -246,6 +246,27 @@ def test_not_json_is_400() -> None:
     assert error.errors[0].field == "body"
 
 
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("[" * 5000 + "]" * 5000, "nested deeper than 64 levels"),
+        ('{"hook": {"event": ' + "9" * 5000 + "}}", "an integer has 5000 digits"),
+        ('{"hook": {"event": -Infinity}}', "-Infinity is not JSON"),
+    ],
+    ids=["5000-nested-arrays", "5000-digit-integer", "infinity"],
+)
+def test_a_signed_body_the_parser_cannot_take_is_a_400_on_body(raw: str, reason: str) -> None:
+    """Merge signs no timestamp, so the body is the first thing parsed after the HMAC: a
+    RecursionError or ValueError out of json.loads was a 500."""
+    body, headers = signed(raw)
+
+    error = refused(source(KEY), body, headers)
+
+    assert error.status == 400
+    assert [e.field for e in error.errors] == ["body"]
+    assert reason in error.errors[0].reason
+
+
 def test_non_employee_event_is_422_on_hook_event() -> None:
     body, headers = signed(delivery("LinkedAccount.synced"))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from core.employee import EventType
 from core.settings import Settings
 from tests.factories import make_employee
 from tools.hris.errors import IntakeError
-from tools.hris.source import build_sources, get_header
+from tools.hris.source import SOURCE_NAMES, build_sources, get_header
 from tools.hris.standard import StandardWebhookSource
 
 OLD_SECRET = "whsec_" + base64.b64encode(b"talentsync-old-secret-32-bytes!!").decode()
@@ -158,6 +159,51 @@ def test_non_integer_timestamp_is_400() -> None:
     assert refused(source(NEW_SECRET), body, headers).status == 400
 
 
+@pytest.mark.parametrize(
+    "timestamp",
+    [
+        "9" * 5000,  # int() refuses more than 4,300 digits: was a ValueError, a 500
+        "²",  # isdigit() is True, int() raises: was a 500
+        "\u0661\u0667" + "\u0660" * 8,  # Arabic-Indic 1700000000: int() reads it, the spec not
+        "1" * 13,
+        "-1700000000",
+        "1700000000.5",
+    ],
+)
+def test_unreadable_timestamp_is_a_400_naming_the_header_before_any_int(timestamp: str) -> None:
+    body, headers = signed(payload())
+    headers["webhook-timestamp"] = timestamp
+
+    error = refused(source(NEW_SECRET), body, headers)
+
+    assert (error.status, error.title) == (400, "Malformed header")
+    assert [e.field for e in error.errors] == ["webhook-timestamp"]
+    assert "ASCII digits" in error.errors[0].reason
+    assert len(error.detail) < 200  # the value is shown cut and escaped, never whole
+
+
+@pytest.mark.parametrize(
+    ("webhook_id", "shown"),
+    [
+        ("msg_" + "A" * 5000, f"'msg_{'A' * 60}'... (5004 chars)"),
+        ("msg_1\r\n2026-12-07 INFO forged line\x1b[2J", "'msg_1\\r\\n2026-12-07 INFO"),
+    ],
+)
+def test_a_refused_webhook_id_is_logged_short_and_escaped(
+    webhook_id: str, shown: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Logged before anything authenticates it: the sender chooses its length and bytes."""
+    body, headers = signed(payload(), secret=OLD_SECRET)
+    headers["webhook-id"] = webhook_id
+
+    with caplog.at_level(logging.DEBUG, logger="tools.hris"):
+        assert refused(source(NEW_SECRET), body, headers).status == 401
+
+    lines = [r.getMessage() for r in caplog.records]
+    assert any(shown in line for line in lines)
+    assert all(len(line) < 200 and not {"\r", "\n", "\x1b"} & set(line) for line in lines)
+
+
 @pytest.mark.parametrize("missing", ["webhook-id", "webhook-timestamp", "webhook-signature"])
 def test_missing_header_is_401(missing: str) -> None:
     body, headers = signed(payload())
@@ -251,7 +297,7 @@ def test_build_sources_keys_every_source() -> None:
 
     sources = build_sources(settings)
 
-    assert set(sources) == {"standard", "bamboohr", "merge"}
+    assert set(sources) == {"standard", "bamboohr", "merge"} == set(SOURCE_NAMES)
     assert all(name == src.name for name, src in sources.items())
     body, headers = signed(payload())
     event = sources["standard"].parse(body=body, headers=headers, now=datetime.now(UTC))

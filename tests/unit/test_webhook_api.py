@@ -4,24 +4,31 @@ library, as a real Standard Webhooks sender would."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import Request
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from standardwebhooks.webhooks import Webhook
 
 from api.app import create_app
+from api.routes import webhooks
 from core import audit, inbox
 from core.audit import AuditAction, AuditFilter
 from core.settings import Settings
 from tests.factories import make_employee
+from tools.hris import merge
+from tools.hris.errors import IntakeError
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+MERGE_KEY = "merge-test-key"
 ADMIN_KEY = "admin-test-key"
 
 
@@ -31,6 +38,7 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
         var_dir=tmp_path,
         database_url=f"sqlite:///{tmp_path}/api.db",
         webhook_secrets_standard=[SecretStr(SECRET)],
+        webhook_secrets_merge=[SecretStr(MERGE_KEY)],
         admin_api_key=SecretStr(ADMIN_KEY),
     )
     with TestClient(create_app(settings)) as test_client:
@@ -164,6 +172,93 @@ def test_undecodable_json_is_400(client: TestClient) -> None:
     assert _open_events(client) == 0
 
 
+@pytest.mark.parametrize(
+    "timestamp",
+    [b"9" * 5000, "\u00b2".encode("latin-1"), b"1700000000\xb2"],
+    ids=["5000-digits", "superscript-two", "digits-then-superscript"],
+)
+def test_an_unreadable_timestamp_is_a_400_naming_the_header_and_no_traceback(
+    client: TestClient, timestamp: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Unauthenticated: it reached int() before the signature check (a 500 and a
+    70-line traceback in the log for anyone who sent it)."""
+    headers = {
+        "content-type": "application/json",
+        "webhook-id": "msg_ts",
+        "webhook-timestamp": timestamp,  # bytes: sent as is, decoded latin-1 by the server
+        "webhook-signature": "v1,c2lnbmF0dXJl",
+    }
+    with caplog.at_level(logging.DEBUG):
+        response = client.post("/webhooks/standard", content=b"{}", headers=headers)
+
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["title"] == "Malformed header"
+    assert [e["field"] for e in problem["errors"]] == ["webhook-timestamp"]
+    assert "ASCII digits" in problem["errors"][0]["reason"] and len(problem["detail"]) < 200
+    assert [r for r in caplog.records if r.exc_info] == []
+    assert _open_events(client) == 0
+
+
+def _nested(arrays: int) -> bytes:
+    """An object holding ``arrays`` nested arrays: ``arrays + 1`` levels."""
+    return b'{"type": ' + b"[" * arrays + b"]" * arrays + b"}"
+
+
+UNACCEPTABLE_BODIES = {
+    "5000-nested-arrays": (_nested(5000), "nested deeper than 64 levels"),
+    "65-levels": (_nested(64), "nested deeper than 64 levels"),
+    "5000-digit-integer": (b'{"type": ' + b"7" * 5000 + b"}", "an integer has 5000 digits"),
+    "1e999": (b'{"timestamp": 1e999}', "too large for a double"),
+    "NaN": (b'{"timestamp": NaN}', "NaN is not JSON"),
+    "NUL-in-a-string": (b'{"type": "employee.created\\u0000"}', "U+0000"),
+}
+
+
+def _signed_post(client: TestClient, source: str, raw: bytes) -> Any:
+    headers = {"content-type": "application/json"}
+    if source == "merge":
+        headers[merge.SIGNATURE_HEADER] = merge.sign(MERGE_KEY, raw)
+    else:
+        sent_at = datetime.now(UTC)
+        headers |= {
+            "webhook-id": "msg_deep",
+            "webhook-timestamp": str(int(sent_at.timestamp())),
+            "webhook-signature": Webhook(SECRET).sign("msg_deep", sent_at, raw),
+        }
+    return client.post(f"/webhooks/{source}", content=raw, headers=headers)
+
+
+@pytest.mark.parametrize("source", ["standard", "merge"])
+@pytest.mark.parametrize("kind", sorted(UNACCEPTABLE_BODIES))
+def test_a_signed_body_the_parser_cannot_take_is_a_400_and_never_stored(
+    client: TestClient, source: str, kind: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Signed, so past the signature check: a sender's bug or a leaked key. Deep nesting
+    was a RecursionError and a long integer a ValueError out of json.loads (500s)."""
+    raw, reason = UNACCEPTABLE_BODIES[kind]
+
+    with caplog.at_level(logging.DEBUG):
+        response = _signed_post(client, source, raw)
+
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["title"] == "Malformed body"
+    assert [e["field"] for e in problem["errors"]] == ["body"]
+    assert reason in problem["errors"][0]["reason"]
+    assert [r for r in caplog.records if r.exc_info] == []
+    assert _open_events(client) == 0
+
+
+def test_a_body_nested_64_levels_still_reaches_the_schema(client: TestClient) -> None:
+    """The depth limit is a limit, not a ban on nesting: 64 levels are read and judged."""
+    response = _signed_post(client, "standard", _nested(63))
+    assert response.status_code == 422
+    assert "type" in {e["field"] for e in response.json()["errors"]}
+
+
 def test_too_big_is_413_before_anything_else(client: TestClient) -> None:
     body = _body()
     body["data"]["title"] = "x" * (257 * 1024)
@@ -221,3 +316,33 @@ def test_an_accepted_event_opens_the_persons_audit_history_once(client: TestClie
     assert entry.actor == "hris:standard" and entry.subject is not None
     assert entry.subject.startswith("emp_") and external_id not in str(entry.subject)
     assert audit.verify(engine).ok
+
+
+@pytest.mark.parametrize(
+    ("declared", "status"),
+    [("\u00b2".encode("latin-1"), None), (b"9" * 5000, 413), (b"262145", 413), (b"2", None)],
+    ids=["superscript-two", "5000-digits", "one-over", "small"],
+)
+def test_a_declared_content_length_is_read_as_ascii_digits_only(
+    declared: bytes, status: int | None
+) -> None:
+    """isdigit() took '²' and int() then raised (a 500); an absurd length is over the
+    limit without converting it. An unreadable header is ignored: the stream is counted."""
+    sent = [{"type": "http.request", "body": b"{}", "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        return sent.pop(0)
+
+    request = Request(
+        {"type": "http", "method": "POST", "headers": [(b"content-length", declared)]}, receive
+    )
+
+    async def read() -> bytes:
+        return await webhooks._read_body(request, 256 * 1024)
+
+    if status is None:
+        assert asyncio.run(read()) == b"{}"
+    else:
+        with pytest.raises(IntakeError) as refused:
+            asyncio.run(read())
+        assert refused.value.status == status

@@ -42,11 +42,12 @@ from pydantic import (
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from core.employee import Employee, EmploymentStatus, EventType, HRISEvent, WorkerType
+from core.untrusted import shown
 from tools.hris.errors import (
     FieldError,
     HRISFetchError,
-    bad_timestamp,
     invalid_payload,
+    malformed_header,
     unauthorized,
 )
 from tools.hris.source import (
@@ -63,13 +64,18 @@ logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-BambooHR-Signature"
 TIMESTAMP_HEADER = "X-BambooHR-Timestamp"
+_MAX_ISO_CHARS = 40  # "2026-01-31T18:42:00.123456+00:00" is 32
 
 _EVENT_TYPES: dict[str, EventType] = {
     "employee.created": EventType.created,
     "employee.updated": EventType.updated,
     "employee.deleted": EventType.terminated,
 }
-_DIGITS = re.compile(r"^\d+$")
+_DIGITS = re.compile(r"[0-9]+")
+"""ASCII digits, matched with ``fullmatch``: ``\\d`` also takes '²' and '١٢٣', and ``$``
+lets a trailing newline through."""
+_EPOCH_DIGITS = re.compile(r"[0-9]{1,13}")
+"""Epoch seconds or milliseconds: 13 digits reach the year 2286 in milliseconds."""
 _MILLIS_THRESHOLD = 10**11  # a seconds value this large would be in the year 5138
 
 
@@ -83,7 +89,7 @@ def _id_to_str(value: object) -> object:
 BambooId = Annotated[
     str,
     BeforeValidator(_id_to_str),
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^\d+$"),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[0-9]+$"),
 ]
 
 
@@ -138,7 +144,7 @@ class BambooHRSource:
         if not signature or not timestamp:
             raise unauthorized(f"Missing {SIGNATURE_HEADER} or {TIMESTAMP_HEADER} header.")
         sent_at = parse_header_timestamp(timestamp)
-        check_freshness(sent_at, now, self.tolerance_s)
+        check_freshness(sent_at, now, self.tolerance_s, header=TIMESTAMP_HEADER)
         given = signature.strip().lower().encode("utf-8", "replace")
         for key in keys:
             if hmac.compare_digest(sign(key, body, timestamp).encode("ascii"), given):
@@ -171,13 +177,15 @@ def parse_header_timestamp(raw: str) -> datetime:
     timestamp"; anything unreadable is a 400 because the key may well be right."""
     text = raw.strip()
     try:
-        if _DIGITS.match(text):
+        if _EPOCH_DIGITS.fullmatch(text):
             value = int(text)
             seconds = value / 1000 if value >= _MILLIS_THRESHOLD else value
             return datetime.fromtimestamp(seconds, tz=UTC)
-        return _as_utc(datetime.fromisoformat(text))
+        if len(text) <= _MAX_ISO_CHARS and text.isascii():
+            return _as_utc(datetime.fromisoformat(text))
     except (ValueError, OverflowError, OSError) as exc:
-        raise bad_timestamp(f"{TIMESTAMP_HEADER} is not a timestamp: {raw!r}") from exc
+        raise malformed_header(TIMESTAMP_HEADER, f"not a timestamp: {shown(raw)}") from exc
+    raise malformed_header(TIMESTAMP_HEADER, f"not a timestamp: {shown(raw)}")
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -279,7 +287,7 @@ class BambooHRClient:
     def fetch_employee(self, employee_id: str) -> Employee:
         """Raise ``HRISFetchError`` (transient or permanent) instead of returning partial
         data: the worker must either act on the full record or retry/dead-letter."""
-        if not _DIGITS.match(employee_id):
+        if not _DIGITS.fullmatch(employee_id):
             raise HRISFetchError(f"not a BambooHR employee id: {employee_id!r}", transient=False)
         retrying = Retrying(
             retry=retry_if_exception(lambda e: isinstance(e, HRISFetchError) and e.transient),

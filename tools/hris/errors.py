@@ -30,8 +30,15 @@ def unauthorized(detail: str) -> IntakeError:
     return IntakeError(401, "Invalid signature", detail)
 
 
-def bad_timestamp(detail: str) -> IntakeError:
-    return IntakeError(400, "Timestamp out of tolerance", detail)
+def bad_timestamp(header: str, reason: str) -> IntakeError:
+    return IntakeError(400, "Timestamp out of tolerance", reason, [FieldError(header, reason)])
+
+
+def malformed_header(header: str, reason: str) -> IntakeError:
+    """A header we cannot read at all: 400 rather than 401, because the key may well be
+    right; judged before the signature, so ``reason`` must show the value only through
+    ``core.untrusted.shown``."""
+    return IntakeError(400, "Malformed header", f"{header}: {reason}", [FieldError(header, reason)])
 
 
 def invalid_payload(errors: list[FieldError]) -> IntakeError:

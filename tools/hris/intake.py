@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from core import inbox
 from core.audit import ActorKind, AuditAction, AuditEntryCreate
 from core.employee import HRISEvent
+from core.untrusted import shown
 from core.vault import pseudonym
 from tools.hris.errors import IntakeError
 from tools.hris.source import WebhookSource
@@ -52,7 +53,7 @@ def receive(
     if source is None:
         known = ", ".join(sorted(sources))
         raise IntakeError(
-            404, "Unknown source", f"no webhook source {source_name!r}; known: {known}"
+            404, "Unknown source", f"no webhook source {shown(source_name)}; known: {known}"
         )
     if len(body) > max_body_bytes:
         raise IntakeError(413, "Payload too large", f"body exceeds {max_body_bytes} bytes")
@@ -67,7 +68,7 @@ def receive(
         "%s %s event %s from %s as %s",
         "accepted" if created else "duplicate",
         event.type.value,
-        event.event_id,
+        shown(event.event_id),
         source_name,
         row.id,
     )

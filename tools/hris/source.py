@@ -10,14 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from core.employee import HRISEvent
+from core.untrusted import shown
 from tools.hris.errors import FieldError, IntakeError, bad_timestamp, invalid_payload, unauthorized
 
 if TYPE_CHECKING:
@@ -67,7 +69,7 @@ def require_secrets(source: str, secrets: Sequence[SecretStr]) -> list[str]:
     return values
 
 
-def check_freshness(sent_at: datetime, now: datetime, tolerance_s: int) -> None:
+def check_freshness(sent_at: datetime, now: datetime, tolerance_s: int, *, header: str) -> None:
     """Bound replays of a captured delivery to the tolerance window, in both directions
     (a far-future timestamp would otherwise stay replayable for a long time)."""
     if now.tzinfo is None:
@@ -75,26 +77,107 @@ def check_freshness(sent_at: datetime, now: datetime, tolerance_s: int) -> None:
     skew = (now - sent_at).total_seconds()
     if skew > tolerance_s:
         raise bad_timestamp(
-            f"Timestamp is {int(skew)} s old; deliveries older than {tolerance_s} s are refused."
+            header,
+            f"Timestamp is {int(skew)} s old; deliveries older than {tolerance_s} s are refused.",
         )
     if -skew > tolerance_s:
         raise bad_timestamp(
+            header,
             f"Timestamp is {int(-skew)} s in the future; more than {tolerance_s} s of clock "
-            "skew is refused."
+            "skew is refused.",
         )
 
 
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of arrays and objects a body may have: our payloads need about five
+levels, and a deeper body is an attack on the parser (5,000 nested arrays exhaust
+Python's recursion limit), not an HR event."""
+MAX_INTEGER_DIGITS = 128
+"""Longest integer literal accepted: as long as the longest id we take (Python refuses
+to convert more than 4,300 digits, and converting even that many costs quadratic time)."""
+
+
+class _UnacceptableNumberError(ValueError):
+    """Raised from the decoder's hooks, so a number we refuse stops the parse at once."""
+
+
+def _integer(literal: str) -> int:
+    digits = len(literal.lstrip("-"))
+    if digits > MAX_INTEGER_DIGITS:
+        raise _UnacceptableNumberError(
+            f"an integer has {digits} digits; at most {MAX_INTEGER_DIGITS} are accepted"
+        )
+    return int(literal)
+
+
+def _finite(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise _UnacceptableNumberError(
+            f"the number {shown(literal, limit=24)} is too large for a double (RFC 8259 §6)"
+        )
+    return value
+
+
+def _no_constant(name: str) -> NoReturn:
+    raise _UnacceptableNumberError(f"{name} is not JSON (RFC 8259 has no NaN or Infinity)")
+
+
+def _unacceptable_structure(document: object) -> str | None:
+    """Why the decoded document is refused, or ``None``: nesting deeper than
+    ``MAX_JSON_DEPTH`` or a string holding U+0000, which no HR field contains and
+    PostgreSQL cannot store in text (it failed the insert: a 500). Iterative, so a deep
+    document cannot exhaust the stack while being measured."""
+    stack: list[tuple[object, int]] = [(document, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                return "a string holds U+0000 (NUL), which is accepted nowhere"
+            continue
+        children: Iterable[object]
+        if isinstance(node, dict):
+            children = [*node.keys(), *node.values()]
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth + 1 > MAX_JSON_DEPTH:
+            return f"nested deeper than {MAX_JSON_DEPTH} levels"
+        stack.extend((child, depth + 1) for child in children)
+    return None
+
+
+def _malformed(
+    reason: str, detail: str = "The request body is not valid UTF-8 JSON."
+) -> IntakeError:
+    return IntakeError(400, "Malformed body", detail, [FieldError("body", reason)])
+
+
+def _unacceptable(reason: str) -> IntakeError:
+    return _malformed(reason, f"The request body is JSON we do not accept: {reason}.")
+
+
 def decode_json(body: bytes) -> Any:
-    """Decode only after the signature held, so unauthenticated bytes never reach a parser."""
+    """Decode only after the signature held, so unauthenticated bytes never reach a parser.
+
+    A signed body is still outside input (a sender's bug, a leaked key): whatever it holds
+    ends in a 400 naming the reason, never in an exception the API did not expect.
+    """
     try:
-        return json.loads(body)
+        document = json.loads(
+            body, parse_int=_integer, parse_float=_finite, parse_constant=_no_constant
+        )
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise IntakeError(
-            400,
-            "Malformed body",
-            "The request body is not valid UTF-8 JSON.",
-            [FieldError("body", str(exc))],
-        ) from exc
+        raise _malformed(str(exc)) from exc
+    except _UnacceptableNumberError as exc:
+        raise _unacceptable(str(exc)) from exc
+    except RecursionError as exc:  # deeper than the interpreter's stack, far past the limit
+        raise _unacceptable(f"nested deeper than {MAX_JSON_DEPTH} levels") from exc
+    problem = _unacceptable_structure(document)
+    if problem is not None:
+        raise _unacceptable(problem)
+    return document
 
 
 def body_digest(body: bytes) -> str:
@@ -146,6 +229,10 @@ def assemble_event(fields: Mapping[str, Any], rename: Mapping[str, str]) -> HRIS
         return HRISEvent.model_validate(dict(fields))
     except ValidationError as exc:
         raise invalid(exc, rename=rename) from exc
+
+
+SOURCE_NAMES = ("standard", "bamboohr", "merge")
+"""The ``{source}`` path segments ``build_sources`` answers to, for the API document."""
 
 
 def build_sources(settings: Settings) -> dict[str, WebhookSource]:

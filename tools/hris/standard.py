@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import binascii
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -27,7 +28,8 @@ from standardwebhooks.webhooks import (
 )
 
 from core.employee import Employee, EventType, HRISEvent
-from tools.hris.errors import bad_timestamp, unauthorized
+from core.untrusted import shown
+from tools.hris.errors import malformed_header, unauthorized
 from tools.hris.source import (
     assemble_event,
     check_freshness,
@@ -40,7 +42,12 @@ from tools.hris.source import (
 logger = logging.getLogger(__name__)
 
 LIBRARY_TOLERANCE_S = 300  # hard-coded in standardwebhooks.webhooks.Webhook
-_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
+TIMESTAMP_HEADER = "webhook-timestamp"
+_HEADERS = ("webhook-id", TIMESTAMP_HEADER, "webhook-signature")
+MAX_TIMESTAMP_DIGITS = 12
+"""Seconds since the epoch fit in 10 digits until the year 2286; 12 leave room for a
+sender's odd clock while keeping ``int`` trivial."""
+_EPOCH_SECONDS = re.compile(rf"[0-9]{{1,{MAX_TIMESTAMP_DIGITS}}}")
 
 
 class StandardPayload(BaseModel):
@@ -96,7 +103,8 @@ class StandardWebhookSource:
         if missing:
             raise unauthorized(f"Missing Standard Webhooks header(s): {', '.join(missing)}.")
         msg_headers = {h: v for h, v in found.items() if v}
-        check_freshness(_timestamp(msg_headers["webhook-timestamp"]), now, self.tolerance_s)
+        sent_at = _timestamp(msg_headers[TIMESTAMP_HEADER])
+        check_freshness(sent_at, now, self.tolerance_s, header=TIMESTAMP_HEADER)
         for verifier in self._verifiers:
             try:
                 verifier.verify(body, msg_headers, json_parse=False)
@@ -106,7 +114,9 @@ class StandardWebhookSource:
                 logger.debug("standard webhook signature mismatch for one secret: %s", exc)
                 continue
             return msg_headers["webhook-id"]
-        logger.warning("standard webhook refused: no secret matched (id=%s)", found["webhook-id"])
+        logger.warning(
+            "standard webhook refused: no secret matched (id=%s)", shown(found["webhook-id"])
+        )
         raise unauthorized("No signature in webhook-signature matches a configured secret.")
 
 
@@ -122,11 +132,20 @@ def _verifier(secret: SecretStr, index: int) -> Webhook:
 
 def _timestamp(raw: str) -> datetime:
     """The spec sends integer seconds since the epoch; anything else is a 400, not a 401,
-    because the problem is the timestamp, not the key."""
+    because the problem is the timestamp, not the key.
+
+    Judged before the signature, so nothing here may trust the value: ASCII digits only
+    (``str.isdigit`` and ``int`` also take '²' and '١٢٣'), and few enough of them that
+    ``int`` is cheap and cannot refuse (it raises past 4,300 digits).
+    """
     text = raw.strip()
-    if not text.lstrip("-").isdigit():
-        raise bad_timestamp(f"webhook-timestamp must be integer seconds since the epoch: {raw!r}")
+    if not _EPOCH_SECONDS.fullmatch(text):
+        reason = (
+            f"must be integer seconds since the epoch, at most {MAX_TIMESTAMP_DIGITS} "
+            f"ASCII digits; got {shown(raw)}"
+        )
+        raise malformed_header(TIMESTAMP_HEADER, reason)
     try:
         return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=int(text))
     except OverflowError as exc:
-        raise bad_timestamp(f"webhook-timestamp is out of range: {raw!r}") from exc
+        raise malformed_header(TIMESTAMP_HEADER, f"out of range: {shown(raw)}") from exc

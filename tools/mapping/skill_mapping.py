@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -27,6 +27,7 @@ from tools.skills.normaliser import SkillMatch, SkillNormaliser
 from tools.skills.taxonomy import SkillConcept, bundled_labels_path, load_taxonomy
 from vectorstore.client import chroma_client
 from vectorstore.embeddings import MiniLMEmbeddingFunction, default_embedder
+from vectorstore.progress import Progress
 from vectorstore.skills_index import SkillsIndex
 
 log = logging.getLogger(__name__)
@@ -52,12 +53,6 @@ class SkillDecision(BaseModel):
     candidates: list[SkillCandidateView] = Field(default_factory=list)
 
 
-def recorded_skills(skills: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Skill decisions as the outcome and the audit keep them: without the candidate lists,
-    which are for a reviewer's eyes."""
-    return [{k: v for k, v in skill.items() if k != "candidates"} for skill in skills]
-
-
 def exact_key(text: str) -> str:
     return " ".join(clean_mention(text).lower().split())
 
@@ -68,7 +63,7 @@ class SkillMapping:
     def __init__(
         self,
         load_concepts: Callable[[], list[SkillConcept]],
-        build_normaliser: Callable[[list[SkillConcept]], SkillNormaliser],
+        build_normaliser: Callable[[list[SkillConcept], Progress | None], SkillNormaliser],
     ) -> None:
         self._load_concepts = load_concepts
         self._build_normaliser = build_normaliser
@@ -81,11 +76,14 @@ class SkillMapping:
     def normaliser_built(self) -> bool:
         return self._normaliser is not None
 
-    def prepare(self) -> int:
+    def prepare(self, *, progress: Progress | None = None) -> int:
         """Load the taxonomy and build the normaliser now, so that the first profile with
-        skills does not wait for it (``talentsync skills index``); the number of concepts."""
+        skills does not wait for it (``talentsync skills index``); the number of concepts.
+
+        ``progress`` gets (embedded, to embed) while the skills index is built the first
+        time; without it that is logged at intervals."""
         concepts = self._taxonomy()
-        self._normaliser_for(concepts)
+        self._normaliser_for(concepts, progress)
         return len(concepts)
 
     def map(self, texts: Sequence[str]) -> list[SkillDecision]:
@@ -119,10 +117,12 @@ class SkillMapping:
                 self._exact = _exact_labels(self._concepts)
             return self._concepts
 
-    def _normaliser_for(self, concepts: list[SkillConcept]) -> SkillNormaliser:
+    def _normaliser_for(
+        self, concepts: list[SkillConcept], progress: Progress | None = None
+    ) -> SkillNormaliser:
         with self._lock:
             if self._normaliser is None:
-                self._normaliser = self._build_normaliser(concepts)
+                self._normaliser = self._build_normaliser(concepts, progress)
             return self._normaliser
 
 
@@ -171,10 +171,10 @@ def build_skill_mapping(settings: Settings) -> SkillMapping | None:
         return None
     labels = settings.skills_taxonomy_path or bundled_labels_path()
 
-    def normaliser(concepts: list[SkillConcept]) -> SkillNormaliser:
+    def normaliser(concepts: list[SkillConcept], progress: Progress | None) -> SkillNormaliser:
         embedder = default_embedder()
         index = SkillsIndex(chroma_client(settings), MiniLMEmbeddingFunction(embedder))
-        built = SkillNormaliser.from_index(concepts, index, embedder)
+        built = SkillNormaliser.from_index(concepts, index, embedder, progress=progress)
         log.info("skill normaliser ready: %d concepts", len(concepts))
         return built
 

@@ -21,6 +21,7 @@ from typing import Any
 from presidio_analyzer import AnalyzerEngine
 
 from tools.pii.allowlist import AllowedTerms
+from tools.pii.contact_recognizers import IDENTITY_AND_CONTACT_ENTITIES
 from tools.pii.identity import RecordIdentity, normalise
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ BLOCKING_ENTITIES = frozenset(
         "EMPLOYEE_ID",
         "STREET_ADDRESS",
     }
+    | IDENTITY_AND_CONTACT_ENTITIES  # passport and national-id numbers, contact handles
 )
 _PLACEHOLDER = re.compile(r"<[A-Z_]+_\d+>")
 

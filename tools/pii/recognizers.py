@@ -37,6 +37,7 @@ from presidio_analyzer.predefined_recognizers import (
 )
 from spacy.tokens import Doc
 
+from tools.pii.contact_recognizers import contact_and_id_recognizers
 from tools.pii.identity import RecordIdentity, normalise, normalise_with_offsets
 from tools.pii.names import (
     english_words,
@@ -1459,6 +1460,7 @@ def default_recognizers(
         employee_id_recognizer(employee_id_patterns),
         street_address_recognizer(),
         date_of_birth_recognizer(),
+        *contact_and_id_recognizers(),
     ]
     return recognizers
 

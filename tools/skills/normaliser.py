@@ -45,6 +45,7 @@ from tools.skills.normalise import clean_mention, normalise_mention, tokens
 from tools.skills.taxonomy import SkillConcept
 from tools.titles.lexical import LexicalIndex
 from vectorstore.embeddings import OfflineMiniLM
+from vectorstore.progress import Progress
 
 if TYPE_CHECKING:
     from vectorstore.skills_index import SkillsIndex
@@ -225,11 +226,12 @@ class SkillNormaliser:
         concepts: Sequence[SkillConcept],
         index: SkillsIndex,
         embedder: OfflineMiniLM,
+        progress: Progress | None = None,
         **options: Any,
     ) -> SkillNormaliser:
         """Start from vectors persisted in Chroma; the index is synced first (only changed
-        entries are embedded) so it cannot be stale."""
-        index.sync(concepts)
+        entries are embedded, reported to ``progress``) so it cannot be stale."""
+        index.sync(concepts, progress=progress)
         return cls(concepts, embedder, entry_vectors=index.entry_vectors(concepts), **options)
 
     def __len__(self) -> int:

@@ -1,0 +1,54 @@
+"""How every CLI command opens the database: it names what it opened and warns when empty.
+
+On stderr, so exports and ``--json`` on stdout stay machine-readable.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from sqlalchemy.engine import Engine
+
+from core.database_contents import DatabaseContents, database_contents, printable_url
+from core.db import create_tables, make_engine
+from core.settings import Settings
+
+err_console = Console(stderr=True)
+
+DEMO_DATABASE = ("demo", "talentsync.db")
+
+
+def open_database(settings: Settings) -> Engine:
+    """The engine for ``settings.database_url``, with its tables, announced on stderr."""
+    engine = make_engine(settings.database_url)
+    create_tables(engine)
+    announce(settings, database_contents(engine))
+    return engine
+
+
+def announce_database(settings: Settings) -> None:
+    """For commands that open the database elsewhere (serve, worker): name it up front."""
+    engine = open_database(settings)
+    engine.dispose()
+
+
+def announce(settings: Settings, contents: DatabaseContents) -> None:
+    err_console.print(
+        f"database: {escape(printable_url(settings.database_url))} ({contents.describe()})",
+        soft_wrap=True,
+        highlight=False,
+    )
+    if not contents.empty:
+        return
+    hint = "if the service writes elsewhere, set TALENTSYNC_DATABASE_URL or TALENTSYNC_VAR_DIR"
+    demo = settings.var_dir.joinpath(*DEMO_DATABASE)
+    if demo.is_file():
+        hint = (
+            f"the demo's data is in {escape(str(demo.resolve()))}: "
+            f"TALENTSYNC_VAR_DIR={escape(str(demo.parent))} points the CLI at it"
+        )
+    err_console.print(
+        f"[yellow]warning:[/yellow] this database is empty; {hint}",
+        soft_wrap=True,
+        highlight=False,
+    )
