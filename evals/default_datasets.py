@@ -34,6 +34,7 @@ DEFAULTS: dict[str, DefaultData] = {
     "pii": DefaultData(DATASETS / "pii" / "presidio_synth.dev.json"),
     "injection": DefaultData(DATASETS / "injection" / "adversarial_titles.jsonl"),
     "e2e": DefaultData(DATASETS / "e2e" / "stream.small.jsonl"),
+    "over-redaction": DefaultData(DATASETS / "over_redaction" / "hr_vocabulary.sample.csv"),
 }
 
 EXAMPLES: dict[str, str] = {"skills": "../shared/data/skills/house.dev.csv"}

@@ -63,6 +63,13 @@ TARGETS: dict[str, tuple[Target, ...]] = {
         Target("f2", Bound.at_least, 0.85),
         *(Target(f"{t}.recall", Bound.at_least, 0.90) for t in PII_RECALL_TYPES),
     ),
+    "over-redaction": (  # issue 14: HR data the PII guard alters on its way to a model
+        Target("title.altered", Bound.at_most, 0.01),
+        Target("city.altered", Bound.at_most, 0.01),
+        Target("department.altered", Bound.at_most, 0.0),
+        Target("occupation.altered", Bound.at_most, 0.01),
+        Target("skill.altered", Bound.at_most, 0.01),
+    ),
     "e2e": (
         Target("exact_match", Bound.at_least, 1.0),
         Target("group_precision", Bound.at_least, 1.0),
