@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
+from evals.targets import PII_RECALL_TYPES
 from tools.pii.analyzer import DEFAULT_SCORE_THRESHOLD, LANGUAGE
 from tools.pii.scrubber import Finding, Scrubber
 
@@ -80,14 +81,9 @@ OUT_OF_SCOPE: frozenset[str] = frozenset(
 LOCATION_SCOPE: dict[str, str] = {"GPE": "LOCATION"}
 """The mapping `--with-location` adds, with the scrubber told to replace LOCATION."""
 IN_SCOPE: frozenset[str] = frozenset(DATASET_TO_ENTITY.values())
-TARGET_RECALL_TYPES: tuple[str, ...] = (
-    "PERSON",
-    "EMAIL_ADDRESS",
-    "PHONE_NUMBER",
-    "US_SSN",
-    "CREDIT_CARD",
-    "STREET_ADDRESS",
-)
+TARGET_RECALL_TYPES: tuple[str, ...] = PII_RECALL_TYPES
+"""The types with a recall target; defined in evals.targets, which reports read without
+loading Presidio."""
 
 
 @dataclass(frozen=True)

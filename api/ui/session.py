@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import parse_qs, urlencode
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from sqlalchemy.engine import Engine
 
 from api.auth import Principal, Role, authenticate
@@ -99,6 +99,23 @@ def csrf_token(credential: str) -> str:
 
 def is_secure(request: Request) -> bool:
     return request.url.scheme == "https"
+
+
+def set_strict_cookie(
+    response: Response, request: Request, *, name: str, value: str, max_age: int, path: str
+) -> None:
+    """Every cookie the page sets holds a credential or a form token: script must not read it
+    (HttpOnly), another site must not send it (SameSite=Strict), and it travels only over
+    HTTPS when the page is served that way."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=path,
+        secure=is_secure(request),
+        httponly=True,
+        samesite="strict",
+    )
 
 
 def well_formed(credential: str) -> bool:

@@ -44,14 +44,13 @@ def _sign_in_page(
         },
         status=status,
     )
-    response.set_cookie(
-        ui.SIGN_IN_COOKIE,
-        form_token,
+    ui.set_strict_cookie(
+        response,
+        request,
+        name=ui.SIGN_IN_COOKIE,
+        value=form_token,
         max_age=ui.SIGN_IN_FORM_MAX_AGE_S,
         path=ui.SIGN_IN_PATH,
-        secure=ui.is_secure(request),
-        httponly=True,
-        samesite="strict",
     )
     return response
 
@@ -108,14 +107,13 @@ def sign_in(request: Request, form: FormDep, settings: SettingsDep, engine: Engi
         )
     log.info("UI sign-in: %s via %s", principal.name, principal.via)
     response = RedirectResponse(next_path, status_code=303)
-    response.set_cookie(
-        ui.COOKIE,
-        credential,
+    ui.set_strict_cookie(
+        response,
+        request,
+        name=ui.COOKIE,
+        value=credential,
         max_age=ui.SESSION_MAX_AGE_S,
         path=ui.COOKIE_PATH,
-        secure=ui.is_secure(request),
-        httponly=True,
-        samesite="strict",
     )
     response.delete_cookie(ui.SIGN_IN_COOKIE, path=ui.SIGN_IN_PATH)
     return response
