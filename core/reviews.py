@@ -173,6 +173,27 @@ def get_review(engine: Engine, *, review_id: str) -> Review:
     return review
 
 
+DANGER_FLAGS = frozenset({"prompt_injection"})
+"""Flags meaning someone may have steered the AI on purpose: the review page warns, marks
+privileged groups and makes Reject the default action, and no bulk accept approves it."""
+
+NOT_IN_BULK = (
+    "not approved: flagged as a possible prompt injection, so it is approved only on its "
+    "own, after reading the warning"
+)
+
+
+def bulk_accept_refusal(engine: Engine, *, review_id: str) -> str | None:
+    """Why a bulk accept must pass this review by, or None. A review someone may have steered
+    on purpose is never approved unseen, whether the bulk comes from the page or the API;
+    bulk reject still takes it (rejecting leaves the LMS as it is)."""
+    try:
+        flags = get_review(engine, review_id=review_id).flags
+    except ReviewNotFoundError:
+        return None  # ``decide`` says so in its own words
+    return NOT_IN_BULK if any(flag in DANGER_FLAGS for flag in flags) else None
+
+
 @dataclass(frozen=True)
 class ReviewFilter:
     status: ReviewStatus | None = ReviewStatus.pending

@@ -169,11 +169,17 @@ def decide_many(
     body: BulkDecision, principal: ReviewerDep, engine: EngineDep, catalog: CatalogDep
 ) -> list[BulkItem]:
     """Accept or reject many at once; each review is decided on its own, so one conflict
-    does not undo the others."""
+    does not undo the others. A review flagged as a possible prompt injection is refused by a
+    bulk accept (decide it on its own)."""
     if body.response.type not in ("accept", "ignore"):
         raise ApiError(422, "Invalid decision", "bulk decisions are accept or ignore only")
     results = []
     for review_id in dict.fromkeys(body.ids):
+        if body.response.type == "accept" and (
+            passed_by := reviews.bulk_accept_refusal(engine, review_id=review_id)
+        ):
+            results.append(BulkItem(id=review_id, outcome="refused", detail=passed_by))
+            continue
         try:
             result = decide_one(
                 engine,

@@ -33,10 +33,6 @@ REMOVAL_TAGS = frozenset({"compliance"})
 """Groups that matter when they go (an obligation left untracked), marked on removals only:
 a new hire's compliance curricula are routine and would drown the marks that matter."""
 
-DANGER_FLAGS = frozenset({"prompt_injection"})
-"""Flags meaning someone may have steered the AI on purpose: the review page warns, marks
-privileged groups and makes Reject the default action."""
-
 
 @lru_cache(maxsize=4)
 def review_policy(path: Path | None) -> ReviewPolicy | None:

@@ -18,10 +18,10 @@ from typing import Any, Literal
 
 from markupsafe import Markup, escape
 
-from api.ui.policy import DANGER_FLAGS, Privilege
+from api.ui.policy import Privilege
 from core.catalog import Catalog, GroupKind
 from core.db import as_utc, utcnow
-from core.reviews import Review, ReviewStatus
+from core.reviews import DANGER_FLAGS, Review, ReviewStatus
 
 Change = Literal["added", "removed", "kept"]
 CHANGE_ORDER: dict[Change, int] = {"added": 0, "removed": 1, "kept": 2}

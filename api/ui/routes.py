@@ -24,13 +24,13 @@ from api.deps import CatalogDep, EngineDep, SettingsDep
 from api.ui import session as ui
 from api.ui.pages import Banner, flash, is_htmx, render
 from api.ui.pick_lists import choices
-from api.ui.policy import DANGER_FLAGS, Privilege, known_flags, privilege_of, rule_ids
+from api.ui.policy import Privilege, known_flags, privilege_of, rule_ids
 from api.ui.present import ReviewView, review_view, short_subject
 from api.ui.session import DeciderDep, FormDep, UiSession, UiSessionDep, first
 from core import reviews
 from core.catalog import Catalog, GroupKind
 from core.db import utcnow
-from core.reviews import Review, ReviewFilter, ReviewStatus
+from core.reviews import DANGER_FLAGS, Review, ReviewFilter, ReviewStatus
 from core.settings import Settings
 from core.vault import PSEUDONYM_PREFIX, load_keys, pseudonym
 
@@ -218,21 +218,6 @@ def _bulk_outcome(result: reviews.DecisionResult, action: str) -> str:
     return f"approval recorded ({given} of {review.required_approvals}): needs another reviewer"
 
 
-NOT_IN_BULK = (
-    "not approved: flagged as a possible prompt injection, so it is approved only from its "
-    "own page, after reading the warning"
-)
-
-
-def _flagged(engine: Engine, review_id: str) -> bool:
-    """A review someone may have steered on purpose is never approved unseen."""
-    try:
-        flags = reviews.get_review(engine, review_id=review_id).flags
-    except reviews.ReviewNotFoundError:
-        return False  # ``decide`` says so in its own words
-    return any(flag in DANGER_FLAGS for flag in flags)
-
-
 @router.post("/reviews/bulk/{action}")
 def bulk(
     action: Literal["approve", "reject"],
@@ -259,8 +244,10 @@ def bulk(
     response = {"type": "accept" if action == "approve" else "ignore", "args": None}
     outcomes = []
     for review_id in ids:
-        if action == "approve" and _flagged(engine, review_id):
-            outcomes.append(BulkOutcome(review_id, False, NOT_IN_BULK))
+        if action == "approve" and (
+            passed_by := reviews.bulk_accept_refusal(engine, review_id=review_id)
+        ):
+            outcomes.append(BulkOutcome(review_id, False, passed_by))
             continue
         try:
             result = reviews.decide(

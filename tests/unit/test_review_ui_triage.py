@@ -406,3 +406,29 @@ def test_bulk_approve_leaves_a_flagged_review_for_its_own_page(world: World) -> 
     assert flagged.status == "pending" and flagged.approvals == []
     rejected = post(world, "/ui/reviews/bulk/reject", csrf, ids=injected)
     assert "Rejected 1 of 1 selected reviews." in rejected.text  # rejecting stays one click
+
+
+def test_the_api_bulk_accept_refuses_a_flagged_review_as_the_page_does(world: World) -> None:
+    plain = world.park(1).id
+    injected = park_injected(world, 2)
+    bearer = {"Authorization": f"Bearer {world.keys['ana']}"}
+
+    accepted = world.client.post(
+        "/reviews/decisions",
+        json={"ids": [plain, injected], "response": {"type": "accept"}},
+        headers=bearer,
+    )
+
+    assert accepted.status_code == 200
+    by_id = {item["id"]: item for item in accepted.json()}
+    assert by_id[plain]["outcome"] in ("resumed", "recorded")
+    assert by_id[injected]["outcome"] == "refused"
+    assert "possible prompt injection" in by_id[injected]["detail"]
+    assert world.status(plain) == "approved" and world.status(injected) == "pending"
+    rejected = world.client.post(
+        "/reviews/decisions",
+        json={"ids": [injected], "response": {"type": "ignore"}},
+        headers=bearer,
+    )
+    assert rejected.json()[0]["outcome"] != "refused"
+    assert world.status(injected) == "rejected"
