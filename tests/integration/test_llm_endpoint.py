@@ -292,11 +292,8 @@ def test_a_template_that_drops_the_system_message_gets_the_rules_in_the_user_tur
     templated, role_directory, embedded_mapper
 ):
     templated.drops_system = True  # llama.cpp's gemma chat format
-    ok = text("ok")
-    templated.script(
-        [ok, ok, text(""), tool_calls(("RoleChoice", answer("role-15-1252")))]
-        + [text(""), tool_calls(("RoleChoice", answer("role-15-1252")))]
-    )
+    ok, chosen = text("ok"), tool_calls(("RoleChoice", answer("role-15-1252")))
+    templated.script([ok, ok, text(""), chosen, text(""), chosen])
     mapper = mapper_for(templated, role_directory, embedded_mapper, llm_system_prompt="auto")
 
     got = mapper.suggest("Software Developer", department=None, identity=NOBODY)
