@@ -441,6 +441,10 @@ def _print_summary(summary: dict[str, object]) -> None:
         shown = f"{value:.4f}" if isinstance(value, float) else str(value)
         table.add_row(name, shown, ci)
     console.print(table)
+    extra = summary.get("extra")
+    if isinstance(extra, dict) and "failures" in extra:
+        kinds = ", ".join(f"{kind} {n}" for kind, n in extra["failures"].items()) or "none"
+        console.print(f"failed examples by kind: {escape(kinds)}")
     console.print(f"stored in {escape(str(summary['run_dir']))}")
 
 

@@ -111,7 +111,7 @@ def _cli_run(server: ScriptedOpenAIServer, cli_env: pytest.MonkeyPatch, out: Pat
     for name, value in {
         "TALENTSYNC_LLM_BASE_URL": server.base_url,
         "TALENTSYNC_LLM_MAX_TOOL_ROUNDS": "0",
-        "TALENTSYNC_LLM_STRUCTURED_OUTPUT": "json_mode",
+        "TALENTSYNC_LLM_STRUCTURED_OUTPUT": "json_schema",
         "TALENTSYNC_LLM_SYSTEM_PROMPT": "system",
         "TALENTSYNC_LLM_MAX_RETRIES": "0",
         "TALENTSYNC_LLM_MAX_OUTPUT_TOKENS": "64",
@@ -131,7 +131,7 @@ def test_eval_honours_the_services_llm_settings(tmp_path: Path, cli_env, server)
     assert result.exit_code == 0, result.output
     assert len(server.chat_requests) == 3  # no tool round: the answer is asked at once
     for request in server.chat_requests:
-        assert request["response_format"] == {"type": "json_object"}
+        assert request["response_format"]["type"] == "json_schema"
         assert request["max_tokens"] == 64
 
 
@@ -146,4 +146,5 @@ def test_a_run_past_the_failure_share_exits_non_zero_named_and_stored(
     assert "100% of examples failed (unsupported_method 3)" in " ".join(result.output.split())
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["metrics"]["failure_share"] == 1.0
-    assert summary["metrics"]["model_calls"] == 1  # refused once, then not asked again
+    # each method refused once (json_schema, function_calling, json_mode), then not asked
+    assert summary["metrics"]["model_calls"] == 3
