@@ -36,7 +36,13 @@ class RoleChoice(BaseModel):
         description="The chosen role id, exactly as shown in a candidate list; null to abstain."
     )
     confidence: float = Field(description="Probability, between 0 and 1, the choice is right.")
-    rationale: str = Field(description="One or two sentences a reviewer can check.")
+    rationale: str = Field(
+        description="One or two sentences a reviewer can check.",
+        # in the schema only: a server that turns the schema into a grammar (llama.cpp) stops
+        # a rambling model before the output cap cuts its JSON in half; never a reason to
+        # refuse a longer answer (it is cut to 500 characters when kept)
+        json_schema_extra={"maxLength": 300},
+    )
 
 
 @dataclass
