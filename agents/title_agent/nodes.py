@@ -13,6 +13,7 @@ import openai
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import Runnable
 from langgraph.runtime import Runtime
+from pydantic import ValidationError
 
 from agents.title_agent.answer_match import (
     AmbiguousAnswerError,
@@ -110,7 +111,7 @@ def run_tools(state: TitleAgentState, runtime: Runtime[TitleAgentContext]) -> di
 def decide(state: TitleAgentState, runtime: Runtime[TitleAgentContext]) -> dict[str, Any]:
     """Ask for the structured choice and hold it to the candidates the model was shown."""
     ctx = runtime.context
-    answer = _structured_answer(ctx, _answerable(state["messages"]))
+    answer = _structured_answer(ctx, _answerable(state["messages"]), _in_shown_order(state))
     raw = answer.get("raw")
     update = _accounting(ctx, raw if isinstance(raw, AIMessage) else None)
     attempts = state.get("attempts", 0) + 1
@@ -134,11 +135,31 @@ def decide(state: TitleAgentState, runtime: Runtime[TitleAgentContext]) -> dict[
     return update
 
 
-def _structured_answer(ctx: TitleAgentContext, messages: list[AnyMessage]) -> dict[str, Any]:
+def _in_shown_order(state: TitleAgentState) -> list[str]:
+    shortlist = list(state.get("shortlist", []))
+    return shortlist + sorted(shown_ids(state) - set(shortlist))
+
+
+def choice_schema(allowed: list[str]) -> dict[str, Any]:
+    """RoleChoice's JSON schema with ``role_id`` limited to the ids shown so far. A server
+    that turns schemas into grammars (llama.cpp) or enforces them (OpenAI's json_schema)
+    then cannot produce any other id; the check in ``_judge`` still holds for those that
+    do not."""
+    schema = RoleChoice.model_json_schema()
+    role_id = schema["properties"]["role_id"]
+    role_id["anyOf"] = [{"type": "string", "enum": allowed}, {"type": "null"}]
+    schema["description"] = "The final answer: one role id from the candidates shown, or null."
+    return schema
+
+
+def _structured_answer(
+    ctx: TitleAgentContext, messages: list[AnyMessage], allowed: list[str]
+) -> dict[str, Any]:
     """The answer by the best method the server still accepts (see ``structured``)."""
     method = ctx.structured.current
+    schema = choice_schema(allowed)
     while method is not None:
-        structured = ctx.model.with_structured_output(RoleChoice, method=method, include_raw=True)
+        structured = ctx.model.with_structured_output(schema, method=method, include_raw=True)
         asked = messages
         if method == "json_mode":
             asked = [*messages, HumanMessage(_json_instruction(ctx))]
@@ -171,7 +192,9 @@ def _judge(
     parsed: object, allowed: set[str], ctx: TitleAgentContext
 ) -> dict[str, Any] | tuple[str, str]:
     """The accepted choice (a state update), or (flag, what to quote back) to reject it."""
-    if not isinstance(parsed, RoleChoice):
+    try:
+        parsed = RoleChoice.model_validate(parsed)
+    except ValidationError:
         return "unparseable_answer", "(unreadable)"
     confidence = read_confidence(parsed.confidence)
     if confidence is None:

@@ -41,7 +41,7 @@ class RoleChoice(BaseModel):
         # in the schema only: a server that turns the schema into a grammar (llama.cpp) stops
         # a rambling model before the output cap cuts its JSON in half; never a reason to
         # refuse a longer answer (it is cut to 500 characters when kept)
-        json_schema_extra={"maxLength": 300},
+        json_schema_extra={"maxLength": 160},
     )
 
 

@@ -205,6 +205,20 @@ def test_the_openai_form_of_the_cap_is_sent_alone(server, role_directory, embedd
         assert request["max_completion_tokens"] == 300 and "max_tokens" not in request
 
 
+def test_the_answer_schema_admits_only_the_shown_ids(server, role_directory, embedded_mapper):
+    """A server that turns the schema into a grammar (llama.cpp) cannot write another id."""
+    server.script([text(""), tool_calls(("RoleChoice", answer("role-15-1252")))])
+
+    mapper_for(server, role_directory, embedded_mapper).suggest(
+        "Software Developer", department=None, identity=NOBODY
+    )
+
+    (tool,) = server.chat_requests[-1]["tools"]
+    role_id = tool["function"]["parameters"]["properties"]["role_id"]
+    shortlist = [c.role_id for c in embedded_mapper.candidates("Software Developer")[0]]
+    assert role_id["anyOf"] == [{"type": "string", "enum": shortlist}, {"type": "null"}]
+
+
 def test_a_server_refusing_json_schema_fails_over_and_remembers(
     server, role_directory, embedded_mapper
 ):

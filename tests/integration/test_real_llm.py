@@ -61,7 +61,8 @@ def test_a_real_model_answers_are_parsed_and_mostly_right(role_directory, embedd
             f"failure {got.provenance.get('failure')} usage {got.provenance['usage']} {read} "
             f"rationale {got.rationale[:80]!r}"
         )
-        assert got.provenance.get("failure") is None, f"{title!r}: no parsed answer"
+        parsed = got.provenance.get("failure") in (None, "off_candidate")
+        assert parsed, f"{title!r}: no parsed answer ({got.provenance.get('failure')})"
         assert got.role_id is None or got.role_id in set(got.provenance["shown"])
         assert got.provenance["usage"]["calls"] >= 1 and got.provenance["usage"]["input_tokens"] > 0
         right += got.role_id == expected
