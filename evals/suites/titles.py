@@ -377,7 +377,7 @@ def llm_metrics(
 ) -> dict[str, float | None]:
     """The ranking metrics of the model's own answers (one answer: top-1 = MRR = recall@k),
     how many examples got an answer at all, and every call and token it took, failed calls
-    and the one-off system-prompt probe included. ``shortlist_recall@10`` is the ceiling:
+    and the one-off system-prompt probe included. ``shortlist_recall`` is the ceiling:
     how often the right role was among those shown to the model."""
     found = metrics(records, model, overhead)
     n = len(records)
@@ -387,7 +387,7 @@ def llm_metrics(
         "answered": finite(1 - failed / n) if n else None,
         "failure_share": finite(failed / n) if n else None,
         "failed_calls": float(sum(int(r["failed_calls"]) for r in records)),
-        "shortlist_recall@10": finite(recall_at_k(shortlist, K)),
+        "shortlist_recall": finite(recall_at_k(shortlist, K)),  # the 8 shown: all of them
     }
     return found
 
