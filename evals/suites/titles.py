@@ -50,7 +50,7 @@ from vectorstore.embeddings import default_embedder
 from vectorstore.roles import CatalogRole, load_esco_occupations
 
 if TYPE_CHECKING:
-    from langchain_core.language_models import BaseChatModel
+    from tools.mapping.suggestion import RoleSuggestion
 
 log = logging.getLogger(__name__)
 
@@ -130,26 +130,33 @@ class TitlesSuite:
             len(roles),
             ranker.memory_size,
         )
+        counts = {"examples": len(queries), "roles": len(roles), "memory": ranker.memory_size}
+        extra: dict[str, Any] = {
+            "setting": "warm" if memory else "cold",
+            "adapter": options.adapter,
+        }
         if options.mapper == "llm":
-            records, model_name, prompt_ref = self._run_llm(
+            records, model_name, prompt_ref, overhead = self._run_llm(
                 ranker, roles, queries, options, progress, to_internal
             )
+            found = llm_metrics(records, model_name, overhead)
+            failures = failures_by_kind(records)
+            counts |= {f"failed_{kind}": n for kind, n in failures.items()}
+            counts |= {"failed": sum(failures.values()), "probe_calls": overhead.get("calls", 0)}
+            extra["failures"] = failures
         elif options.mapper == "embedded":
             records = self._run_embedded(ranker, queries, known, progress)
             model_name, prompt_ref = None, None
+            found = metrics(records, None)
         else:
             raise ValueError(f"unknown mapper {options.mapper!r} (embedded or llm)")
         return SuiteResult(
             records=records,
-            metrics=metrics(records, model_name),
-            counts={
-                "examples": len(records),
-                "roles": len(roles),
-                "memory": ranker.memory_size,
-            },
+            metrics=found,
+            counts=counts,
             prompt=prompt_ref,
             model=model_name,
-            extra={"setting": "warm" if memory else "cold", "adapter": options.adapter},
+            extra=extra,
         )
 
     def _run_embedded(
@@ -190,9 +197,13 @@ class TitlesSuite:
         options: RunOptions,
         progress: Progress,
         to_internal: Any,
-    ) -> tuple[list[Record], str, str]:
-        from prompts.loader import load_prompt
+    ) -> tuple[list[Record], str, str, dict[str, int]]:
+        """Each example scored on the model's OWN answer: a failed or refused call is a miss
+        (never the shortlist the model was shown), counted by kind, with the calls and tokens
+        it spent. A timeout fails its example, not the run."""
+        from core.settings import get_settings
         from tools.mapping.embedded import EmbeddedTitleMapper
+        from tools.mapping.errors import LLMUnavailableError
         from tools.mapping.llm import LLMTitleMapper
         from tools.mapping.title_mapping import TitleMapping
         from tools.pii.guard import get_guard
@@ -213,60 +224,79 @@ class TitlesSuite:
         )
         directory = RoleDirectory(catalog)
         embedded = EmbeddedTitleMapper(directory, ranker)
-        model = options.chat_model or _model_from_settings(options.model)
-        prompt = load_prompt(options.prompt)
-        mapper = LLMTitleMapper(
-            model=model,
+        # the service's own settings (structured output, tool rounds, output cap, system
+        # prompt placement): an eval under other settings would measure another product
+        update: dict[str, Any] = {"llm_prompt": options.prompt}
+        if options.model:
+            update["llm_model"] = options.model
+        mapper = LLMTitleMapper.from_settings(
+            get_settings().model_copy(update=update),
             directory=directory,
             embedded=embedded,
             memory=None,
             firewall=get_guard().firewall,
-            prompt=prompt,
+            model=options.chat_model,
         )
         mapping = TitleMapping(mapper=mapper, directory=directory, memory=None, reasoning=None)
         back = {to_internal(r.role_id): r.role_id for r in load_roles(options.catalog or Path())}
         known = set(back.values())
         model_name = options.model or str(
-            getattr(model, "model_name", None) or type(model).__name__
+            getattr(mapper.model, "model_name", None) or type(mapper.model).__name__
         )
         records: list[Record] = []
         for index, example in queries:
             began = time.perf_counter()
-            suggestion = mapping.suggest(example.title, department=None, identity=RecordIdentity())
+            try:
+                suggestion: RoleSuggestion | None = mapping.suggest(
+                    example.title, department=None, identity=RecordIdentity()
+                )
+                assert suggestion is not None
+                failure = suggestion.provenance.get("failure")
+                usage = suggestion.provenance.get("usage", {})
+                candidates = suggestion.candidates
+            except LLMUnavailableError as error:
+                log.warning("titles: example %d failed: %s (%s)", index, error, error.kind)
+                suggestion, failure, usage = None, error.kind, error.usage
+                candidates = embedded.candidates(example.title)[0]
             latency = (time.perf_counter() - began) * 1000
-            chosen = back.get(suggestion.role_id or "", suggestion.role_id)
-            shown = [back.get(c.role_id, c.role_id) for c in suggestion.candidates]
-            ranked = ([chosen] if chosen else []) + [s for s in shown if s != chosen]
-            usage = suggestion.provenance.get("usage", {})
+            answer = suggestion if failure is None else None
+            chosen = back.get(answer.role_id or "", answer.role_id) if answer else None
+            shown = [back.get(c.role_id, c.role_id) for c in candidates]
             record = _record(
                 index,
                 example,
-                ranked=ranked,
+                ranked=[chosen] if chosen else [],
                 predicted=chosen,
-                confidence=suggestion.confidence,
-                abstained=chosen is None,
+                confidence=answer.confidence if answer else 0.0,
+                abstained=answer is not None and chosen is None,
                 latency_ms=latency,
                 known=known,
             )
             record.update(
                 calls=int(usage.get("calls", 0)),
+                failed_calls=int(usage.get("failed_calls", 0)),
                 input_tokens=int(usage.get("input_tokens", 0)),
                 output_tokens=int(usage.get("output_tokens", 0)),
-                flags=list(suggestion.flags),
+                failure=failure,
+                failed=int(failure is not None),
+                shortlist_rank=shown.index(example.role_id) + 1 if example.role_id in shown else 0,
+                flags=list(suggestion.flags) if suggestion is not None else [],
+                answer_read=_answer_read(suggestion),
             )
             records.append(record)
             progress(len(records), len(queries))
-        return records, model_name, prompt.ref
+        return records, model_name, mapper.prompt.ref, dict(mapper.system_prompt.probe_usage)
 
 
-def _model_from_settings(name: str | None) -> BaseChatModel:
-    from core.settings import get_settings
-    from tools.mapping.llm import chat_model_from_settings
-
-    settings = get_settings()
-    if name:
-        settings = settings.model_copy(update={"llm_model": name})
-    return chat_model_from_settings(settings)
+def _answer_read(suggestion: RoleSuggestion | None) -> dict[str, Any]:
+    """How a loosely written answer was read (matched id, percentage confidence), if it was."""
+    if suggestion is None:
+        return {}
+    return {
+        key: suggestion.provenance[key]
+        for key in ("matched_by", "confidence_note")
+        if key in suggestion.provenance
+    }
 
 
 def _record(
@@ -301,7 +331,11 @@ def _record(
     }
 
 
-def metrics(records: Sequence[Record], model: str | None) -> dict[str, float | None]:
+def metrics(
+    records: Sequence[Record], model: str | None, overhead: dict[str, int] | None = None
+) -> dict[str, float | None]:
+    """``overhead``: calls and tokens spent outside any example (an endpoint probe)."""
+    overhead = overhead or {}
     ranks = [int(r["rank"]) for r in records]
     conf = [float(r["confidence"]) for r in records]
     correct = [bool(r["correct"]) for r in records]
@@ -309,8 +343,8 @@ def metrics(records: Sequence[Record], model: str | None) -> dict[str, float | N
     a_precision, a_recall = abstention_precision_recall(
         [bool(r["abstained"]) for r in records], [bool(r["should_abstain"]) for r in records]
     )
-    tokens_in = sum(int(r["input_tokens"]) for r in records)
-    tokens_out = sum(int(r["output_tokens"]) for r in records)
+    tokens_in = sum(int(r["input_tokens"]) for r in records) + overhead.get("input_tokens", 0)
+    tokens_out = sum(int(r["output_tokens"]) for r in records) + overhead.get("output_tokens", 0)
     cost = estimated_cost(model, tokens_in, tokens_out)
     return {
         "top1": finite(top1(ranks)),
@@ -323,11 +357,39 @@ def metrics(records: Sequence[Record], model: str | None) -> dict[str, float | N
         "abstention_recall": finite(a_recall),
         "latency_p50_ms": finite(p50),
         "latency_p95_ms": finite(p95),
-        "model_calls": float(sum(int(r["calls"]) for r in records)),
+        "model_calls": float(sum(int(r["calls"]) for r in records) + overhead.get("calls", 0)),
         "input_tokens": float(tokens_in),
         "output_tokens": float(tokens_out),
         "cost_usd": cost,
     }
+
+
+def failures_by_kind(records: Sequence[Record]) -> dict[str, int]:
+    kinds: dict[str, int] = {}
+    for record in records:
+        if record.get("failure"):
+            kinds[str(record["failure"])] = kinds.get(str(record["failure"]), 0) + 1
+    return dict(sorted(kinds.items()))
+
+
+def llm_metrics(
+    records: Sequence[Record], model: str | None, overhead: dict[str, int]
+) -> dict[str, float | None]:
+    """The ranking metrics of the model's own answers (one answer: top-1 = MRR = recall@k),
+    how many examples got an answer at all, and every call and token it took, failed calls
+    and the one-off system-prompt probe included. ``shortlist_recall`` is the ceiling:
+    how often the right role was among those shown to the model."""
+    found = metrics(records, model, overhead)
+    n = len(records)
+    failed = sum(int(r["failed"]) for r in records)
+    shortlist = [int(r["shortlist_rank"]) for r in records]
+    found |= {
+        "answered": finite(1 - failed / n) if n else None,
+        "failure_share": finite(failed / n) if n else None,
+        "failed_calls": float(sum(int(r["failed_calls"]) for r in records)),
+        "shortlist_recall": finite(recall_at_k(shortlist, K)),  # the 8 shown: all of them
+    }
+    return found
 
 
 def _fit_adapter(ranker: TitleRanker, adapter: str) -> None:

@@ -89,8 +89,20 @@ def _embedding(textual: str, dimension: int = 32) -> list[float]:
     return [v / norm for v in raw]
 
 
+def _words(messages: list[dict[str, Any]], *, drop_system: bool) -> int:
+    """A stand-in tokenizer: one token a word of every message the template keeps."""
+    kept = [m for m in messages if not (drop_system and m.get("role") == "system")]
+    return sum(len(str(m.get("content") or "").split()) for m in kept)
+
+
 class ScriptedOpenAIServer:
-    def __init__(self) -> None:
+    """``count_prompt_tokens``: report prompt_tokens from the request (a word a token) instead
+    of a fixed figure; ``drops_system`` then leaves system messages out of the count, as a
+    chat template that drops them (llama.cpp's ``gemma``) does."""
+
+    def __init__(self, *, count_prompt_tokens: bool = False, drops_system: bool = False) -> None:
+        self.count_prompt_tokens = count_prompt_tokens
+        self.drops_system = drops_system
         self.requests: list[dict[str, Any]] = []
         self._script: list[Reply] = []
         self._lock = threading.Lock()
@@ -143,6 +155,13 @@ class ScriptedOpenAIServer:
             )
         else:
             reply = self._next()
+            if self.count_prompt_tokens and reply.body and "usage" in reply.body:
+                prompt = _words(body.get("messages", []), drop_system=self.drops_system)
+                usage = {**reply.body["usage"], "prompt_tokens": prompt}
+                usage["total_tokens"] = prompt + int(usage["completion_tokens"])
+                reply = Reply(
+                    {**reply.body, "usage": usage}, reply.status, reply.headers, reply.delay_s
+                )
         if reply.delay_s:
             time.sleep(reply.delay_s)
         payload = json.dumps(reply.body or {}).encode()

@@ -44,6 +44,7 @@ def mapper_for(server, role_directory, embedded_mapper, **settings: Any) -> LLMT
         "llm_model": MODEL,
         "llm_timeout_s": 5,
         "llm_max_retries": 0,
+        "llm_system_prompt": "system",  # no probe calls, unless a test asks for them
         **settings,
     }
     return LLMTitleMapper.from_settings(
@@ -172,6 +173,171 @@ def test_a_400_goes_to_review_with_the_status(server, role_directory, embedded_m
 
     assert got.role_id is None and got.flags == ["llm_error"]
     assert "HTTP 400" in got.rationale
+
+
+def test_the_output_cap_reaches_the_wire_as_max_tokens(server, role_directory, embedded_mapper):
+    """llama.cpp reads only max_tokens; langchain-openai renames its own to
+    max_completion_tokens, so the cap must travel in the body as it is."""
+    server.script([text(""), tool_calls(("RoleChoice", answer("role-15-1252")))])
+    mapper = mapper_for(server, role_directory, embedded_mapper, llm_max_output_tokens=200)
+
+    mapper.suggest("Software Developer", department=None, identity=NOBODY)
+
+    assert len(server.chat_requests) == 2
+    for request in server.chat_requests:
+        assert request["max_tokens"] == 200
+        assert "max_completion_tokens" not in request  # OpenAI refuses both at once
+
+
+def test_the_openai_form_of_the_cap_is_sent_alone(server, role_directory, embedded_mapper):
+    server.script([text(""), tool_calls(("RoleChoice", answer("role-15-1252")))])
+    mapper = mapper_for(
+        server,
+        role_directory,
+        embedded_mapper,
+        llm_max_output_tokens=300,
+        llm_max_tokens_field="max_completion_tokens",
+    )
+
+    mapper.suggest("Software Developer", department=None, identity=NOBODY)
+
+    for request in server.chat_requests:
+        assert request["max_completion_tokens"] == 300 and "max_tokens" not in request
+
+
+def test_the_answer_schema_admits_only_the_shown_ids(server, role_directory, embedded_mapper):
+    """A server that turns the schema into a grammar (llama.cpp) cannot write another id."""
+    server.script([text(""), tool_calls(("RoleChoice", answer("role-15-1252")))])
+
+    mapper_for(server, role_directory, embedded_mapper).suggest(
+        "Software Developer", department=None, identity=NOBODY
+    )
+
+    (tool,) = server.chat_requests[-1]["tools"]
+    role_id = tool["function"]["parameters"]["properties"]["role_id"]
+    shortlist = [c.role_id for c in embedded_mapper.candidates("Software Developer")[0]]
+    assert role_id["anyOf"] == [{"type": "string", "enum": shortlist}, {"type": "null"}]
+
+
+def test_a_server_refusing_json_schema_fails_over_and_remembers(
+    server, role_directory, embedded_mapper
+):
+    """llama.cpp answers json_schema with HTTP 500: not an outage, a method it lacks."""
+    server.script(
+        [
+            text(""),
+            error(500),
+            tool_calls(("RoleChoice", answer("role-15-1252"))),
+            text(""),
+            tool_calls(("RoleChoice", answer("role-15-1252"))),
+        ]
+    )
+    mapper = mapper_for(
+        server, role_directory, embedded_mapper, llm_structured_output="json_schema"
+    )
+
+    got = mapper.suggest("Software Developer", department=None, identity=NOBODY)
+    again = mapper.suggest("Web Developer", department=None, identity=NOBODY)
+
+    assert got.role_id == again.role_id == "role-15-1252"
+    asked = [
+        r.get("response_format", {}).get("type") or r.get("tool_choice", {}).get("type", "")
+        for r in server.chat_requests
+    ]
+    assert asked == ["", "json_schema", "function", "", "function"]  # json_schema asked once
+    assert got.provenance["structured_output"] == "function_calling"
+    assert got.provenance["usage"]["calls"] == 3
+    assert got.provenance["usage"]["failed_calls"] == 1
+
+
+def test_json_mode_is_the_last_method_and_says_which_keys(server, role_directory, embedded_mapper):
+    server.script([text(""), error(500), error(500), text(json.dumps(answer("role-15-1252")))])
+    mapper = mapper_for(
+        server, role_directory, embedded_mapper, llm_structured_output="json_schema"
+    )
+
+    got = mapper.suggest("Software Developer", department=None, identity=NOBODY)
+
+    assert got.role_id == "role-15-1252"
+    last = server.chat_requests[-1]
+    assert last["response_format"] == {"type": "json_object"}
+    assert '"role_id"' in last["messages"][-1]["content"]
+
+
+def test_a_server_refusing_every_method_fails_once_clearly(server, role_directory, embedded_mapper):
+    server.script([text(""), error(500), error(500), error(500)])
+    mapper = mapper_for(
+        server, role_directory, embedded_mapper, llm_structured_output="json_schema"
+    )
+
+    got = mapper.suggest("Software Developer", department=None, identity=NOBODY)
+
+    assert got.role_id is None and got.flags == ["llm_error"]
+    assert got.provenance["failure"] == "unsupported_method"
+    assert "json_schema (HTTP 500)" in got.rationale
+    assert len(server.chat_requests) == 4
+    assert got.provenance["usage"] == {"calls": 4, "failed_calls": 3, **got.provenance["usage"]}
+
+
+def test_an_answer_a_person_would_accept_is_taken(server, role_directory, embedded_mapper):
+    """Seen with Gemma 270M: "29-1141" for the shown role-29-1141, a confidence of 13.38."""
+    loose = {"role_id": "15-1252", "confidence": 13.38, "rationale": "software"}
+    server.script([text(""), tool_calls(("RoleChoice", loose))])
+
+    got = mapper_for(server, role_directory, embedded_mapper).suggest(
+        "Software Developer", department=None, identity=NOBODY
+    )
+
+    assert got.role_id == "role-15-1252"
+    assert got.confidence == pytest.approx(0.1338)
+    assert got.flags == []
+    assert got.provenance["matched_by"].startswith("id_suffix")
+    assert "percentage" in got.provenance["confidence_note"]
+
+
+@pytest.fixture(scope="module")
+def templated() -> Iterator[ScriptedOpenAIServer]:
+    """Counts prompt tokens from the request, like a real server does."""
+    with ScriptedOpenAIServer(count_prompt_tokens=True) as running:
+        yield running
+
+
+def test_a_template_that_drops_the_system_message_gets_the_rules_in_the_user_turn(
+    templated, role_directory, embedded_mapper
+):
+    templated.drops_system = True  # llama.cpp's gemma chat format
+    ok, chosen = text("ok"), tool_calls(("RoleChoice", answer("role-15-1252")))
+    templated.script([ok, ok, text(""), chosen, text(""), chosen])
+    mapper = mapper_for(templated, role_directory, embedded_mapper, llm_system_prompt="auto")
+
+    got = mapper.suggest("Software Developer", department=None, identity=NOBODY)
+    mapper.suggest("Web Developer", department=None, identity=NOBODY)
+
+    probe_with, probe_without, first, _, second, _ = templated.chat_requests
+    assert [m["role"] for m in probe_with["messages"]] == ["system", "user"]
+    assert [m["role"] for m in probe_without["messages"]] == ["user"]
+    assert probe_with["max_tokens"] == probe_without["max_tokens"] == 1
+    for asked in (first, second):  # probed once, folded every time
+        assert [m["role"] for m in asked["messages"]] == ["user"]
+        assert "Choose only a role id that appeared" in asked["messages"][0]["content"]
+        assert "Software Developer" in first["messages"][0]["content"]
+    assert got.provenance["system_prompt"] == "user"
+    assert mapper.system_prompt.probe_usage["calls"] == 2
+
+
+def test_a_template_that_keeps_the_system_message_keeps_it(
+    templated, role_directory, embedded_mapper
+):
+    templated.drops_system = False
+    ok = text("ok")
+    templated.script([ok, ok, text(""), tool_calls(("RoleChoice", answer("role-15-1252")))])
+    mapper = mapper_for(templated, role_directory, embedded_mapper, llm_system_prompt="auto")
+
+    got = mapper.suggest("Software Developer", department=None, identity=NOBODY)
+
+    first = templated.chat_requests[2]
+    assert [m["role"] for m in first["messages"]] == ["system", "user"]
+    assert got.provenance["system_prompt"] == "system"
 
 
 def test_openai_compatible_embeddings_get_their_own_collections(server, tmp_path):

@@ -238,3 +238,78 @@ def test_an_approved_title_is_reused_without_a_model_call(role_directory, embedd
     assert exact.provenance["mapper"] == "memory"
     assert exact.provenance["memory_hit"]["approved_by"] == "reviewer:ana"
     assert mapping.may_apply(exact)
+
+
+def test_a_suffix_of_a_shown_id_is_taken_but_never_one_of_an_unshown_id(
+    role_directory, embedded_mapper
+):
+    title = "Backend Developer"
+    shown = shortlist_ids(embedded_mapper, title)
+    unshown = next(r.role_id for r in role_directory.roles if r.role_id not in shown)
+    suffix = shown[0].split("-", 1)[1]  # "15-1252" of "role-15-1252"
+    taken = ScriptedChatModel(script=[choice(suffix, 0.7)])
+    refused = ScriptedChatModel(
+        script=[choice(unshown.split("-", 1)[1], 0.9), choice(unshown.split("-", 1)[1], 0.9)]
+    )
+
+    got = make_mapper(taken, role_directory, embedded_mapper, max_tool_rounds=0).suggest(
+        title, department=None, identity=NOBODY
+    )
+    not_got = make_mapper(refused, role_directory, embedded_mapper, max_tool_rounds=0).suggest(
+        title, department=None, identity=NOBODY
+    )
+
+    assert got.role_id == shown[0] and got.flags == []
+    assert not_got.role_id is None and not_got.flags == ["invalid_choice"]
+    assert not_got.provenance["failure"] == "off_candidate"
+
+
+def test_a_confidence_no_probability_can_be_read_from_is_asked_again(
+    role_directory, embedded_mapper
+):
+    good = shortlist_ids(embedded_mapper, "Web Developer")[0]
+    model = ScriptedChatModel(script=[choice(good, 250.0), choice(good, 0.6)])
+
+    got = make_mapper(model, role_directory, embedded_mapper, max_tool_rounds=0).suggest(
+        "Web Developer", department=None, identity=NOBODY
+    )
+
+    assert got.role_id == good and got.confidence == pytest.approx(0.6)
+    assert len(model.prompts) == 2
+
+
+def test_calls_and_tokens_before_a_timeout_travel_with_the_error(role_directory, embedded_mapper):
+    request = httpx.Request("POST", "http://llm/v1/chat/completions")
+    model = ScriptedChatModel(
+        script=[tool_call("search_catalog", query="web"), openai.APITimeoutError(request)]
+    )
+
+    with pytest.raises(LLMUnavailableError) as raised:
+        make_mapper(model, role_directory, embedded_mapper, max_tool_rounds=1).suggest(
+            "Web Developer", department=None, identity=NOBODY
+        )
+
+    assert raised.value.kind == "timeout"
+    assert raised.value.usage["calls"] == 2 and raised.value.usage["failed_calls"] == 1
+    assert raised.value.usage["input_tokens"] == 100  # the answered call's, not dropped
+
+
+def test_rules_folded_into_the_user_turn_when_configured(role_directory, embedded_mapper):
+    good = shortlist_ids(embedded_mapper, "Web Developer")[0]
+    model = ScriptedChatModel(script=[choice(good, 0.6)])
+    mapper = LLMTitleMapper(
+        model=model,
+        directory=role_directory,
+        embedded=embedded_mapper,
+        memory=None,
+        firewall=get_guard().firewall,
+        prompt=load_prompt("title_mapping@1"),
+        max_tool_rounds=0,
+        system_prompt="user",
+    )
+
+    mapper.suggest("Web Developer", department=None, identity=NOBODY)
+
+    (only,) = model.prompts[0]
+    assert isinstance(only, HumanMessage)
+    assert "Choose only a role id that appeared" in only.text and "Web Developer" in only.text
