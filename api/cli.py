@@ -454,7 +454,7 @@ def _print_summary(summary: dict[str, object]) -> None:
     for name, value in metrics.items():
         interval = intervals.get(name)
         ci = f"[{interval[0]:.4f}, {interval[1]:.4f}]" if interval and None not in interval else ""
-        shown = format_metric(value)
+        shown = format_metric(value, name=name)
         table.add_row(name, shown, ci)
     console.print(table)
     extra = summary.get("extra")

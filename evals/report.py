@@ -135,7 +135,8 @@ def _metric_rows(run: Run) -> list[tuple[str, str, str, str, str]]:
         ci = f"[{_fmt(interval[0])}, {_fmt(interval[1])}]" if interval else ""
         target = targets.get(name)
         verdict = "" if target is None else _verdict(target.met(value))
-        rows.append((name, _fmt(value), ci, target.describe() if target else "", verdict))
+        described = target.describe() if target else ""
+        rows.append((name, _fmt(value, name=name), ci, described, verdict))
     return rows
 
 
@@ -155,7 +156,7 @@ def _targets_line(rows: Sequence[tuple[str, ...]]) -> str | None:
 
 def _count_rows(run: Run) -> list[tuple[str, str]]:
     counts = run.summary.get("counts") or {}
-    return [(str(name), _fmt(value)) for name, value in counts.items()]
+    return [(str(name), _fmt(value, name=str(name))) for name, value in counts.items()]
 
 
 def _md_table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -171,8 +172,8 @@ def _delta_rows(deltas: list[Delta]) -> list[tuple[str, ...]]:
     return [
         (
             d.metric,
-            _fmt(d.a),
-            _fmt(d.b),
+            _fmt(d.a, name=d.metric),
+            _fmt(d.b, name=d.metric),
             f"{d.delta:+.4f}",
             f"[{d.interval.low:+.4f}, {d.interval.high:+.4f}]",
             "yes" if d.significant else "no",

@@ -106,6 +106,9 @@ def test_format_metric_keeps_rates_as_rates() -> None:
     assert format_metric(12.5) == "12.5000"
     assert format_metric(None) == "-"
     assert format_metric(7) == "7"
+    assert format_metric(1.0, name="failed_calls") == "1"  # a count, however small
+    assert format_metric(0.0, name="output_tokens") == "0"
+    assert format_metric(1.0, name="answered") == "1.0000"
 
 
 def test_pii_targets_follow_the_pii_eval() -> None:
