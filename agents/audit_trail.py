@@ -13,6 +13,7 @@ too. Build audit entries and outcomes of a run here, never from raw state elsewh
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from agents.state import ProvisioningContext, ProvisioningState
@@ -32,6 +33,7 @@ __all__ = [
     "review_requested_entry",
     "run_entries",
     "run_outcome",
+    "screen_run",
 ]
 
 
@@ -55,15 +57,33 @@ def audit_screen(
     return AuditScreen(firewall, identity, vocabulary.extended(terms))
 
 
-def context_screen(
-    ctx: ProvisioningContext, identity: RecordIdentity, *, subject: str
-) -> AuditScreen:
-    return audit_screen(
+@dataclass(frozen=True)
+class ScreenedRun:
+    """A finished run's screen, and the free text its outcome and its audit entries share
+    (title, skills), screened once for both."""
+
+    subject: str
+    screen: AuditScreen
+    title: dict[str, Any] | None
+    skills: list[dict[str, Any]]
+
+
+def screen_run(
+    ctx: ProvisioningContext, state: ProvisioningState, *, subject: str, identity: RecordIdentity
+) -> ScreenedRun:
+    screen = audit_screen(
         firewall=ctx.pii.firewall,
         identity=identity,
         catalog=ctx.catalog,
         titles=ctx.titles,
         own_ids=[ctx.claim.receipt_id, subject],
+    )
+    title = (state["decision"].get("provenance") or {}).get("title")
+    return ScreenedRun(
+        subject=subject,
+        screen=screen,
+        title=screened_title(screen, title),
+        skills=screened_skills(screen, state.get("skills") or []),
     )
 
 
@@ -113,14 +133,10 @@ def screened_skills(screen: AuditScreen, skills: list[dict[str, Any]]) -> list[d
 
 
 def run_entries(
-    ctx: ProvisioningContext,
-    state: ProvisioningState,
-    *,
-    subject: str,
-    identity: RecordIdentity,
+    ctx: ProvisioningContext, state: ProvisioningState, screened: ScreenedRun
 ) -> list[AuditEntryCreate]:
     """The decision, and the LMS write if one happened."""
-    screen = context_screen(ctx, identity, subject=subject)
+    screen, subject = screened.screen, screened.subject
     employee = Employee.model_validate(state["employee"])
     decision = state["decision"]
     plan = state["plan"]
@@ -138,8 +154,8 @@ def run_entries(
         "catalog_version": decision["catalog_version"],
         "rules_fired": sorted({a["rule"] for a in decision.get("assignments", [])}),
         "flags": decision.get("flags", []),
-        "title": screened_title(screen, (decision.get("provenance") or {}).get("title")),
-        "skills": screened_skills(screen, state.get("skills") or []),
+        "title": screened.title,
+        "skills": screened.skills,
         "policy": review,
     }
     entries = [
@@ -189,15 +205,9 @@ def run_entries(
     return entries
 
 
-def run_outcome(
-    ctx: ProvisioningContext,
-    state: ProvisioningState,
-    *,
-    subject: str,
-    identity: RecordIdentity,
-) -> dict[str, Any]:
+def run_outcome(state: ProvisioningState, screened: ScreenedRun) -> dict[str, Any]:
     """What the inbox row keeps of a finished run (``inbox_event.outcome``)."""
-    screen = context_screen(ctx, identity, subject=subject)
+    screen = screened.screen
     decision = state["decision"]
     review = state.get("review")
     outcome = {
@@ -207,14 +217,14 @@ def run_outcome(
         "unresolved": decision.get("unresolved", []),
         "held_for_review": [a["group_id"] for a in decision.get("held_for_review", [])],
         "flags": decision.get("flags", []),
-        "title": screened_title(screen, (decision.get("provenance") or {}).get("title")),
-        "skills": screened_skills(screen, state.get("skills") or []),
+        "title": screened.title,
+        "skills": screened.skills,
         "user_action": state["plan"]["user_action"],
         "pii": state.get("pii", {}),
         "review": review,
     }
-    screened: dict[str, Any] = screen.payload(outcome)
-    return screened
+    kept: dict[str, Any] = screen.payload(outcome)
+    return kept
 
 
 def review_requested_entry(

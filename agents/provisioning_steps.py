@@ -13,7 +13,7 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 from sqlalchemy.engine import Engine
 
-from agents.audit_trail import decision_text, run_entries, run_outcome
+from agents.audit_trail import decision_text, run_entries, run_outcome, screen_run
 from agents.planning import ProvisioningPlan, wants_active
 from agents.state import ProvisioningContext, ProvisioningState
 from agents.title_decision import (
@@ -314,7 +314,8 @@ def record(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> d
     subject = vault.pseudonym(employee.external_id, secret=ctx.vault_keys.pseudonym)
     # the outcome outlives the run and the audit outlives erasure: both are built, and
     # screened as audit text, in `agents.audit_trail`
-    outcome = run_outcome(ctx, state, subject=subject, identity=identity)
+    screened = screen_run(ctx, state, subject=subject, identity=identity)
+    outcome = run_outcome(state, screened)
     _record_decision(ctx, state, subject=subject, identity=identity, rejected=rejected)
     inbox.complete(
         ctx.engine,
@@ -323,7 +324,7 @@ def record(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> d
         outcome=outcome,
         employee=employee,
         mapped_as_manager=state.get("manages_others"),
-        audit_entries=run_entries(ctx, state, subject=subject, identity=identity),
+        audit_entries=run_entries(ctx, state, screened),
     )
     # Receipt ids only: logs leave the service and must not carry personal identifiers.
     log.info(
