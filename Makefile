@@ -33,7 +33,8 @@ eval-gate: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy core tools agents api bench evals vectorstore prompts
+	$(BIN)/mypy core prompts pii vectorstore tools agents evals api bench
+	$(BIN)/lint-imports  # the layers contract in pyproject.toml: no upward imports
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

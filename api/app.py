@@ -9,7 +9,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
-from agents.runtime import running_workers
+from agents.service.runtime import running_workers
 from api.openapi import install_openapi
 from api.problems import install_problem_handlers
 from api.redoc_page import install_redoc

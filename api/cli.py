@@ -20,7 +20,8 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
-from agents.replay import ReplayError, replay_decision
+from agents.service.replay import ReplayError, replay_decision
+from agents.service.title_stack import refit_title_adapter
 from api.cli_database import announce_database, open_database
 from api.cli_eval_support import dataset_and_catalog, one_line_errors
 from api.cli_progress import progress_bar
@@ -32,7 +33,6 @@ from core.db import as_utc
 from core.inbox import NotReplayableError
 from core.settings import Settings, get_settings
 from tools.mapping.skill_mapping import SkillMapping, build_skill_mapping
-from tools.mapping.title_mapping import refit_title_adapter
 from tools.titles.adapter_refit import AdapterFit, AdapterSource
 from tools.titles.adapter_store import AdapterKind
 
@@ -73,7 +73,7 @@ def worker(
     threads: Annotated[int, typer.Option(help="Worker threads in this process.")] = 1,
 ) -> None:
     """Run inbox workers only (scale out by starting more of these)."""
-    from agents.runtime import running_workers
+    from agents.service.runtime import running_workers
 
     settings = get_settings()
     _configure_logging(settings)
@@ -190,7 +190,7 @@ def erase(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Erase one person from TalentSync (right to erasure); cannot be undone."""
-    from agents.erasure import ErasureBusyError, erase_employee
+    from agents.service.erasure import ErasureBusyError, erase_employee
 
     settings = get_settings()
     _configure_logging(settings)
@@ -303,7 +303,7 @@ def eval_pii(
 ) -> None:
     """Span-level precision, recall and F2 of the PII scrubber, per entity type."""
     from evals.pii import DEFAULT_DATASET, evaluate, load_examples, render
-    from tools.pii.scrubber import Scrubber
+    from pii.scrubber import Scrubber
 
     with one_line_errors():
         examples = load_examples(path or DEFAULT_DATASET)[:limit]
@@ -705,8 +705,8 @@ def audit_retention(
     ] = None,
 ) -> None:
     """Purge inbox payloads and checkpoints of old finished runs; recorded in the trail."""
-    from agents.checkpointer import open_checkpointer
-    from core.retention import apply_retention
+    from agents.service.checkpointer import open_checkpointer
+    from agents.service.retention import apply_retention
 
     settings = get_settings()
     _configure_logging(settings)
@@ -733,8 +733,8 @@ def audit_retention(
 def audit_pii_scan() -> None:
     """List entries holding text the PII firewall refuses today (types only, never values);
     exit 1 if any. The chain cannot be rewritten: see README, Audit trail."""
-    from agents.audit_pii_scan import scan_audit
-    from tools.pii.guard import get_guard
+    from agents.service.audit_pii_scan import scan_audit
+    from pii.guard import get_guard
 
     settings = get_settings()
     engine = _audit_engine(settings)

@@ -43,12 +43,12 @@ from rich.table import Table
 
 from core.employee import Employee
 from core.settings import Settings
-from tools.pii.analyzer import get_analyzer
-from tools.pii.firewall import BLOCKING_ENTITIES, PIIFirewall
-from tools.pii.guard import PIIGuard
-from tools.pii.identity import RecordIdentity
-from tools.pii.pattern_analyzer import get_pattern_analyzer
-from tools.pii.scrubber import PlaceholderMap, RecordTexts, Scrubber
+from pii.analyzer import get_analyzer
+from pii.firewall import BLOCKING_ENTITIES, PIIFirewall
+from pii.guard import PIIGuard
+from pii.identity import RecordIdentity
+from pii.pattern_analyzer import get_pattern_analyzer
+from pii.scrubber import PlaceholderMap, RecordTexts, Scrubber
 
 console = Console(width=110)
 

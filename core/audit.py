@@ -88,8 +88,8 @@ JSONObject = dict[str, Any]
 class AuditEntryBase(SQLModel):
     """What the caller says happened. Every field is hashed; ``before``/``after``/
     ``provenance``/``decision`` must already be scrubbed (no names, emails or raw ids): a
-    provisioning run's entries are built through ``agents.audit_trail``, whose
-    ``tools.pii.audit_text.AuditScreen`` passes every string through the PII firewall."""
+    provisioning run's entries are built through ``agents.provisioning.audit_trail``, whose
+    ``pii.audit_text.AuditScreen`` passes every string through the PII firewall."""
 
     event_id: str | None = Field(
         default=None, min_length=1, max_length=256, description="HRIS event id, if any."

@@ -24,16 +24,16 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from agents.title_agent.runner import LLMTitleMapper
 from core.catalog import load_catalog
 from evals.adversary import CompromisedChatModel
+from pii.guard import get_guard
+from pii.identity import RecordIdentity
 from prompts.loader import load_prompt
 from tools.mapping.embedded import EmbeddedTitleMapper
-from tools.mapping.llm import LLMTitleMapper
 from tools.mapping.role_directory import RoleDirectory
 from tools.mapping.suggestion import RoleSuggestion, TitleMapper
 from tools.mapping.title_mapping import TitleMapping
-from tools.pii.guard import get_guard
-from tools.pii.identity import RecordIdentity
 from tools.titles.ranker import TitleRanker
 from vectorstore.embeddings import default_embedder
 

@@ -41,8 +41,8 @@ from rich.console import Console
 from rich.table import Table
 
 from evals.targets import PII_RECALL_TYPES
-from tools.pii.analyzer import DEFAULT_SCORE_THRESHOLD, LANGUAGE
-from tools.pii.scrubber import Finding, Scrubber
+from pii.analyzer import DEFAULT_SCORE_THRESHOLD, LANGUAGE
+from pii.scrubber import Finding, Scrubber
 
 if TYPE_CHECKING:
     from presidio_analyzer import AnalyzerEngine
@@ -72,7 +72,7 @@ OUT_OF_SCOPE: frozenset[str] = frozenset(
         "DOMAIN_NAME",
         "US_DRIVER_LICENSE",
         # cities and countries: the scrubber keeps LOCATION (see `DEFAULT_OPERATORS` in
-        # tools.pii.scrubber): a place name alone is the work site or a trip, business data
+        # pii.scrubber): a place name alone is the work site or a trip, business data
         # with structured site fields in the canonical model, and identifies no one. Home
         # addresses stay in scope as STREET_ADDRESS. `--with-location` scores them anyway.
         "GPE",

@@ -50,9 +50,9 @@ import numpy.typing as npt
 from rich.console import Console
 from rich.table import Table
 
+from core.title_text import normalise_title
 from evals.fitting import CACHE, cached_embeddings, fit_logistic_monotone, metrics_from_ranks
 from tools.titles.adapter import TitleAdapter
-from tools.titles.normalise import normalise_title
 from tools.titles.ranker import (
     COMPONENTS,
     Calibration,

@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 
-from tools.pii.firewall import Channel, PIIFirewall
-from tools.pii.identity import RecordIdentity
-from tools.titles.normalise import normalise_title
+from core.title_text import normalise_title
+from pii.firewall import Channel, PIIFirewall
+from pii.identity import RecordIdentity
 from vectorstore.embedder import Embedder, open_collection
 
 log = logging.getLogger(__name__)

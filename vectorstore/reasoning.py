@@ -20,9 +20,9 @@ from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 
 from core.settings import Settings
-from tools.pii.allowlist import AllowedTerms
-from tools.pii.firewall import Channel, PIIFirewall
-from tools.pii.identity import RecordIdentity
+from pii.allowlist import AllowedTerms
+from pii.firewall import Channel, PIIFirewall
+from pii.identity import RecordIdentity
 from vectorstore.client import chroma_client
 from vectorstore.embedder import Embedder, embedder_from_settings, open_collection
 

@@ -11,17 +11,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Protocol
 
 from chromadb.api import ClientAPI
 
-from tools.skills.taxonomy import SkillConcept
 from vectorstore.catalog_index import CatalogIndex, SyncReport, catalog_entries
 from vectorstore.embeddings import FloatMatrix, MiniLMEmbeddingFunction
 from vectorstore.progress import Progress
+from vectorstore.roles import CatalogRole
 
 logger = logging.getLogger(__name__)
 
 COLLECTION = "skills"
+
+
+class SkillConcept(Protocol):
+    """What the index needs of a taxonomy concept (``tools.skills.taxonomy.SkillConcept``):
+    its role shape. A protocol, so this storage layer does not import the tools above it."""
+
+    def as_role(self) -> CatalogRole: ...
 
 
 class StaleIndexError(RuntimeError):

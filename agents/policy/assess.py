@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from agents.planning import ProvisioningPlan, UserAction
 from agents.policy.rules import (
     DeprovisionRule,
     FlaggedRule,
@@ -21,6 +20,7 @@ from agents.policy.rules import (
     ReviewPolicy,
     Rule,
 )
+from agents.provisioning.planning import ProvisioningPlan, UserAction
 from core.catalog import Catalog, CatalogGroup
 from tools.mapping.base import Assignment
 

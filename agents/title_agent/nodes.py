@@ -23,7 +23,7 @@ from agents.title_agent.answer_match import (
 )
 from agents.title_agent.state import RoleChoice, TitleAgentContext, TitleAgentState
 from agents.title_agent.structured import StructuredOutputUnsupportedError, refuses_method
-from tools.pii.firewall import Channel, FirewallRefusalError
+from pii.firewall import Channel, FirewallRefusalError
 
 log = logging.getLogger(__name__)
 

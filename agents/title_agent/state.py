@@ -18,10 +18,10 @@ from langgraph.graph.message import add_messages
 from pydantic import BaseModel, Field
 
 from agents.title_agent.structured import StructuredLadder, StructuredMethod
+from pii.allowlist import AllowedTerms
+from pii.firewall import PIIFirewall
+from pii.identity import RecordIdentity
 from prompts.loader import Prompt
-from tools.pii.allowlist import AllowedTerms
-from tools.pii.firewall import PIIFirewall
-from tools.pii.identity import RecordIdentity
 
 
 class RoleChoice(BaseModel):

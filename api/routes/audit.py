@@ -25,7 +25,7 @@ from core import audit
 from core.audit import AuditAction, AuditEntryPublic, AuditFilter, VerifyReport
 from core.db import as_utc
 from core.vault import load_keys, pseudonym
-from tools.pii.guard import get_guard
+from pii.guard import get_guard
 from vectorstore.audit_search import search_audit
 from vectorstore.reasoning import ReasoningLog, reasoning_log
 

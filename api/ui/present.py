@@ -27,7 +27,7 @@ Change = Literal["added", "removed", "kept"]
 CHANGE_ORDER: dict[Change, int] = {"added": 0, "removed": 1, "kept": 2}
 SUBJECT_SHOWN_CHARS = 12
 PLACEHOLDER = re.compile(r"<[A-Z][A-Z_]*_\d+>")
-"""How the PII firewall writes what it hid (``<PERSON_1>``), as in ``tools.pii``."""
+"""How the PII firewall writes what it hid (``<PERSON_1>``), as in ``pii``."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from agents.title_agent.runner import LLMTitleMapper
 from core.catalog import load_catalog
 from evals.adversary import CompromisedChatModel
 from evals.injection import _out_of_candidates, load_rows
@@ -34,14 +35,13 @@ from evals.suites.base import (
     ratio_of,
     sample,
 )
+from pii.guard import get_guard
+from pii.identity import RecordIdentity
 from prompts.loader import load_prompt
 from tools.mapping.embedded import EmbeddedTitleMapper
-from tools.mapping.llm import LLMTitleMapper
 from tools.mapping.role_directory import RoleDirectory
 from tools.mapping.suggestion import TitleMapper
 from tools.mapping.title_mapping import TitleMapping
-from tools.pii.guard import get_guard
-from tools.pii.identity import RecordIdentity
 from tools.titles.ranker import TitleRanker
 from vectorstore.embeddings import default_embedder
 

@@ -37,7 +37,7 @@ class OverRedactionSuite:
 
     def run(self, options: RunOptions, progress: Progress) -> SuiteResult:
         from core.employee import Employee
-        from tools.pii.guard import get_guard
+        from pii.guard import get_guard
 
         probes = sample(load_probes(options.dataset), options.limit, options.seed)
         guard = get_guard()

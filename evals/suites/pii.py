@@ -31,7 +31,7 @@ class PIISuite:
     )
 
     def run(self, options: RunOptions, progress: Progress) -> SuiteResult:
-        from tools.pii.scrubber import Scrubber
+        from pii.scrubber import Scrubber
 
         examples = sample(load_examples(options.dataset), options.limit, options.seed)
         scrubber = Scrubber()

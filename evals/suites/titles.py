@@ -201,13 +201,13 @@ class TitlesSuite:
         """Each example scored on the model's OWN answer: a failed or refused call is a miss
         (never the shortlist the model was shown), counted by kind, with the calls and tokens
         it spent. A timeout fails its example, not the run."""
+        from agents.title_agent.runner import LLMTitleMapper
         from core.settings import get_settings
+        from pii.guard import get_guard
+        from pii.identity import RecordIdentity
         from tools.mapping.embedded import EmbeddedTitleMapper
         from tools.mapping.errors import LLMUnavailableError
-        from tools.mapping.llm import LLMTitleMapper
         from tools.mapping.title_mapping import TitleMapping
-        from tools.pii.guard import get_guard
-        from tools.pii.identity import RecordIdentity
 
         catalog = Catalog(
             version="eval",

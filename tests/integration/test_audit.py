@@ -25,9 +25,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
-from agents.checkpointer import open_checkpointer
+from agents.service import retention
+from agents.service.checkpointer import open_checkpointer
 from api.app import create_app
-from core import api_keys, audit, retention
+from core import api_keys, audit
 from core.api_keys import Role
 from core.audit import (
     ActorKind,

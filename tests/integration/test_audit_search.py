@@ -15,7 +15,7 @@ from core.audit import ActorKind, AuditAction, AuditEntryCreate
 from core.db import create_tables, make_engine
 from core.settings import Settings
 from core.vault import load_keys, pseudonym
-from tools.pii.guard import get_guard
+from pii.guard import get_guard
 from vectorstore.reasoning import reasoning_log
 
 ADMIN = "admin-key"

@@ -11,7 +11,10 @@ from typing import Any
 import chromadb
 import pytest
 
+from agents.title_agent.runner import LLMTitleMapper
 from core.settings import Settings
+from pii.guard import get_guard
+from pii.identity import RecordIdentity
 from tests.doubles.openai_server import (
     MODEL,
     ScriptedOpenAIServer,
@@ -22,9 +25,6 @@ from tests.doubles.openai_server import (
     tool_calls,
 )
 from tools.mapping.errors import LLMUnavailableError
-from tools.mapping.llm import LLMTitleMapper
-from tools.pii.guard import get_guard
-from tools.pii.identity import RecordIdentity
 from vectorstore.embedder import embedder_from_settings
 from vectorstore.erasure import forget_subject
 from vectorstore.memory import ApprovedMemory

@@ -36,11 +36,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from agents import provisioning_steps as steps
-from agents.erasure import erase_employee
 from agents.policy.rules import load_policy
-from agents.runtime import open_workers
-from agents.state import ProvisioningContext
+from agents.provisioning import nodes as steps
+from agents.provisioning.state import ProvisioningContext
+from agents.service.erasure import erase_employee
+from agents.service.runtime import open_workers
+from agents.title_agent.runner import LLMTitleMapper
 from core import inbox
 from core.catalog import load_catalog
 from core.db import create_tables, make_engine
@@ -48,6 +49,8 @@ from core.employee import Employee
 from core.inbox import Claim, EmployeeCursor
 from core.settings import Settings
 from core.vault import VaultKeys
+from pii.guard import PIIGuard, get_guard
+from pii.scrubber import ScrubResult
 from prompts.loader import load_prompt
 from tests.doubles.scripted_chat import ScriptedChatModel, choice
 from tests.factories import (
@@ -59,13 +62,10 @@ from tests.factories import (
 )
 from tools.lms.sandbox import SandboxServer
 from tools.mapping.embedded import EmbeddedTitleMapper
-from tools.mapping.llm import LLMTitleMapper
 from tools.mapping.role_directory import RoleDirectory
 from tools.mapping.rules import RulesMapper
 from tools.mapping.skill_mapping import build_skill_mapping
 from tools.mapping.title_mapping import TitleMapping
-from tools.pii.guard import PIIGuard, get_guard
-from tools.pii.scrubber import ScrubResult
 from tools.titles.ranker import TitleRanker
 from vectorstore.client import chroma_client
 from vectorstore.embeddings import default_embedder

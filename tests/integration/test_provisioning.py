@@ -17,8 +17,8 @@ from faker import Faker
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
-from agents.runtime import open_workers
-from agents.worker import Worker
+from agents.service.runtime import open_workers
+from agents.service.worker import Worker
 from core import audit, inbox
 from core.catalog import Catalog, load_catalog
 from core.employee import Employee, EmploymentStatus, EventType

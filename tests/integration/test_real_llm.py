@@ -18,10 +18,10 @@ import os
 
 import pytest
 
+from agents.title_agent.runner import LLMTitleMapper
 from core.settings import Settings
-from tools.mapping.llm import LLMTitleMapper
-from tools.pii.guard import get_guard
-from tools.pii.identity import RecordIdentity
+from pii.guard import get_guard
+from pii.identity import RecordIdentity
 
 BASE_URL = os.environ.get("TALENTSYNC_TEST_LLM_BASE_URL")
 pytestmark = pytest.mark.skipif(not BASE_URL, reason="TALENTSYNC_TEST_LLM_BASE_URL is not set")

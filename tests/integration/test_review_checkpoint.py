@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
-from agents.erasure import erase_employee
 from agents.policy.rules import DEFAULT_POLICY
-from agents.runtime import open_workers
+from agents.service.erasure import erase_employee
+from agents.service.runtime import open_workers
 from api.app import create_app
 from core import api_keys, audit, inbox, reviews
 from core.api_keys import Role

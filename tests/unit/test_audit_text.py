@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.audit_trail import (
+from agents.provisioning.audit_trail import (
     audit_screen,
     review_requested_entry,
     screened_skills,
@@ -13,10 +13,10 @@ from agents.audit_trail import (
 )
 from core.catalog import load_catalog
 from core.vault import pseudonym
+from pii.audit_text import WITHHELD, AuditScreen, AuditText
+from pii.guard import get_guard
+from pii.identity import RecordIdentity
 from tests.factories import make_employee
-from tools.pii.audit_text import WITHHELD, AuditScreen, AuditText
-from tools.pii.guard import get_guard
-from tools.pii.identity import RecordIdentity
 
 RECEIPT = "rcpt_0123456789abcdef0123456789abcdef"
 SUBJECT = pseudonym("E20417", secret=b"k" * 32)

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from agents.service.title_stack import build_title_mapping
 from api.cli import app
 from core.catalog import load_catalog
 from core.settings import Settings, get_settings
+from pii.guard import get_guard
+from pii.identity import RecordIdentity
 from tests.factories import make_role_catalog, write_catalog
-from tools.mapping.title_mapping import build_title_mapping
-from tools.pii.guard import get_guard
-from tools.pii.identity import RecordIdentity
 from tools.titles.adapter_store import MANIFEST
 from tools.titles.ranker import COLD_ADAPTED, WARM_ADAPTED
 from vectorstore.client import chroma_client

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from pii.firewall import Channel, FirewallRefusalError
+from pii.guard import PIIGuard, get_guard
+from pii.identity import RecordIdentity
 from tests.factories import make_employee
-from tools.pii.firewall import Channel, FirewallRefusalError
-from tools.pii.guard import PIIGuard, get_guard
-from tools.pii.identity import RecordIdentity
 
 # (profile text, the value that must not survive, entity type the scrubber names it)
 PERSONAL = [

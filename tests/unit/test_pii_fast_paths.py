@@ -13,12 +13,11 @@ import regex  # type: ignore[import-untyped]  # Presidio's regex engine
 from presidio_analyzer import AnalyzerEngine, PatternRecognizer, RecognizerResult
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 
-from tests.factories import make_employee
-from tools.pii import blas
-from tools.pii.analyzer import CONTEXT_WORDS_AFTER, CONTEXT_WORDS_BEFORE, get_analyzer
-from tools.pii.firewall import _contains_word
-from tools.pii.identity import RecordIdentity, normalise
-from tools.pii.recognizers import (
+from pii import blas
+from pii.analyzer import CONTEXT_WORDS_AFTER, CONTEXT_WORDS_BEFORE, get_analyzer
+from pii.firewall import _contains_word
+from pii.identity import RecordIdentity, normalise
+from pii.recognizers import (
     _CASE_SENSITIVE,
     _NUM,
     _STREET_SUFFIXES,
@@ -28,7 +27,8 @@ from tools.pii.recognizers import (
     phone_recognizers,
     spacy_people_all_dropped,
 )
-from tools.pii.scrubber import PlaceholderMap, Scrubber
+from pii.scrubber import PlaceholderMap, Scrubber
+from tests.factories import make_employee
 
 TEXTS = [
     "Senior Account Executive",

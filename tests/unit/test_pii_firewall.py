@@ -8,13 +8,13 @@ import itertools
 import pytest
 
 from core.employee import Employee
+from pii.firewall import BLOCKING_ENTITIES, Channel, FirewallRefusalError, PIIFirewall
+from pii.guard import PIIGuard, get_guard
+from pii.identity import RecordIdentity
+from pii.pattern_analyzer import get_pattern_analyzer
+from pii.policy import model_view
+from pii.scrubber import PlaceholderMap
 from tests.factories import make_employee
-from tools.pii.firewall import BLOCKING_ENTITIES, Channel, FirewallRefusalError, PIIFirewall
-from tools.pii.guard import PIIGuard, get_guard
-from tools.pii.identity import RecordIdentity
-from tools.pii.pattern_analyzer import get_pattern_analyzer
-from tools.pii.policy import model_view
-from tools.pii.scrubber import PlaceholderMap
 
 
 @pytest.fixture(scope="module")

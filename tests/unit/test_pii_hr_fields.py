@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from core.catalog import load_catalog
+from pii.guard import PIIGuard, get_guard
+from pii.hr_fields import HRFieldReaders
 from tests.factories import make_employee
-from tools.pii.guard import PIIGuard, get_guard
-from tools.pii.hr_fields import HRFieldReaders
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -146,7 +146,7 @@ def test_a_field_the_vocabulary_explains_needs_no_analysis(readers: HRFieldReade
 def test_a_street_name_without_a_number_is_no_address_unless_the_text_says_so(
     guard: PIIGuard,
 ) -> None:
-    from tools.pii.scrubber import PlaceholderMap
+    from pii.scrubber import PlaceholderMap
 
     scrub = guard.scrubber.scrub
     plain = scrub("Visited Plaza Mayor today", identity=None, placeholders=PlaceholderMap())
@@ -160,8 +160,8 @@ def test_a_street_name_without_a_number_is_no_address_unless_the_text_says_so(
 
 
 def test_the_configured_catalogs_labels_explain_its_titles(guard: PIIGuard) -> None:
+    from pii.guard import guard_for_catalog
     from tests.factories import make_role_catalog
-    from tools.pii.guard import guard_for_catalog
 
     catalog = make_role_catalog({"role-kowalski": ("Kowalski Specialist", "Kowalski Lead")})
     assert _seen(guard, "title", "Kowalski Specialist") == "<PERSON_1> Specialist"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from tools.pii.analyzer import LowercaseLemmaEngine, get_analyzer
-from tools.pii.ner_plan import plan_ner, run_plans, sentences
+from pii.analyzer import LowercaseLemmaEngine, get_analyzer
+from pii.ner_plan import plan_ner, run_plans, sentences
 
 
 @pytest.fixture(scope="module")

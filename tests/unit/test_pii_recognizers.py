@@ -10,10 +10,10 @@ import textwrap
 import pytest
 from presidio_analyzer import AnalyzerEngine
 
+from pii.analyzer import get_analyzer
+from pii.identity import RecordIdentity, normalise, normalise_with_offsets
+from pii.recognizers import DENY_LIST_RECOGNIZER, RecordDenyListRecognizer
 from tests.factories import make_employee
-from tools.pii.analyzer import get_analyzer
-from tools.pii.identity import RecordIdentity, normalise, normalise_with_offsets
-from tools.pii.recognizers import DENY_LIST_RECOGNIZER, RecordDenyListRecognizer
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +123,7 @@ def test_building_the_analyzer_never_touches_the_network(
         socket.create_connection = refuse
         socket.getaddrinfo = refuse
         logging.basicConfig(level=logging.WARNING)
-        from tools.pii.analyzer import build_analyzer
+        from pii.analyzer import build_analyzer
         analyzer = build_analyzer()
         results = analyzer.analyze("Mail priya.patel@acme.co.uk now", language="en")
         assert any(r.entity_type == "EMAIL_ADDRESS" for r in results), results
@@ -148,7 +148,7 @@ def test_in_process_build_does_not_call_connect(monkeypatch: pytest.MonkeyPatch)
         raise OSError("no network in tests")
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
-    from tools.pii.analyzer import build_analyzer
+    from pii.analyzer import build_analyzer
 
     build_analyzer().analyze("priya@acme.com", language="en")
     assert calls == []
@@ -156,7 +156,7 @@ def test_in_process_build_does_not_call_connect(monkeypatch: pytest.MonkeyPatch)
 
 def _people(analyzer: AnalyzerEngine, text: str) -> set[str]:
     """PERSON spans as the scrubber sees them (analyzer plus the document-level pass)."""
-    from tools.pii.recognizers import refine_people
+    from pii.recognizers import refine_people
 
     results = refine_people(text, analyzer.analyze(text, language="en"))
     return {text[r.start : r.end] for r in results if r.entity_type == "PERSON"}

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from evals.pii import DEFAULT_DATASET, evaluate, load_examples
+from pii.analyzer import get_analyzer
+from pii.identity import RecordIdentity, normalise
+from pii.scrubber import PlaceholderMap, Scrubber
 from tests.factories import make_employee
-from tools.pii.analyzer import get_analyzer
-from tools.pii.identity import RecordIdentity, normalise
-from tools.pii.scrubber import PlaceholderMap, Scrubber
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +124,7 @@ def test_cached_analysis_still_applies_each_records_deny_list(scrubber: Scrubber
 
 
 def test_scrub_records_matches_scrub_many(scrubber: Scrubber) -> None:
-    from tools.pii.scrubber import RecordTexts
+    from pii.scrubber import RecordTexts
 
     people = [("Priya", "Patel"), ("Tom", "Becker")]
     texts = [

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from agents.service.title_stack import build_title_mapping, refit_title_adapter
 from core.settings import Settings
+from pii.guard import get_guard
+from pii.identity import RecordIdentity
 from tests.factories import TINY_ROLES, make_role_catalog
-from tools.mapping.title_mapping import build_title_mapping, refit_title_adapter
-from tools.pii.guard import get_guard
-from tools.pii.identity import RecordIdentity
 from tools.titles.adapter_refit import AdapterSource, choose_kind
 from tools.titles.adapter_store import REFIT_COMMAND, AdapterKind
 from tools.titles.ranker import COLD

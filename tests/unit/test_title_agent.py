@@ -9,15 +9,15 @@ import openai
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
+from agents.title_agent.runner import LLMTitleMapper
+from pii.guard import get_guard
+from pii.identity import RecordIdentity
 from prompts.loader import load_prompt
 from tests.doubles.scripted_chat import ScriptedChatModel, choice, tool_call
 from tools.mapping.embedded import EmbeddedTitleMapper
 from tools.mapping.errors import LLMUnavailableError
-from tools.mapping.llm import LLMTitleMapper
 from tools.mapping.role_directory import RoleDirectory
 from tools.mapping.title_mapping import TitleMapping
-from tools.pii.guard import get_guard
-from tools.pii.identity import RecordIdentity
 from tools.titles.adapter import TitleAdapter
 from tools.titles.ranker import TitleRanker
 from vectorstore.embeddings import default_embedder

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from agents.title_decision import (
+from agents.provisioning.title_decision import (
     KEPT_RULE,
     kept_role_groups,
     needs_role,

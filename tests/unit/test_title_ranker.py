@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.title_text import normalise_title
 from tools.titles import ranker as ranker_module
 from tools.titles.lexical import LexicalIndex, WordIndex, stem, words
-from tools.titles.normalise import normalise_title
 from tools.titles.ranker import COMPONENTS, RankerWeights, TitleRanker, similarities
 from vectorstore.embeddings import default_embedder
 from vectorstore.roles import CatalogRole, load_esco_occupations

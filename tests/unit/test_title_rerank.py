@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tools.titles.normalise import normalise_title
+from core.title_text import normalise_title
 from tools.titles.ranker import COLD, COLD_ADAPTED, COMPONENTS, WARM, WARM_ADAPTED, TitleRanker
 from tools.titles.rerank import (
     RERANK_DEPTH,

@@ -6,9 +6,9 @@ ranker's calibrated probability that the top role is right.
 
 from __future__ import annotations
 
+from pii.identity import RecordIdentity
 from tools.mapping.role_directory import RoleDirectory
 from tools.mapping.suggestion import RoleCandidate, RoleSuggestion
-from tools.pii.identity import RecordIdentity
 from tools.titles.ranker import Candidate, TitleRanker
 
 SHORTLIST = 8

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from core.catalog import Catalog, CatalogGroup, GroupKind
-from tools.pii.allowlist import AllowedTerms
+from pii.allowlist import AllowedTerms
 from vectorstore.roles import CatalogRole
 
 

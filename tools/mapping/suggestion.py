@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.pii.identity import RecordIdentity
+from pii.identity import RecordIdentity
 
 
 class RoleCandidate(BaseModel):

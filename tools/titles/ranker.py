@@ -35,9 +35,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from core.title_text import NormalisedTitle, normalise_title
 from tools.titles.adapter import TitleAdapter, role_centroids
 from tools.titles.lexical import LexicalIndex, WordIndex, words
-from tools.titles.normalise import NormalisedTitle, normalise_title
 from tools.titles.rerank import SHIPPED as SHIPPED_RERANKERS
 from tools.titles.rerank import Reranker, load_rerankers
 from vectorstore.catalog_index import CatalogIndex, catalog_entries

@@ -13,10 +13,10 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from agents.planning import ProvisioningPlan, make_plan
 from agents.policy.assess import ChangeFacts, assess
-from agents.state import ProvisioningContext, ProvisioningState
-from agents.title_decision import KEPT_RULE
+from agents.provisioning.planning import ProvisioningPlan, make_plan
+from agents.provisioning.state import ProvisioningContext, ProvisioningState
+from agents.provisioning.title_decision import KEPT_RULE
 from core import inbox
 from core.catalog import Catalog
 from core.employee import Employee

@@ -24,11 +24,11 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command, Interrupt
 from sqlalchemy.engine import Engine
 
-from agents.audit_trail import audit_screen, review_requested_entry
 from agents.policy.rules import ReviewPolicy
-from agents.provisioning import ProvisioningGraph
-from agents.provisioning_steps import manager_names
-from agents.state import ProvisioningContext, ProvisioningState
+from agents.provisioning.graph import ProvisioningGraph
+from agents.provisioning.audit_trail import audit_screen, review_requested_entry
+from agents.provisioning.nodes import manager_names
+from agents.provisioning.state import ProvisioningContext, ProvisioningState
 from core import inbox, reviews, vault
 from core.catalog import Catalog
 from core.db import as_utc
@@ -36,6 +36,8 @@ from core.employee import Employee
 from core.inbox import Claim, InboxStatus, LeaseLostError
 from core.settings import Settings
 from core.vault import VaultKeys
+from pii.guard import PIIGuard
+from pii.identity import RecordIdentity
 from tools.hris.errors import HRISFetchError
 from tools.hris.records import EmployeeFetcher
 from tools.lms.catalog_groups import CatalogGroups
@@ -45,8 +47,6 @@ from tools.mapping.base import Mapper
 from tools.mapping.skill_mapping import SkillMapping
 from tools.mapping.title_mapping import TitleMapping
 from tools.notify.review_webhook import ReviewNotifier
-from tools.pii.guard import PIIGuard
-from tools.pii.identity import RecordIdentity
 from vectorstore.reasoning import ReasoningLog
 
 log = logging.getLogger(__name__)

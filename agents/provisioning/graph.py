@@ -12,9 +12,8 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from agents import provisioning_steps as steps
-from agents import review_steps
-from agents.state import ProvisioningContext, ProvisioningState
+from agents.provisioning import nodes, review_nodes
+from agents.provisioning.state import ProvisioningContext, ProvisioningState
 
 ProvisioningGraph = CompiledStateGraph[
     ProvisioningState, ProvisioningContext, ProvisioningState, ProvisioningState
@@ -23,25 +22,25 @@ ProvisioningGraph = CompiledStateGraph[
 
 def build_provisioning_graph(checkpointer: BaseCheckpointSaver[str]) -> ProvisioningGraph:
     builder = StateGraph(ProvisioningState, context_schema=ProvisioningContext)
-    builder.add_node("load_state", steps.load_state)
-    builder.add_node("scrub", steps.scrub)
-    builder.add_node("map_roles", steps.map_roles)
-    builder.add_node("map_title", steps.map_title)
-    builder.add_node("infer_skills", steps.infer_skills)
-    builder.add_node("plan", review_steps.plan)
-    builder.add_node("assess", review_steps.assess_change)
-    builder.add_node("review", review_steps.review)
-    builder.add_node("apply", steps.apply)
-    builder.add_node("record", steps.record)
+    builder.add_node("load_state", nodes.load_state)
+    builder.add_node("scrub", nodes.scrub)
+    builder.add_node("map_roles", nodes.map_roles)
+    builder.add_node("map_title", nodes.map_title)
+    builder.add_node("infer_skills", nodes.infer_skills)
+    builder.add_node("plan", review_nodes.plan)
+    builder.add_node("assess", review_nodes.assess_change)
+    builder.add_node("review", review_nodes.review)
+    builder.add_node("apply", nodes.apply)
+    builder.add_node("record", nodes.record)
     builder.add_edge(START, "load_state")
     builder.add_edge("load_state", "scrub")
     builder.add_edge("scrub", "map_roles")
-    builder.add_conditional_edges("map_roles", steps.after_mapping)
+    builder.add_conditional_edges("map_roles", nodes.after_mapping)
     builder.add_edge("map_title", "infer_skills")
     builder.add_edge("infer_skills", "plan")
     builder.add_edge("plan", "assess")
-    builder.add_conditional_edges("assess", review_steps.after_assess)
-    builder.add_conditional_edges("review", review_steps.after_review)
+    builder.add_conditional_edges("assess", review_nodes.after_assess)
+    builder.add_conditional_edges("review", review_nodes.after_review)
     builder.add_edge("apply", "record")
     builder.add_edge("record", END)
     return builder.compile(checkpointer=checkpointer, name="provisioning")

@@ -26,8 +26,8 @@ from typing import TypeVar
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from spacy.tokens import Doc, Span
 
-from tools.pii.analyzer import LANGUAGE, LowercaseLemmaEngine
-from tools.pii.recognizers import spacy_people_all_dropped, tokens_glued
+from pii.analyzer import LANGUAGE, LowercaseLemmaEngine
+from pii.recognizers import spacy_people_all_dropped, tokens_glued
 
 Stretch = tuple[int, int]
 K = TypeVar("K")

@@ -3,7 +3,7 @@ its (plain JSON) state.
 
 Both are permanent as far as the person is concerned: the audit is append-only and survives
 erasure, so every string either is our own id or label, or has passed the PII firewall as
-audit text. That is enforced here, in one place, by `tools.pii.audit_text.AuditScreen`:
+audit text. That is enforced here, in one place, by `pii.audit_text.AuditScreen`:
 free text (the title and skills as the model view held them, a rationale, evidence) goes
 through ``screen.text`` and is replaced by a marker if refused, and every entry payload and
 outcome is swept by ``screen.payload`` as a last step, so a field added later is screened
@@ -16,15 +16,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agents.state import ProvisioningContext, ProvisioningState
+from agents.provisioning.state import ProvisioningContext, ProvisioningState
 from core.audit import ActorKind, AuditAction, AuditEntryCreate
 from core.catalog import Catalog
 from core.employee import Employee
+from pii.allowlist import AllowedTerms
+from pii.audit_text import WITHHELD, AuditScreen
+from pii.firewall import PIIFirewall
+from pii.identity import RecordIdentity
 from tools.mapping.title_mapping import TitleMapping
-from tools.pii.allowlist import AllowedTerms
-from tools.pii.audit_text import WITHHELD, AuditScreen
-from tools.pii.firewall import PIIFirewall
-from tools.pii.identity import RecordIdentity
 
 AGENT = "agent:provisioning"
 __all__ = [

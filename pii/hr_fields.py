@@ -35,7 +35,7 @@ from typing import Literal
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from tools.pii.hr_vocabulary import (
+from pii.hr_vocabulary import (
     MAX_PHRASE_WORDS,
     SITE_WORDS,
     WORD,
@@ -44,10 +44,10 @@ from tools.pii.hr_vocabulary import (
     get_hr_vocabulary,
     get_places,
 )
-from tools.pii.identity import normalise
-from tools.pii.names import NameGazetteer, load_gazetteer, looks_like_surname
-from tools.pii.recognizers import PERSON
-from tools.pii.scrubber import Finding
+from pii.identity import normalise
+from pii.names import NameGazetteer, load_gazetteer, looks_like_surname
+from pii.recognizers import PERSON
+from pii.scrubber import Finding
 
 FieldKind = Literal["title", "department", "location", "skill"]
 FIELD_KINDS: tuple[FieldKind, ...] = ("title", "department", "location", "skill")

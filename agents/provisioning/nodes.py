@@ -13,10 +13,10 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 from sqlalchemy.engine import Engine
 
-from agents.audit_trail import decision_text, run_entries, run_outcome, screen_run
-from agents.planning import ProvisioningPlan, wants_active
-from agents.state import ProvisioningContext, ProvisioningState
-from agents.title_decision import (
+from agents.provisioning.audit_trail import decision_text, run_entries, run_outcome, screen_run
+from agents.provisioning.planning import ProvisioningPlan, wants_active
+from agents.provisioning.state import ProvisioningContext, ProvisioningState
+from agents.provisioning.title_decision import (
     kept_role_groups,
     needs_role,
     role_assignments,
@@ -25,12 +25,12 @@ from agents.title_decision import (
 from core import inbox, vault
 from core.employee import Employee, EmploymentStatus, EventType, HRISEvent
 from core.inbox import InboxStatus
+from pii.allowlist import AllowedTerms
+from pii.firewall import FirewallRefusalError
+from pii.identity import RecordIdentity
 from tools.mapping.base import MappingDecision
 from tools.mapping.suggestion import RoleSuggestion
 from tools.mapping.title_mapping import TitleMapping
-from tools.pii.allowlist import AllowedTerms
-from tools.pii.firewall import FirewallRefusalError
-from tools.pii.identity import RecordIdentity
 
 log = logging.getLogger(__name__)
 
@@ -313,7 +313,7 @@ def record(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> d
     identity = RecordIdentity.from_employee(employee, manager_names(ctx.engine, employee))
     subject = vault.pseudonym(employee.external_id, secret=ctx.vault_keys.pseudonym)
     # the outcome outlives the run and the audit outlives erasure: both are built, and
-    # screened as audit text, in `agents.audit_trail`
+    # screened as audit text, in `agents.provisioning.audit_trail`
     screened = screen_run(ctx, state, subject=subject, identity=identity)
     outcome = run_outcome(state, screened)
     _record_decision(ctx, state, subject=subject, identity=identity, rejected=rejected)

@@ -16,13 +16,13 @@ from agents.policy.rules import ReviewPolicy
 from core.catalog import Catalog
 from core.inbox import Claim
 from core.vault import VaultKeys
+from pii.guard import PIIGuard
 from tools.hris.records import EmployeeFetcher
 from tools.lms.catalog_groups import CatalogGroups
 from tools.lms.scim import ScimLMS
 from tools.mapping.base import Mapper
 from tools.mapping.skill_mapping import SkillMapping
 from tools.mapping.title_mapping import TitleMapping
-from tools.pii.guard import PIIGuard
 from vectorstore.reasoning import ReasoningLog
 
 

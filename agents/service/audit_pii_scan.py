@@ -1,7 +1,7 @@
 """Which audit entries hold text the PII firewall would refuse today.
 
 The audit trail is append-only and hash-chained, so an entry written before the audit screen
-(`tools.pii.audit_text`), or before a recognizer learnt a format, can hold a phone number or
+(`pii.audit_text`), or before a recognizer learnt a format, can hold a phone number or
 an id number as it was typed, and no upgrade can take it out without breaking the chain.
 What an operator can do is know: this scan names those entries by ``seq`` with the entity
 types found, never the values, so that they can be reported and handled under the data
@@ -22,9 +22,9 @@ from sqlalchemy.engine import Engine
 from core import audit
 from core.audit import AuditEntry
 from core.catalog import Catalog
-from tools.pii.allowlist import AllowedTerms
-from tools.pii.firewall import Channel, FirewallRefusalError, PIIFirewall
-from tools.pii.identity import RecordIdentity
+from pii.allowlist import AllowedTerms
+from pii.firewall import Channel, FirewallRefusalError, PIIFirewall
+from pii.identity import RecordIdentity
 
 _JSON_FIELDS = ("before", "after", "provenance", "decision")
 

@@ -15,14 +15,14 @@ from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
+from agents.service.title_stack import build_title_mapping
 from core import audit
 from core.audit import AuditAction
 from core.catalog import load_catalog
 from core.settings import Settings
+from pii.guard import get_guard
+from pii.identity import RecordIdentity
 from prompts.loader import load_prompt
-from tools.mapping.title_mapping import build_title_mapping
-from tools.pii.guard import get_guard
-from tools.pii.identity import RecordIdentity
 
 
 class ReplayError(ValueError):

@@ -23,15 +23,15 @@ from typing import Generic, Literal, Protocol, TypeVar, cast
 from presidio_analyzer import AnalyzerEngine, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from tools.pii.analyzer import (
+from pii.analyzer import (
     DEFAULT_SCORE_THRESHOLD,
     LANGUAGE,
     LowercaseLemmaEngine,
     get_analyzer,
 )
-from tools.pii.identity import RecordIdentity, normalise
-from tools.pii.ner_plan import NerPlan, plan_ner, run_plans
-from tools.pii.recognizers import (
+from pii.identity import RecordIdentity, normalise
+from pii.ner_plan import NerPlan, plan_ner, run_plans
+from pii.recognizers import (
     DENY_LIST_RECOGNIZER,
     PERSON,
     RecordDenyListRecognizer,
@@ -113,7 +113,7 @@ class PlaceholderMap:
 
 
 class FieldReading(Protocol):
-    """How a field of known kind is read (`tools.pii.hr_fields`): a title or a site is HR
+    """How a field of known kind is read (`pii.hr_fields`): a title or a site is HR
     vocabulary before it is free text. The record's own values are found whatever it says."""
 
     def settles(self, text: str) -> bool:
@@ -216,7 +216,7 @@ class Scrubber:
         self._digest_key = os.urandom(16)
         # NER can be skipped for a text when the only entity it contributes that is not
         # kept is PERSON (the default: places and dates are kept) and the text's words
-        # rule out any person it could find (`tools.pii.ner_plan`)
+        # rule out any person it could find (`pii.ner_plan`)
         self._ner_only_for_people = all(
             not self._wanted(entity) for entity in ("LOCATION", "DATE_TIME")
         )
@@ -365,7 +365,7 @@ class Scrubber:
     def _plan(
         self, text: str, own: Sequence[_Candidate] = (), *, like: NerPlan | None = None
     ) -> NerPlan | None:
-        """What NER must read of text (`tools.pii.ner_plan`); None: the whole text through
+        """What NER must read of text (`pii.ner_plan`); None: the whole text through
         the engine's own pipeline (an engine of another kind, or places or dates wanted,
         which NER finds anywhere). `like`: a plan of the same text, whose tokens to reuse."""
         engine = self.analyzer.nlp_engine

@@ -14,7 +14,7 @@ import logging
 import pkgutil
 from dataclasses import dataclass
 
-from tools.pii.identity import normalise
+from pii.identity import normalise
 
 logger = logging.getLogger(__name__)
 

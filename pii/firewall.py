@@ -20,9 +20,9 @@ from typing import Any
 
 from presidio_analyzer import AnalyzerEngine
 
-from tools.pii.allowlist import AllowedTerms
-from tools.pii.contact_recognizers import IDENTITY_AND_CONTACT_ENTITIES
-from tools.pii.identity import RecordIdentity, normalise
+from pii.allowlist import AllowedTerms
+from pii.contact_recognizers import IDENTITY_AND_CONTACT_ENTITIES
+from pii.identity import RecordIdentity, normalise
 
 log = logging.getLogger(__name__)
 

@@ -29,9 +29,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from tools.pii.allowlist import AllowedTerms
-from tools.pii.firewall import Channel, FirewallRefusalError, PIIFirewall
-from tools.pii.identity import RecordIdentity
+from pii.allowlist import AllowedTerms
+from pii.firewall import Channel, FirewallRefusalError, PIIFirewall
+from pii.identity import RecordIdentity
 
 WITHHELD: Final = "[withheld: refused by the PII firewall]"
 """What the audit holds instead of a value the screen refused."""

@@ -11,12 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core.employee import Employee
-from tools.pii.identity import RecordIdentity
-from tools.pii.scrubber import FieldReading, PlaceholderMap, Scrubber
+from pii.identity import RecordIdentity
+from pii.scrubber import FieldReading, PlaceholderMap, Scrubber
 
 FieldReaders = Callable[[str], FieldReading | None]
 """Field name (``title``, ``skills.0``) -> how it is read, or None: as free text
-(`tools.pii.hr_fields.HRFieldReaders.for_field`)."""
+(`pii.hr_fields.HRFieldReaders.for_field`)."""
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ per-record recognizers are passed per call, never registered).
 
 Presidio's bare `AnalyzerEngine()` asks for en_core_web_lg and tries to download it, so the
 installed small model is named explicitly. tldextract (used by the email recognizer) would
-download the public suffix list; the `tools.pii` package turns that off on import (and this
+download the public suffix list; the `pii` package turns that off on import (and this
 module repeats it for anyone loading it by path), so nothing here reaches a network.
 """
 
@@ -41,8 +41,8 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from thinc.api import NumpyOps
 
-from tools.pii import blas
-from tools.pii.recognizers import default_recognizers
+from pii import blas
+from pii.recognizers import default_recognizers
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class LowercaseLemmaEngine(SpacyNlpEngine):
 
     pin_blas = False
     """Set when the pipeline's models multiply through numpy's OpenBLAS (`nlp_engine`): every
-    pipeline run then holds OpenBLAS to one thread (`tools.pii.blas`)."""
+    pipeline run then holds OpenBLAS to one thread (`pii.blas`)."""
 
     def process_text(self, text: str, language: str) -> NlpArtifacts:
         with blas.single_threaded() if self.pin_blas else contextlib.nullcontext():
@@ -117,13 +117,13 @@ class LowercaseLemmaEngine(SpacyNlpEngine):
         yield from results
 
     def ner_docs(self, texts: list[str], batch_size: int) -> list[Doc]:
-        """The pipeline (NER only) over texts, for `tools.pii.ner_plan`."""
+        """The pipeline (NER only) over texts, for `pii.ner_plan`."""
         with blas.single_threaded() if self.pin_blas else contextlib.nullcontext():
             return list(self.get_nlp(LANGUAGE).pipe(texts, batch_size=batch_size))
 
     def tokens_only(self, doc: Doc, language: str = LANGUAGE) -> NlpArtifacts:
         """Artifacts for a doc that went through the tokenizer only (no entities), for texts
-        where NER cannot change the outcome (see `tools.pii.scrubber`)."""
+        where NER cannot change the outcome (see `pii.scrubber`)."""
         return self._doc_to_nlp_artifact(doc, language)
 
     def is_stopword(self, word: str, language: str) -> bool:
@@ -213,7 +213,7 @@ def nlp_engine(model: str = SPACY_MODEL) -> NlpEngine:
                 language.disable_pipe(pipe)
     if blas.available():
         # numpy's OpenBLAS on one thread multiplies the NER's small matrices about 2.5x
-        # faster than blis (measured: NER -24% a record); see `tools.pii.blas`
+        # faster than blis (measured: NER -24% a record); see `pii.blas`
         ops = NumpyOps(use_blis=False)
         for language in pipelines.values():
             for component in dict(language.pipeline).values():
@@ -365,7 +365,7 @@ class HRAnalyzerEngine(AnalyzerEngine):
     """Presidio's engine, skipping work that cannot change its answer.
 
     - When every recognizer asked has a cheap pre-check (`may_match`, see
-      `tools.pii.recognizers`) and all of them fail, there is nothing to find: the text is
+      `pii.recognizers`) and all of them fail, there is nothing to find: the text is
       not even tokenized. That is the firewall's usual case, a scrubbed prompt with no
       digits, "@" or street words left.
     - Presidio hands each recognizer its own results to enhance before the context

@@ -37,9 +37,9 @@ from presidio_analyzer.predefined_recognizers import (
 )
 from spacy.tokens import Doc
 
-from tools.pii.contact_recognizers import contact_and_id_recognizers
-from tools.pii.identity import RecordIdentity, normalise, normalise_with_offsets
-from tools.pii.names import (
+from pii.contact_recognizers import contact_and_id_recognizers
+from pii.identity import RecordIdentity, normalise, normalise_with_offsets
+from pii.names import (
     english_words,
     is_english_word,
     is_inflected_english_word,
@@ -974,7 +974,7 @@ class _Word:
 
 
 class GazetteerNameRecognizer(LocalRecognizer):
-    """Runs of name-like words around known given or family names (see `tools.pii.names`).
+    """Runs of name-like words around known given or family names (see `pii.names`).
 
     A known given name followed by a known family name is a person with good confidence,
     and so is a known given name (or an initial-bearing run) followed by an unknown
@@ -1335,7 +1335,7 @@ class RecordDenyListRecognizer(LocalRecognizer):
 
     NER misses bare first names and all-caps names; the record tells us exactly which
     strings belong to this person, so matching them is certain (score 1.0). Matching runs
-    on the normalised text (see `tools.pii.identity.normalise`) and maps back to the
+    on the normalised text (see `pii.identity.normalise`) and maps back to the
     original offsets, so "PRIYA", "priya" and "Zoe" for "Zoë" are all found.
     """
 

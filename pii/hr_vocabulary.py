@@ -3,7 +3,7 @@
 A title, a department or a site is business data first. The person recognizers were built
 for free text, where "Baker", "Branch" or "Austin" next to other capitalised words may well
 be a person; in a title field they are a trade, a unit and a city. These two knowledge
-sources let `tools.pii.hr_fields` ask "does HR vocabulary explain this word?" before it
+sources let `pii.hr_fields` ask "does HR vocabulary explain this word?" before it
 believes a PERSON finding:
 
 - `HRVocabulary`: the words and multi-word labels of the ESCO occupations (preferred and
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.catalog import Catalog, GroupKind, load_catalog
-from tools.pii.identity import normalise
-from tools.pii.names import is_english_word, load_gazetteer
+from pii.identity import normalise
+from pii.names import is_english_word, load_gazetteer
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class HRVocabulary:
         labels ("john" of "john dory", "jenkins") is left out: it would explain a person's
         name. Names that are trades or words ("Baker", "Mason", "Dean") or recur across
         labels ("media", 185 labels) stay: in a title field they are HR words, unless
-        `tools.pii.hr_fields` finds a full name or a cue."""
+        `pii.hr_fields` finds a full name or a cue."""
         names = load_gazetteer()
         counts: Counter[str] = Counter()
         phrases: set[str] = set()

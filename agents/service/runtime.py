@@ -11,23 +11,23 @@ from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from sqlalchemy.engine import Engine
 
-from agents.checkpointer import open_checkpointer
 from agents.policy.rules import load_policy
-from agents.provisioning import build_provisioning_graph
-from agents.worker import Worker
+from agents.provisioning.graph import build_provisioning_graph
+from agents.service.checkpointer import open_checkpointer
+from agents.service.retention import apply_retention
+from agents.service.title_stack import build_title_mapping
+from agents.service.worker import Worker
 from core import reviews
 from core.catalog import load_catalog
-from core.retention import apply_retention
 from core.settings import Settings
 from core.vault import load_keys
+from pii.guard import guard_for_catalog
 from tools.hris.records import records_from_settings
 from tools.lms.catalog_groups import CatalogGroups
 from tools.lms.scim import ScimLMS
 from tools.mapping.rules import RulesMapper
 from tools.mapping.skill_mapping import build_skill_mapping
-from tools.mapping.title_mapping import build_title_mapping
 from tools.notify.review_webhook import ReviewNotifier
-from tools.pii.guard import guard_for_catalog
 from vectorstore.reasoning import reasoning_log
 
 log = logging.getLogger(__name__)

@@ -11,14 +11,14 @@ from typing import Any
 
 from core.catalog import Catalog
 from core.employee import Employee
-from tools.pii.analyzer import get_analyzer
-from tools.pii.firewall import BLOCKING_ENTITIES, Channel, FirewallRefusalError, PIIFirewall
-from tools.pii.hr_fields import HRFieldReaders, default_reader
-from tools.pii.hr_vocabulary import catalog_labels, catalog_sites, get_hr_vocabulary, get_places
-from tools.pii.identity import RecordIdentity
-from tools.pii.pattern_analyzer import get_pattern_analyzer
-from tools.pii.policy import FieldPolicy, FieldReaders, free_text_values, model_view
-from tools.pii.scrubber import PlaceholderMap, Scrubber
+from pii.analyzer import get_analyzer
+from pii.firewall import BLOCKING_ENTITIES, Channel, FirewallRefusalError, PIIFirewall
+from pii.hr_fields import HRFieldReaders, default_reader
+from pii.hr_vocabulary import catalog_labels, catalog_sites, get_hr_vocabulary, get_places
+from pii.identity import RecordIdentity
+from pii.pattern_analyzer import get_pattern_analyzer
+from pii.policy import FieldPolicy, FieldReaders, free_text_values, model_view
+from pii.scrubber import PlaceholderMap, Scrubber
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class PIIGuard:
     firewall: PIIFirewall
     policy: FieldPolicy = field(default_factory=FieldPolicy)
     readers: FieldReaders | None = None
-    """How title, department, location and skills are read (`tools.pii.hr_fields`); None:
+    """How title, department, location and skills are read (`pii.hr_fields`); None:
     as free text, like notes."""
 
     def view_for_model(

@@ -26,16 +26,20 @@ from agents.title_agent.state import (
     TitleAgentState,
 )
 from agents.title_agent.structured import StructuredOutputUnsupportedError, is_context_overflow
+from agents.title_agent.system_prompt import (
+    SystemPlacement,
+    SystemPromptPlacement,
+    place_system_text,
+)
+from agents.title_agent.tools import candidate_lines, make_catalog_tools
 from core.settings import Settings
+from pii.firewall import FirewallRefusalError, PIIFirewall
+from pii.identity import RecordIdentity
 from prompts.loader import Prompt, load_prompt
-from tools.mapping.catalog_tools import candidate_lines, make_catalog_tools
 from tools.mapping.embedded import EmbeddedTitleMapper, adapter_digest
 from tools.mapping.errors import LLMUnavailableError
 from tools.mapping.role_directory import RoleDirectory
 from tools.mapping.suggestion import RoleSuggestion
-from tools.mapping.system_prompt import SystemPlacement, SystemPromptPlacement, place_system_text
-from tools.pii.firewall import FirewallRefusalError, PIIFirewall
-from tools.pii.identity import RecordIdentity
 from vectorstore.memory import ApprovedMemory
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,8 @@ os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 import spacy
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
 
-from tools.pii.analyzer import LANGUAGE, HRAnalyzerEngine, HRContextEnhancer, LowercaseLemmaEngine
-from tools.pii.recognizers import default_recognizers
+from pii.analyzer import LANGUAGE, HRAnalyzerEngine, HRContextEnhancer, LowercaseLemmaEngine
+from pii.recognizers import default_recognizers
 
 
 class _TokenizerOnlyEngine(LowercaseLemmaEngine):

@@ -1,0 +1,1 @@
+"""The provisioning graph: HRIS event -> scrubbed view -> mappings -> plan -> review -> LMS."""

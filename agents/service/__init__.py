@@ -1,0 +1,1 @@
+"""Running the graphs: the composition root, workers, checkpointer, replay, erasure, retention."""
