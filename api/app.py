@@ -1,4 +1,5 @@
-"""The FastAPI application: intake, operator endpoints and health (reviews/audit come later)."""
+"""The FastAPI application: webhook intake, the review queue (API and page), audit-trail
+queries, admin and health, over one `Services` built in the lifespan."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
-from agents.service.runtime import running_workers
+from agents.runtime.workers import running_workers
+from agents.services import open_services
 from api.openapi import install_openapi
 from api.problems import install_problem_handlers
 from api.redoc_page import install_redoc
@@ -17,11 +19,8 @@ from api.request_text import refuse_nul_characters
 from api.routes import admin, employees, health, reviews, webhooks
 from api.routes import audit as audit_routes
 from api.ui import install_ui
-from core.catalog import load_catalog
 from core.db import create_tables, make_engine
 from core.settings import Settings, get_settings
-from core.vault import load_keys
-from tools.hris.source import build_sources
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +33,11 @@ def create_app(settings: Settings | None = None, *, workers: int = 0) -> FastAPI
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         create_tables(engine)
-        app.state.settings, app.state.engine = settings, engine
-        app.state.sources = build_sources(settings)
-        app.state.catalog = load_catalog(settings.catalog_path)
-        app.state.vault_keys = load_keys(settings)
         async with AsyncExitStack() as stack:
+            # the one place the app gets its collaborators; routes reach them via api.deps
+            app.state.services = stack.enter_context(open_services(settings, engine))
             if workers:
-                stack.enter_context(running_workers(settings, engine, count=workers))
+                stack.enter_context(running_workers(app.state.services, count=workers))
             yield
         engine.dispose()
 

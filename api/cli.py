@@ -20,8 +20,8 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
-from agents.service.replay import ReplayError, replay_decision
-from agents.service.title_stack import refit_title_adapter
+from agents.runtime.replay import ReplayError, replay_decision
+from agents.title_agent.stack import refit_title_adapter
 from api.cli_database import announce_database, open_database
 from api.cli_eval_support import dataset_and_catalog, one_line_errors
 from api.cli_progress import progress_bar
@@ -73,7 +73,8 @@ def worker(
     threads: Annotated[int, typer.Option(help="Worker threads in this process.")] = 1,
 ) -> None:
     """Run inbox workers only (scale out by starting more of these)."""
-    from agents.service.runtime import running_workers
+    from agents.runtime.workers import running_workers
+    from agents.services import open_services
 
     settings = get_settings()
     _configure_logging(settings)
@@ -81,7 +82,7 @@ def worker(
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
-    with running_workers(settings, engine, count=threads):
+    with open_services(settings, engine) as services, running_workers(services, count=threads):
         done.wait()
 
 
@@ -190,7 +191,7 @@ def erase(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Erase one person from TalentSync (right to erasure); cannot be undone."""
-    from agents.service.erasure import ErasureBusyError, erase_employee
+    from agents.runtime.erasure import ErasureBusyError, erase_employee
 
     settings = get_settings()
     _configure_logging(settings)
@@ -705,8 +706,8 @@ def audit_retention(
     ] = None,
 ) -> None:
     """Purge inbox payloads and checkpoints of old finished runs; recorded in the trail."""
-    from agents.service.checkpointer import open_checkpointer
-    from agents.service.retention import apply_retention
+    from agents.checkpointer import open_checkpointer
+    from agents.runtime.retention import apply_retention
 
     settings = get_settings()
     _configure_logging(settings)
@@ -733,7 +734,7 @@ def audit_retention(
 def audit_pii_scan() -> None:
     """List entries holding text the PII firewall refuses today (types only, never values);
     exit 1 if any. The chain cannot be rewritten: see README, Audit trail."""
-    from agents.service.audit_pii_scan import scan_audit
+    from agents.runtime.audit_pii_scan import scan_audit
     from pii.guard import get_guard
 
     settings = get_settings()

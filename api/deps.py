@@ -1,40 +1,60 @@
 """Dependencies the routes declare, as `Annotated` aliases (one place to swap them in tests).
 
-Who may call what lives in ``api.auth``."""
+Every collaborator comes from the one `Services` the app's lifespan built (``agents.services``);
+a route never reads ``app.state`` itself. Who may call what lives in ``api.auth``."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 
+from agents.services import Services
 from core.catalog import Catalog
 from core.settings import Settings
+from core.vault import VaultKeys
 from tools.hris.source import WebhookSource
+from vectorstore.reasoning import ReasoningLog
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
 
 
-def _engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
+ServicesDep = Annotated[Services, Depends(_services)]
 
 
-def _sources(request: Request) -> dict[str, WebhookSource]:
-    sources: dict[str, WebhookSource] = request.app.state.sources
-    return sources
+def _settings(services: ServicesDep) -> Settings:
+    return services.settings
 
 
-def _catalog(request: Request) -> Catalog:
-    catalog: Catalog = request.app.state.catalog
-    return catalog
+def _engine(services: ServicesDep) -> Engine:
+    return services.engine
+
+
+def _sources(services: ServicesDep) -> Mapping[str, WebhookSource]:
+    return services.sources
+
+
+def _catalog(services: ServicesDep) -> Catalog:
+    return services.catalog
+
+
+def _vault_keys(services: ServicesDep) -> VaultKeys:
+    return services.vault_keys
+
+
+def _reasoning(services: ServicesDep) -> ReasoningLog:
+    """Built on the first audit search (it loads Presidio), then shared."""
+    return services.reasoning
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
 CatalogDep = Annotated[Catalog, Depends(_catalog)]
 EngineDep = Annotated[Engine, Depends(_engine)]
-SourcesDep = Annotated[dict[str, WebhookSource], Depends(_sources)]
+SourcesDep = Annotated[Mapping[str, WebhookSource], Depends(_sources)]
+VaultKeysDep = Annotated[VaultKeys, Depends(_vault_keys)]
+ReasoningDep = Annotated[ReasoningLog, Depends(_reasoning)]

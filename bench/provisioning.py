@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.table import Table
 from standardwebhooks.webhooks import Webhook
 
-from agents.service.runtime import open_workers
+from agents.runtime.workers import open_workers
 from api.app import create_app
 from core import inbox
 from core.catalog import load_catalog

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from agents.policy.planning import ProvisioningPlan, UserAction
 from agents.policy.rules import (
     DeprovisionRule,
     FlaggedRule,
@@ -20,7 +21,6 @@ from agents.policy.rules import (
     ReviewPolicy,
     Rule,
 )
-from agents.provisioning.planning import ProvisioningPlan, UserAction
 from core.catalog import Catalog, CatalogGroup
 from tools.mapping.base import Assignment
 

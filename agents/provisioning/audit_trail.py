@@ -72,10 +72,10 @@ def screen_run(
     ctx: ProvisioningContext, state: ProvisioningState, *, subject: str, identity: RecordIdentity
 ) -> ScreenedRun:
     screen = audit_screen(
-        firewall=ctx.pii.firewall,
+        firewall=ctx.services.pii.firewall,
         identity=identity,
-        catalog=ctx.catalog,
-        titles=ctx.titles,
+        catalog=ctx.services.catalog,
+        titles=ctx.services.titles,
         own_ids=[ctx.claim.receipt_id, subject],
     )
     title = (state["decision"].get("provenance") or {}).get("title")
@@ -88,7 +88,7 @@ def screen_run(
 
 
 def _managed(ctx: ProvisioningContext, groups: list[str]) -> list[str]:
-    return sorted(g for g in groups if g in ctx.catalog.by_id)
+    return sorted(g for g in groups if g in ctx.services.catalog.by_id)
 
 
 def screened_title(screen: AuditScreen, title: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -269,7 +269,7 @@ def decision_text(ctx: ProvisioningContext, state: ProvisioningState) -> str:
     Built from catalog names and the rules' own reasons (never record values), plus the AI
     rationale when a model placed the title."""
     plan = state["plan"]
-    names = {g.id: g.display_name for g in ctx.catalog.groups}
+    names = {g.id: g.display_name for g in ctx.services.catalog.groups}
     added = [a for a in plan.get("assignments", []) if a["group_id"] in plan.get("add_groups", [])]
     parts = [f"{state['event']['type']}: {plan['user_action']} the LMS account."]
     if added:

@@ -13,8 +13,8 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 from sqlalchemy.engine import Engine
 
+from agents.policy.planning import ProvisioningPlan, wants_active
 from agents.provisioning.audit_trail import decision_text, run_entries, run_outcome, screen_run
-from agents.provisioning.planning import ProvisioningPlan, wants_active
 from agents.provisioning.state import ProvisioningContext, ProvisioningState
 from agents.provisioning.title_decision import (
     kept_role_groups,
@@ -45,19 +45,19 @@ def _employee_as_of_event(event: HRISEvent, employee: Employee) -> Employee:
 
 
 def _catalog_ids(ctx: ProvisioningContext, scim_group_ids: set[str]) -> list[str]:
-    by_scim_id = {g.id: external_id for external_id, g in ctx.lms_groups.resolve().items()}
+    by_scim_id = {g.id: external_id for external_id, g in ctx.services.lms_groups.resolve().items()}
     return sorted(by_scim_id[g] for g in scim_group_ids if g in by_scim_id)
 
 
 def load_state(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
     ctx = runtime.context
     event = HRISEvent.model_validate(state["event"])
-    employee = event.employee or ctx.hris.fetch(
+    employee = event.employee or ctx.services.hris.fetch(
         source=event.source, external_id=event.employee_external_id
     )
     employee = _employee_as_of_event(event, employee)
-    user = ctx.lms.find_user(employee.external_id)
-    current = _catalog_ids(ctx, ctx.lms.member_group_ids(user.id)) if user else []
+    user = ctx.services.lms.find_user(employee.external_id)
+    current = _catalog_ids(ctx, ctx.services.lms.member_group_ids(user.id)) if user else []
     return {
         "employee": employee.model_dump(mode="json"),
         "lms_user": asdict(user) if user else None,
@@ -84,12 +84,14 @@ def scrub(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> di
     """
     ctx = runtime.context
     employee = Employee.model_validate(state["employee"])
-    guarded = ctx.pii.view_for_model(employee, manager_names=manager_names(ctx.engine, employee))
+    guarded = ctx.services.pii.view_for_model(
+        employee, manager_names=manager_names(ctx.services.engine, employee)
+    )
     if guarded.placeholders:  # kept encrypted so an admin can reveal what was hidden
         vault.store(
-            ctx.engine,
-            master_key=ctx.vault_keys.master,
-            subject=vault.pseudonym(employee.external_id, secret=ctx.vault_keys.pseudonym),
+            ctx.services.engine,
+            master_key=ctx.services.vault_keys.master,
+            subject=vault.pseudonym(employee.external_id, secret=ctx.services.vault_keys.pseudonym),
             label=f"{ctx.claim.receipt_id}:placeholders",
             plaintext=guarded.placeholders,
         )
@@ -99,8 +101,8 @@ def scrub(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> di
 def map_roles(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
     ctx = runtime.context
     employee = Employee.model_validate(state["employee"])
-    manages_others = inbox.manages_others(ctx.engine, external_id=employee.external_id)
-    decision = ctx.mapper.map(employee, manages_others=manages_others)
+    manages_others = inbox.manages_others(ctx.services.engine, external_id=employee.external_id)
+    decision = ctx.services.mapper.map(employee, manages_others=manages_others)
     return {"decision": decision.model_dump(mode="json"), "manages_others": manages_others}
 
 
@@ -109,7 +111,7 @@ def after_mapping(
 ) -> Literal["map_title", "infer_skills"]:
     """AI is asked only for what the rules left open: an active person with no role."""
     employee = Employee.model_validate(state["employee"])
-    if runtime.context.titles is None or not wants_active(employee) or not employee.title:
+    if runtime.context.services.titles is None or not wants_active(employee) or not employee.title:
         return "infer_skills"
     decision = MappingDecision.model_validate(state["decision"])
     return "map_title" if needs_role(decision) else "infer_skills"
@@ -118,7 +120,7 @@ def after_mapping(
 def infer_skills(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
     """Place the profile's skills on taxonomy concepts, from the scrubbed view only: a
     record the firewall refused has no view, and its skills stay unplaced."""
-    skills = runtime.context.skills
+    skills = runtime.context.services.skills
     view = state.get("model_view") or {}
     texts = [view[key] for key in sorted(view, key=_item_order) if key.startswith("skills.")]
     if skills is None or not texts:
@@ -134,18 +136,18 @@ def _item_order(key: str) -> tuple[str, int]:
 def map_title(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
     """Place the scrubbed title; apply it only when policy allows, else hold it for review."""
     ctx = runtime.context
-    titles = ctx.titles
+    titles = ctx.services.titles
     assert titles is not None  # routed here only when configured
     employee = Employee.model_validate(state["employee"])
     decision = MappingDecision.model_validate(state["decision"])
     kept = kept_role_groups(
-        ctx.catalog,
+        ctx.services.catalog,
         titles.directory,
         state.get("current_groups", []),
         hire_date=employee.hire_date,
     )
     view = state.get("model_view")
-    identity = RecordIdentity.from_employee(employee, manager_names(ctx.engine, employee))
+    identity = RecordIdentity.from_employee(employee, manager_names(ctx.services.engine, employee))
     if view is None or not view.get("title"):
         suggestion = RoleSuggestion(
             title="",
@@ -180,11 +182,11 @@ def _record_reasoning(
     identity: RecordIdentity,
 ) -> None:
     label = (
-        ctx.catalog.by_id[suggestion.role_id].display_name
-        if suggestion.role_id in ctx.catalog.by_id
+        ctx.services.catalog.by_id[suggestion.role_id].display_name
+        if suggestion.role_id in ctx.services.catalog.by_id
         else "no role"
     )
-    subject = vault.pseudonym(employee.external_id, secret=ctx.vault_keys.pseudonym)
+    subject = vault.pseudonym(employee.external_id, secret=ctx.services.vault_keys.pseudonym)
     prompt = str(suggestion.provenance.get("prompt", ""))
     assert titles.reasoning is not None
     try:
@@ -216,32 +218,32 @@ def apply(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> di
     ctx = runtime.context
     employee = Employee.model_validate(state["employee"])
     proposal = ProvisioningPlan.model_validate(state["plan"])
-    writes_before = ctx.lms.thread_writes
-    user = ctx.lms.find_user(employee.external_id)
+    writes_before = ctx.services.lms.thread_writes
+    user = ctx.services.lms.find_user(employee.external_id)
     if user is None and not wants_active(employee):
         return {"applied": {"user_id": None, "writes": 0, "note": "not in the LMS; nothing to do"}}
     if user is None:
-        user = ctx.lms.create_user(employee)
+        user = ctx.services.lms.create_user(employee)
     else:
-        ctx.lms.update_user(user, employee)
-        ctx.lms.set_active(user, wants_active(employee))
+        ctx.services.lms.update_user(user, employee)
+        ctx.services.lms.set_active(user, wants_active(employee))
 
-    groups = ctx.lms_groups.resolve()
-    member_of = set(_catalog_ids(ctx, ctx.lms.member_group_ids(user.id)))
+    groups = ctx.services.lms_groups.resolve()
+    member_of = set(_catalog_ids(ctx, ctx.services.lms.member_group_ids(user.id)))
     desired = proposal.desired_groups
     added = sorted(desired - member_of)
-    removed = sorted((member_of & set(ctx.catalog.by_id)) - desired)
+    removed = sorted((member_of & set(ctx.services.catalog.by_id)) - desired)
     for group_id in added:
-        ctx.lms.add_member(groups[group_id].id, user.id)
+        ctx.services.lms.add_member(groups[group_id].id, user.id)
     for group_id in removed:
-        ctx.lms.remove_member(groups[group_id].id, user.id)
+        ctx.services.lms.remove_member(groups[group_id].id, user.id)
     return {
         "applied": {
             "user_id": user.id,
             "user_action": proposal.user_action.value,
             "added_groups": added,
             "removed_groups": removed,
-            "writes": ctx.lms.thread_writes - writes_before,
+            "writes": ctx.services.lms.thread_writes - writes_before,
         }
     }
 
@@ -251,19 +253,21 @@ def _learn_from_review(
 ) -> None:
     """The role a person approved for an AI-placed title goes to the approved memory."""
     title = (state["decision"].get("provenance") or {}).get("title") or {}
-    if ctx.titles is None or not title.get("title"):
+    if ctx.services.titles is None or not title.get("title"):
         return
     desired = ProvisioningPlan.model_validate(state["plan"]).desired_groups
-    roles = sorted(g for g in desired if g in ctx.titles.directory)
+    roles = sorted(g for g in desired if g in ctx.services.titles.directory)
     if len(roles) != 1:  # no role, or an ambiguous edit: nothing clear to learn
         return
     try:
-        ctx.titles.learn(
+        ctx.services.titles.learn(
             title["title"],
             roles[0],
             approved_by=reviewer,
-            subject=vault.pseudonym(employee.external_id, secret=ctx.vault_keys.pseudonym),
-            identity=RecordIdentity.from_employee(employee, manager_names(ctx.engine, employee)),
+            subject=vault.pseudonym(employee.external_id, secret=ctx.services.vault_keys.pseudonym),
+            identity=RecordIdentity.from_employee(
+                employee, manager_names(ctx.services.engine, employee)
+            ),
         )
     except FirewallRefusalError:
         log.warning(
@@ -282,9 +286,11 @@ def _record_decision(
     """Before completion, keyed by receipt: a resumed run rewrites the same document, and
     audit search finds the decision entry of the same receipt."""
     plan = state["plan"]
-    vocabulary = ctx.titles.directory.vocabulary if ctx.titles else AllowedTerms(())
+    vocabulary = (
+        ctx.services.titles.directory.vocabulary if ctx.services.titles else AllowedTerms(())
+    )
     try:
-        ctx.reasoning.record(
+        ctx.services.reasoning.record(
             f"{ctx.claim.receipt_id}:decision",
             decision_text(ctx, state),
             metadata={
@@ -297,7 +303,9 @@ def _record_decision(
                 "removed": ",".join(plan.get("remove_groups", [])),
             },
             identity=identity,
-            allowed=vocabulary.extended([ctx.claim.receipt_id, subject, *ctx.catalog.by_id]),
+            allowed=vocabulary.extended(
+                [ctx.claim.receipt_id, subject, *ctx.services.catalog.by_id]
+            ),
         )
     except FirewallRefusalError:
         log.warning("decision reasoning of %s refused by the PII firewall", ctx.claim.receipt_id)
@@ -310,15 +318,15 @@ def record(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> d
     rejected = review is not None and review.get("decision") == "rejected"
     if review is not None and review.get("decision") in ("approved", "edited"):
         _learn_from_review(ctx, state, employee, reviewer=str(review.get("by") or "reviewer"))
-    identity = RecordIdentity.from_employee(employee, manager_names(ctx.engine, employee))
-    subject = vault.pseudonym(employee.external_id, secret=ctx.vault_keys.pseudonym)
+    identity = RecordIdentity.from_employee(employee, manager_names(ctx.services.engine, employee))
+    subject = vault.pseudonym(employee.external_id, secret=ctx.services.vault_keys.pseudonym)
     # the outcome outlives the run and the audit outlives erasure: both are built, and
     # screened as audit text, in `agents.provisioning.audit_trail`
     screened = screen_run(ctx, state, subject=subject, identity=identity)
     outcome = run_outcome(state, screened)
     _record_decision(ctx, state, subject=subject, identity=identity, rejected=rejected)
     inbox.complete(
-        ctx.engine,
+        ctx.services.engine,
         claim=ctx.claim,
         status=InboxStatus.rejected if rejected else InboxStatus.applied,
         outcome=outcome,

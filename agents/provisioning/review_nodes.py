@@ -14,7 +14,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from agents.policy.assess import ChangeFacts, assess
-from agents.provisioning.planning import ProvisioningPlan, make_plan
+from agents.policy.planning import ProvisioningPlan, make_plan
 from agents.provisioning.state import ProvisioningContext, ProvisioningState
 from agents.provisioning.title_decision import KEPT_RULE
 from core import inbox
@@ -33,7 +33,7 @@ def _plan(
         lms_active=None if user is None else bool(user["active"]),
         current_groups=set(state.get("current_groups", [])),
         assignments=assignments,
-        catalog=ctx.catalog,
+        catalog=ctx.services.catalog,
     )
 
 
@@ -59,15 +59,15 @@ def assess_change(
     employee = Employee.model_validate(state["employee"])
     decision = MappingDecision.model_validate(state["decision"])
     change = ProvisioningPlan.model_validate(state.get("proposal") or state["plan"])
-    previous = inbox.latest_snapshot(ctx.engine, external_id=employee.external_id)
+    previous = inbox.latest_snapshot(ctx.services.engine, external_id=employee.external_id)
     facts = ChangeFacts.of(
         change,
-        catalog=ctx.catalog,
+        catalog=ctx.services.catalog,
         flags=decision.flags,
         previous_title=previous.title if previous is not None else None,
         title=employee.title,
     )
-    result = assess(ctx.policy, facts)
+    result = assess(ctx.services.policy, facts)
     if not result.needs_review:
         return {"review": None}
     return {
@@ -88,7 +88,7 @@ def after_assess(state: ProvisioningState) -> Literal["review", "apply"]:
 def review(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
     ctx = runtime.context
     change = ProvisioningPlan.model_validate(state.get("proposal") or state["plan"])
-    answer = interrupt([review_request(state, change, ctx.catalog)])
+    answer = interrupt([review_request(state, change, ctx.services.catalog)])
     response: dict[str, Any] = answer[0] if isinstance(answer, list) else answer
     kind = response.get("type")
     decided = {**(state.get("review") or {}), "by": response.get("decided_by")}
@@ -96,7 +96,7 @@ def review(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> d
         return {"review": {**decided, "decision": "rejected"}}
     if kind == "edit":
         groups = response["args"]["args"]["groups"]
-        edited = _plan(state, ctx, _edited_assignments(change, groups, ctx.catalog, state))
+        edited = _plan(state, ctx, _edited_assignments(change, groups, ctx.services.catalog, state))
         return {"plan": edited.model_dump(mode="json"), "review": {**decided, "decision": "edited"}}
     return {"plan": change.model_dump(mode="json"), "review": {**decided, "decision": "approved"}}
 

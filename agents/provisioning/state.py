@@ -1,8 +1,9 @@
 """State and run context of the provisioning graph.
 
 State values are plain JSON so checkpoints stay readable and portable across versions;
-nodes validate them back into models at the edge. The context carries the collaborators
-(LMS, mapper, HRIS), which are never checkpointed.
+nodes validate them back into models at the edge. The context is the service's
+collaborators (`agents.services.Services`: LMS, mappers, HRIS) and the claim, never
+checkpointed.
 """
 
 from __future__ import annotations
@@ -10,20 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
-from sqlalchemy.engine import Engine
-
-from agents.policy.rules import ReviewPolicy
-from core.catalog import Catalog
+from agents.services import Services
 from core.inbox import Claim
-from core.vault import VaultKeys
-from pii.guard import PIIGuard
-from tools.hris.records import EmployeeFetcher
-from tools.lms.catalog_groups import CatalogGroups
-from tools.lms.scim import ScimLMS
-from tools.mapping.base import Mapper
-from tools.mapping.skill_mapping import SkillMapping
-from tools.mapping.title_mapping import TitleMapping
-from vectorstore.reasoning import ReasoningLog
 
 
 class ProvisioningState(TypedDict, total=False):
@@ -46,16 +35,7 @@ class ProvisioningState(TypedDict, total=False):
 
 @dataclass(frozen=True)
 class ProvisioningContext:
-    engine: Engine
-    catalog: Catalog
-    lms: ScimLMS
-    lms_groups: CatalogGroups
-    mapper: Mapper
-    titles: TitleMapping | None  # None: AI title mapping is off
-    reasoning: ReasoningLog  # why each decision was made, searchable for audit
-    policy: ReviewPolicy
-    pii: PIIGuard
-    vault_keys: VaultKeys  # never in state: state is checkpointed
-    hris: EmployeeFetcher
+    """A run's collaborators (never checkpointed) and the inbox claim it works for."""
+
+    services: Services
     claim: Claim
-    skills: SkillMapping | None = None  # None: skill mapping is off

@@ -13,21 +13,19 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import StreamingResponse
 from pydantic import AfterValidator, BaseModel, ValidationError
 from sqlalchemy.engine import Engine
 
 from api.auth import Principal, Role, require_roles
-from api.deps import EngineDep, SettingsDep
+from api.deps import EngineDep, ReasoningDep, VaultKeysDep
 from api.problems import ApiError, Problem
 from core import audit
 from core.audit import AuditAction, AuditEntryPublic, AuditFilter, VerifyReport
 from core.db import as_utc
-from core.vault import load_keys, pseudonym
-from pii.guard import get_guard
+from core.vault import VaultKeys, pseudonym
 from vectorstore.audit_search import search_audit
-from vectorstore.reasoning import ReasoningLog, reasoning_log
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +66,7 @@ class AuditPage(BaseModel):
 
 def _filter(
     *,
-    settings: SettingsDep,
+    vault_keys: VaultKeys,
     employee: str | None,
     subject: str | None,
     event_id: str | None,
@@ -84,7 +82,7 @@ def _filter(
     if employee is not None:
         if subject is not None:
             raise ApiError(422, "Invalid request", "give employee or subject, not both")
-        subject = pseudonym(employee, secret=load_keys(settings).pseudonym)
+        subject = pseudonym(employee, secret=vault_keys.pseudonym)
     try:
         return AuditFilter(
             subject=subject,
@@ -135,7 +133,7 @@ def _export(
 )
 def list_entries(
     engine: EngineDep,
-    settings: SettingsDep,
+    vault_keys: VaultKeysDep,
     principal: ReaderDep,
     employee: Annotated[
         str | None,
@@ -165,7 +163,7 @@ def list_entries(
 ) -> AuditPage | StreamingResponse:
     """Entries in seq order matching every given filter."""
     where = _filter(
-        settings=settings,
+        vault_keys=vault_keys,
         employee=employee,
         subject=subject,
         event_id=event_id,
@@ -214,19 +212,11 @@ class SearchHit(BaseModel):
     text: str
 
 
-def _reasoning(request: Request, settings: SettingsDep) -> ReasoningLog:
-    """Built on first use: loading the embedder is not every API process's business."""
-    if getattr(request.app.state, "reasoning", None) is None:
-        request.app.state.reasoning = reasoning_log(settings, firewall=get_guard().firewall)
-    log_: ReasoningLog = request.app.state.reasoning
-    return log_
-
-
 @router.get("/search", response_model=list[SearchHit])
 def search(
     engine: EngineDep,
-    settings: SettingsDep,
-    reasoning: Annotated[ReasoningLog, Depends(_reasoning)],
+    vault_keys: VaultKeysDep,
+    reasoning: ReasoningDep,
     q: Annotated[str, Query(min_length=3, max_length=500, description="A question in words.")],
     k: Annotated[int, Query(ge=1, le=50)] = 10,
     employee: str | None = None,
@@ -238,7 +228,7 @@ def search(
 ) -> list[SearchHit]:
     """Decision entries whose reasoning is closest to the question, best first."""
     where = _filter(
-        settings=settings,
+        vault_keys=vault_keys,
         employee=employee,
         subject=subject,
         event_id=None,

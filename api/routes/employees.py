@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from agents.service.erasure import ErasureBusyError, ErasureReport, erase_employee
+from agents.runtime.erasure import ErasureBusyError, ErasureReport, erase_employee
 from api.auth import AdminDep, require_admin
 from api.deps import EngineDep, SettingsDep
 from api.problems import ApiError, Problem

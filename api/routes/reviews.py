@@ -11,18 +11,18 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy.engine import Engine
 
 from api.auth import AdminDep, ReviewerDep, require_roles
-from api.deps import CatalogDep, EngineDep, SettingsDep
+from api.deps import CatalogDep, EngineDep, VaultKeysDep
 from api.problems import ApiError, Problem
 from core import reviews
 from core.api_keys import Role
 from core.catalog import Catalog
 from core.reviews import ReviewFilter, ReviewPublic, ReviewStatus
-from core.vault import load_keys, pseudonym
+from core.vault import pseudonym
 
 router = APIRouter(prefix="/reviews", tags=["reviews"])
 MAX_AGE_HOURS = 24 * 365
@@ -73,7 +73,7 @@ class BulkItem(BaseModel):
 
 
 def _filter(
-    settings: SettingsDep,
+    vault_keys: VaultKeysDep,
     status: ReviewStatus | None = ReviewStatus.pending,
     rule: str | None = None,
     flag: str | None = None,
@@ -85,9 +85,7 @@ def _filter(
     ] = None,
     employee: Annotated[str | None, Query(description="HRIS external id")] = None,
 ) -> ReviewFilter:
-    subject = (
-        pseudonym(employee, secret=load_keys(settings).pseudonym) if employee is not None else None
-    )
+    subject = pseudonym(employee, secret=vault_keys.pseudonym) if employee is not None else None
     return ReviewFilter(
         status=status,
         rule=rule,
@@ -206,14 +204,16 @@ class RevealOut(BaseModel):
     response_model=RevealOut,
     responses={**ERRORS, 410: {"model": Problem}},
 )
-def reveal(review_id: str, principal: AdminDep, engine: EngineDep, request: Request) -> RevealOut:
+def reveal(
+    review_id: str, principal: AdminDep, engine: EngineDep, vault_keys: VaultKeysDep
+) -> RevealOut:
     """Admins only, and on the record: every reveal is an audit entry (``pii_reveal``)."""
     try:
         values = reviews.reveal_personal_data(
             engine,
             review_id=review_id,
             admin=principal.name,
-            master_key=request.app.state.vault_keys.master,
+            master_key=vault_keys.master,
         )
     except reviews.ReviewError as error:
         raise _problem(error) from error

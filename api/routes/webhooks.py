@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Request, Response, status
 from pydantic import BaseModel
 
-from api.deps import EngineDep, SettingsDep, SourcesDep
+from api.deps import EngineDep, SettingsDep, SourcesDep, VaultKeysDep
 from api.problems import Problem
 from core.db import utcnow
 from tools.hris import intake
@@ -76,6 +76,7 @@ async def receive_webhook(
     settings: SettingsDep,
     engine: EngineDep,
     sources: SourcesDep,
+    vault_keys: VaultKeysDep,
 ) -> WebhookReceipt:
     body = await _read_body(request, settings.webhook_max_body_bytes)
     receipt = intake.receive(
@@ -86,7 +87,7 @@ async def receive_webhook(
         headers=request.headers,
         now=utcnow(),
         max_body_bytes=settings.webhook_max_body_bytes,
-        pseudonym_key=request.app.state.vault_keys.pseudonym,
+        pseudonym_key=vault_keys.pseudonym,
     )
     if receipt.duplicate:
         response.status_code = status.HTTP_200_OK

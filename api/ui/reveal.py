@@ -12,10 +12,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 
-from api.deps import CatalogDep, EngineDep
+from api.deps import CatalogDep, EngineDep, VaultKeysDep
 from api.ui.pages import Banner, flash, render
 from api.ui.present import PLACEHOLDER, ViewField, review_view
 from api.ui.session import RevealerDep
@@ -35,10 +35,10 @@ def restored(field: ViewField, values: Mapping[str, str]) -> str:
 @router.post("/reviews/{review_id}/reveal")
 def reveal(
     review_id: str,
-    request: Request,
     session: RevealerDep,
     engine: EngineDep,
     catalog: CatalogDep,
+    vault_keys: VaultKeysDep,
 ) -> Response:
     admin = session.principal.name
     try:
@@ -46,7 +46,7 @@ def reveal(
             engine,
             review_id=review_id,
             admin=admin,
-            master_key=request.app.state.vault_keys.master,
+            master_key=vault_keys.master,
         )
     except reviews.ReviewNotFoundError:
         return flash(Banner(False, "There is no such review."), status=404)

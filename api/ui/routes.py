@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.engine import Engine
 
-from api.deps import CatalogDep, EngineDep, SettingsDep
+from api.deps import CatalogDep, EngineDep, SettingsDep, VaultKeysDep
 from api.ui import session as ui
 from api.ui.pages import Banner, flash, is_htmx, render
 from api.ui.pick_lists import choices
@@ -32,7 +32,7 @@ from core.catalog import Catalog, GroupKind
 from core.db import utcnow
 from core.reviews import DANGER_FLAGS, Review, ReviewFilter, ReviewStatus
 from core.settings import Settings
-from core.vault import PSEUDONYM_PREFIX, load_keys, pseudonym
+from core.vault import PSEUDONYM_PREFIX, VaultKeys, pseudonym
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def _number(text: str) -> float | None:
         return None
 
 
-def parse_filters(values: Mapping[str, str], settings: Settings) -> QueueFilters:
+def parse_filters(values: Mapping[str, str], vault_keys: VaultKeys) -> QueueFilters:
     """Lenient: a value that does not parse is dropped with a sentence saying so, instead of
     a 422 page that would lose the rest of the filters."""
     found = QueueFilters()
@@ -124,7 +124,7 @@ def parse_filters(values: Mapping[str, str], settings: Settings) -> QueueFilters
         setattr(found, name, text)
     employee = values.get("employee", "").strip()
     if employee:
-        found.subject = pseudonym(employee, secret=load_keys(settings).pseudonym)
+        found.subject = pseudonym(employee, secret=vault_keys.pseudonym)
     else:
         subject = values.get("subject", "").strip()
         found.subject = (
@@ -190,9 +190,10 @@ def queue(
     session: UiSessionDep,
     engine: EngineDep,
     settings: SettingsDep,
+    vault_keys: VaultKeysDep,
     catalog: CatalogDep,
 ) -> Response:
-    filters = parse_filters(request.query_params, settings)
+    filters = parse_filters(request.query_params, vault_keys)
     after = request.query_params.get("after") or None
     canonical = f"{ui.HOME_PATH}?{filters.query(after=after or '')}".rstrip("?")
     partial = (
@@ -225,11 +226,12 @@ def bulk(
     form: FormDep,
     engine: EngineDep,
     settings: SettingsDep,
+    vault_keys: VaultKeysDep,
     catalog: CatalogDep,
 ) -> Response:
     """Each review is decided on its own, as in the API: one conflict does not undo the
     others, and each line of the answer says what happened to which review."""
-    filters = parse_filters({k: v[-1] for k, v in form.items() if v}, settings)
+    filters = parse_filters({k: v[-1] for k, v in form.items() if v}, vault_keys)
     ids = list(dict.fromkeys(i for i in form.get("ids", []) if i))
     if not ids or len(ids) > MAX_BULK:
         text = (

@@ -2,7 +2,7 @@
 
 Runs in-process: a temporary SQLite database, the bundled SCIM sandbox
 (`tools.lms.sandbox.SandboxServer`) and real workers from
-`agents.service.runtime.open_workers` with a
+`agents.runtime.workers.open_workers` with a
 policy that sends nothing to review (the checkpoint is measured elsewhere; here a parked
 event would only look like a wrong account).
 
@@ -71,7 +71,7 @@ class E2ESuite:
     )
 
     def run(self, options: RunOptions, progress: Progress) -> SuiteResult:
-        from agents.service.runtime import open_workers
+        from agents.runtime.workers import open_workers
         from core import inbox
         from core.catalog import load_catalog
         from core.db import create_tables, make_engine

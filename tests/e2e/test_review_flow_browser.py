@@ -14,7 +14,7 @@ import pytest
 from pydantic import SecretStr
 
 from agents.policy.rules import DEFAULT_POLICY
-from agents.service.runtime import open_workers
+from agents.runtime.workers import open_workers
 from api.app import create_app
 from core import api_keys, inbox, reviews
 from core.api_keys import Role

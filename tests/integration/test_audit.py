@@ -25,8 +25,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
-from agents.service import retention
-from agents.service.checkpointer import open_checkpointer
+from agents.checkpointer import open_checkpointer
+from agents.runtime import retention
 from api.app import create_app
 from core import api_keys, audit
 from core.api_keys import Role

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
-from agents.service.runtime import open_workers
+from agents.runtime.workers import open_workers
 from api.app import create_app
 from core import inbox
 from core.catalog import load_catalog

@@ -19,10 +19,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
-from agents.service.checkpointer import open_checkpointer
-from agents.service.erasure import ErasureBusyError, ErasureReport, erase_employee
-from agents.service.runtime import open_workers
-from agents.service.worker import Worker
+from agents.checkpointer import open_checkpointer
+from agents.runtime.erasure import ErasureBusyError, ErasureReport, erase_employee
+from agents.runtime.worker import Worker
+from agents.runtime.workers import open_workers
 from core import inbox
 from core.catalog import load_catalog
 from core.employee import Employee, EventType

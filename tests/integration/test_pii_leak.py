@@ -39,8 +39,9 @@ from sqlmodel import Session
 from agents.policy.rules import load_policy
 from agents.provisioning import nodes as steps
 from agents.provisioning.state import ProvisioningContext
-from agents.service.erasure import erase_employee
-from agents.service.runtime import open_workers
+from agents.runtime.erasure import erase_employee
+from agents.runtime.workers import open_workers
+from agents.services import Services
 from agents.title_agent.runner import LLMTitleMapper
 from core import inbox
 from core.catalog import load_catalog
@@ -255,7 +256,18 @@ def make_pipeline(tmp_path: Path, guard: PIIGuard) -> Pipeline:
     )
     keys = VaultKeys(master=os.urandom(32), pseudonym=os.urandom(32))
     taxonomy = write_skill_taxonomy(tmp_path / "taxonomy")
-    skills = build_skill_mapping(Settings(var_dir=tmp_path, skills_taxonomy_path=taxonomy))
+    settings = Settings(var_dir=tmp_path, skills_taxonomy_path=taxonomy)
+    services = Services(
+        settings=settings, engine=engine, catalog=catalog, vault_keys=keys, sources={}
+    ).using(
+        # these nodes never write to the LMS, and events carry the full record: no LMS, no HRIS
+        mapper=RulesMapper(catalog),
+        titles=titles,
+        reasoning=titles.reasoning,
+        policy=load_policy(NO_REVIEW_POLICY),
+        pii=guard,
+        skills=build_skill_mapping(settings),
+    )
 
     def context_for(case: Case, n: int) -> ProvisioningContext:
         manager_row, _ = inbox.enqueue(engine, event=make_event(case.manager))
@@ -270,19 +282,8 @@ def make_pipeline(tmp_path: Path, guard: PIIGuard) -> Pipeline:
             session.commit()
         event = make_event(case.employee)
         return ProvisioningContext(
-            engine=engine,
-            catalog=catalog,
-            lms=None,  # type: ignore[arg-type]  # these nodes never write to the LMS
-            lms_groups=None,  # type: ignore[arg-type]
-            mapper=RulesMapper(catalog),
-            titles=titles,
-            reasoning=titles.reasoning,  # type: ignore[arg-type]
-            policy=load_policy(NO_REVIEW_POLICY),
-            pii=guard,
-            vault_keys=keys,
-            hris=None,  # type: ignore[arg-type]  # events carry the full record
+            services=services,
             claim=Claim(receipt_id=f"r{n}", worker_id="leak-test", attempts=1, event=event),
-            skills=skills,
         )
 
     return Pipeline(engine, guard, model, client, context_for)

@@ -17,8 +17,8 @@ from faker import Faker
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
-from agents.service.runtime import open_workers
-from agents.service.worker import Worker
+from agents.runtime.worker import Worker
+from agents.runtime.workers import open_workers
 from core import audit, inbox
 from core.catalog import Catalog, load_catalog
 from core.employee import Employee, EmploymentStatus, EventType
@@ -111,8 +111,10 @@ def test_profile_skills_are_placed_from_the_scrubbed_view_and_recorded(
     harness: Harness, tmp_path: Path
 ) -> None:
     taxonomy = write_skill_taxonomy(tmp_path / "taxonomy")
-    harness.worker.skills = build_skill_mapping(
-        harness.settings.model_copy(update={"skills_taxonomy_path": taxonomy})
+    harness.worker.services = harness.worker.services.using(
+        skills=build_skill_mapping(
+            harness.settings.model_copy(update={"skills_taxonomy_path": taxonomy})
+        )
     )
     person = make_employee(
         given_name="Ilse", skills=["ms excel", "Python 3", f"pairs with {'Ilse'} every week"]
@@ -296,7 +298,7 @@ def test_a_backlog_is_scrubbed_in_one_ner_batch_ahead_of_its_runs(
     fake = Faker()
     fake.seed_instance(uuid.uuid4().int)  # texts this process's scrubber has never seen
     people = [make_employee(department=f"Office of {fake.name()}") for _ in range(6)]
-    engine = harness.worker.pii.scrubber.analyzer.nlp_engine
+    engine = harness.worker.services.pii.scrubber.analyzer.nlp_engine
     batches: list[int] = []
     ner = engine.ner_docs
 

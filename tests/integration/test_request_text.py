@@ -85,4 +85,4 @@ def test_a_nul_in_a_signed_webhook_body_is_a_400_and_nothing_is_stored(
         "webhook-signature": Webhook(SECRET).sign("msg_nul", sent_at, raw),
     }
     assert _problem(client.post("/webhooks/standard", content=raw, headers=headers)) == ["body"]
-    assert inbox.open_count(client.app.state.engine) == 0  # type: ignore[attr-defined]
+    assert inbox.open_count(client.app.state.services.engine) == 0  # type: ignore[attr-defined]

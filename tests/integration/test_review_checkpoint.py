@@ -17,8 +17,8 @@ from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
 from agents.policy.rules import DEFAULT_POLICY
-from agents.service.erasure import erase_employee
-from agents.service.runtime import open_workers
+from agents.runtime.erasure import erase_employee
+from agents.runtime.workers import open_workers
 from api.app import create_app
 from core import api_keys, audit, inbox, reviews
 from core.api_keys import Role

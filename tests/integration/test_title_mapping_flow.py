@@ -16,10 +16,10 @@ from langchain_core.messages import AIMessage
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
-from agents.service.erasure import erase_employee
-from agents.service.replay import ReplayError, replay_decision
-from agents.service.runtime import open_workers
-from agents.service.worker import Worker
+from agents.runtime.erasure import erase_employee
+from agents.runtime.replay import ReplayError, replay_decision
+from agents.runtime.worker import Worker
+from agents.runtime.workers import open_workers
 from core import audit, inbox
 from core.audit import AuditAction, AuditFilter
 from core.catalog import load_catalog

@@ -406,7 +406,7 @@ def test_the_jwks_is_fetched_once_and_cached(client: TestClient, idp: IdentityPr
 
 
 def test_api_keys_authenticate_until_revoked(client: TestClient) -> None:
-    engine = client.app.state.engine  # type: ignore[attr-defined]
+    engine = client.app.state.services.engine  # type: ignore[attr-defined]
     _, reviewer = api_keys.create_key(engine, name="ana", role=Role.reviewer)
     _, admin = api_keys.create_key(engine, name="ops-bot", role=Role.admin)
 
@@ -425,7 +425,7 @@ def test_api_keys_authenticate_until_revoked(client: TestClient) -> None:
 
 
 def test_a_forbidden_caller_with_a_non_ascii_name_gets_a_clean_403(client: TestClient) -> None:
-    engine = client.app.state.engine  # type: ignore[attr-defined]
+    engine = client.app.state.services.engine  # type: ignore[attr-defined]
     _, token = api_keys.create_key(engine, name='Zoë "李" Ng', role=Role.auditor)
     response = _get(client, "/_probe/reviewer", token)
     _refused(response, 403, 'Zoë "李" Ng has auditor')
@@ -458,7 +458,7 @@ def test_with_no_credentials_configured_the_api_is_disabled(tmp_path: Path) -> N
         _refused(_get(client, ADMIN_ENDPOINT, "anything"), 403, "no credentials are configured")
         assert _get(client, ADMIN_ENDPOINT).json()["title"] == "API access disabled"
 
-        engine = client.app.state.engine  # type: ignore[attr-defined]
+        engine = client.app.state.services.engine  # type: ignore[attr-defined]
         _, token = api_keys.create_key(engine, name="first", role=Role.admin)
         _refused(_get(client, ADMIN_ENDPOINT), 401, "bearer credentials required")
         assert _get(client, ADMIN_ENDPOINT, token).status_code == 200
@@ -467,7 +467,7 @@ def test_with_no_credentials_configured_the_api_is_disabled(tmp_path: Path) -> N
 def test_credentials_never_reach_the_logs(
     client: TestClient, idp: IdentityProvider, caplog: pytest.LogCaptureFixture
 ) -> None:
-    engine = client.app.state.engine  # type: ignore[attr-defined]
+    engine = client.app.state.services.engine  # type: ignore[attr-defined]
     _, key = api_keys.create_key(engine, name="ana", role=Role.reviewer)
     expired = idp.token(roles=["admin"], exp=int(time.time()) - 3600)
     tokens = [key, expired, idp.token(roles=["auditor"]), idp.token(key="rogue"), ADMIN_KEY]

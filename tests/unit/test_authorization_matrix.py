@@ -78,7 +78,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient
         oidc_audience="talentsync",
     )
     with TestClient(create_app(settings)) as client:
-        engine = client.app.state.engine  # type: ignore[attr-defined]
+        engine = client.app.state.services.engine  # type: ignore[attr-defined]
         tokens = {
             name: api_keys.create_key(engine, name=f"{name}-1", role=role)[1]
             for name, role in (

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from agents.service.title_stack import build_title_mapping
+from agents.title_agent.stack import build_title_mapping
 from api.cli import app
 from core.catalog import load_catalog
 from core.settings import Settings, get_settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.provisioning.planning import UserAction, make_plan
+from agents.policy.planning import UserAction, make_plan
 from core.catalog import Catalog, CatalogGroup, GroupKind
 from core.employee import EmploymentStatus
 from tests.factories import make_employee

@@ -118,7 +118,7 @@ def test_the_review_page_drops_out_of_range_numbers_instead_of_failing(
 ) -> None:
     """The page is lenient by design (it keeps the other filters and says what it
     ignored); it must answer, never fail, whatever the number."""
-    engine = client.app.state.engine  # type: ignore[attr-defined]
+    engine = client.app.state.services.engine  # type: ignore[attr-defined]
     key = make_keys(engine)["ana"]
     form = client.get("/ui/sign-in")
     token = re.search(r'name="form_token" value="([^"]+)"', form.text)

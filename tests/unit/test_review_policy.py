@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from agents.policy.assess import ChangeFacts, assess, seniority
+from agents.policy.planning import ProvisioningPlan, UserAction
 from agents.policy.rules import DEFAULT_POLICY, PolicyError, load_policy
-from agents.provisioning.planning import ProvisioningPlan, UserAction
 from core.catalog import GroupKind, load_catalog
 from tools.mapping.base import Assignment
 

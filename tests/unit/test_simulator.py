@@ -11,7 +11,7 @@ import pytest
 from pydantic import SecretStr
 from standardwebhooks.webhooks import Webhook
 
-from agents.provisioning.planning import wants_active
+from agents.policy.planning import wants_active
 from agents.provisioning.title_decision import needs_role
 from core.catalog import Catalog, GroupKind, load_catalog
 from core.data.demo_company import DEPARTMENT_TAG_PREFIX

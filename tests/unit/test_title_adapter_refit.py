@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.service.title_stack import build_title_mapping, refit_title_adapter
+from agents.title_agent.stack import build_title_mapping, refit_title_adapter
 from core.settings import Settings
 from pii.guard import get_guard
 from pii.identity import RecordIdentity

@@ -77,7 +77,7 @@ def _post(
 
 
 def _open_events(client: TestClient) -> int:
-    return inbox.open_count(client.app.state.engine)  # type: ignore[attr-defined]
+    return inbox.open_count(client.app.state.services.engine)  # type: ignore[attr-defined]
 
 
 def test_new_event_is_accepted_with_a_receipt_and_stored(client: TestClient) -> None:
@@ -283,7 +283,7 @@ def test_admin_endpoints_need_the_admin_key(client: TestClient) -> None:
 
 
 def test_a_dead_letter_is_replayed_through_the_api_once(client: TestClient) -> None:
-    engine = client.app.state.engine  # type: ignore[attr-defined]
+    engine = client.app.state.services.engine  # type: ignore[attr-defined]
     receipt = _post(client, _body()).json()["receipt_id"]
     claim = inbox.claim_next(engine, worker_id="w", lease_s=30)
     assert claim is not None
@@ -308,7 +308,7 @@ def test_an_accepted_event_opens_the_persons_audit_history_once(client: TestClie
     first = _post(client, body, msg_id="msg_audit")
     _post(client, body, msg_id="msg_audit")  # a duplicate delivery is not a second event
 
-    engine = client.app.state.engine  # type: ignore[attr-defined]
+    engine = client.app.state.services.engine  # type: ignore[attr-defined]
     entries = audit.query(engine, where=AuditFilter(action=AuditAction.event_received))
     assert len(entries) == 1
     entry = entries[0]

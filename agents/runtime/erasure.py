@@ -40,7 +40,7 @@ from sqlalchemy import Text, cast, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from agents.service.checkpointer import open_checkpointer
+from agents.checkpointer import open_checkpointer
 from core import audit
 from core.audit import ActorKind, AuditAction, AuditEntryCreate
 from core.db import as_utc, session_scope, utcnow

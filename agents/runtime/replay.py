@@ -15,7 +15,7 @@ from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
-from agents.service.title_stack import build_title_mapping
+from agents.title_agent.stack import build_title_mapping
 from core import audit
 from core.audit import AuditAction
 from core.catalog import load_catalog

@@ -24,30 +24,18 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command, Interrupt
 from sqlalchemy.engine import Engine
 
-from agents.policy.rules import ReviewPolicy
-from agents.provisioning.graph import ProvisioningGraph
 from agents.provisioning.audit_trail import audit_screen, review_requested_entry
+from agents.provisioning.graph import ProvisioningGraph
 from agents.provisioning.nodes import manager_names
 from agents.provisioning.state import ProvisioningContext, ProvisioningState
+from agents.services import Services
 from core import inbox, reviews, vault
-from core.catalog import Catalog
 from core.db import as_utc
 from core.employee import Employee
 from core.inbox import Claim, InboxStatus, LeaseLostError
-from core.settings import Settings
-from core.vault import VaultKeys
-from pii.guard import PIIGuard
 from pii.identity import RecordIdentity
 from tools.hris.errors import HRISFetchError
-from tools.hris.records import EmployeeFetcher
-from tools.lms.catalog_groups import CatalogGroups
 from tools.lms.errors import LMSRejected, LMSUnavailable
-from tools.lms.scim import ScimLMS
-from tools.mapping.base import Mapper
-from tools.mapping.skill_mapping import SkillMapping
-from tools.mapping.title_mapping import TitleMapping
-from tools.notify.review_webhook import ReviewNotifier
-from vectorstore.reasoning import ReasoningLog
 
 log = logging.getLogger(__name__)
 
@@ -58,21 +46,11 @@ def new_worker_id() -> str:
 
 @dataclass
 class Worker:
-    engine: Engine
+    """One claim at a time; several workers may share one `Services` (its parts are
+    thread-safe) and one compiled graph."""
+
+    services: Services
     graph: ProvisioningGraph
-    settings: Settings
-    catalog: Catalog
-    lms: ScimLMS
-    lms_groups: CatalogGroups
-    mapper: Mapper
-    titles: TitleMapping | None
-    reasoning: ReasoningLog
-    policy: ReviewPolicy
-    notifier: ReviewNotifier
-    hris: EmployeeFetcher
-    pii: PIIGuard
-    vault_keys: VaultKeys
-    skills: SkillMapping | None = None
     worker_id: str = ""
 
     def __post_init__(self) -> None:
@@ -82,11 +60,13 @@ class Worker:
     def run_once(self) -> bool:
         """Process at most one event; ``False`` when nothing was ready."""
         claim = inbox.claim_next(
-            self.engine, worker_id=self.worker_id, lease_s=self.settings.worker_lease_s
+            self.services.engine,
+            worker_id=self.worker_id,
+            lease_s=self.services.settings.worker_lease_s,
         )
         if claim is None:
             return False
-        with _LeaseKeeper(self.engine, claim, self.settings.worker_lease_s):
+        with _LeaseKeeper(self.services.engine, claim, self.services.settings.worker_lease_s):
             try:
                 self._prefetch(claim)
                 self._process(claim)
@@ -108,11 +88,11 @@ class Worker:
         Unlike `run_until_idle`, an event waiting for its next attempt keeps this going.
         """
         deadline, processed = time.monotonic() + timeout_s, 0
-        while inbox.open_count(self.engine) and time.monotonic() < deadline:
+        while inbox.open_count(self.services.engine) and time.monotonic() < deadline:
             if self.run_once():
                 processed += 1
             else:
-                time.sleep(min(self.settings.worker_poll_s, 0.05))
+                time.sleep(min(self.services.settings.worker_poll_s, 0.05))
         return processed
 
     def run_forever(self, stop: threading.Event) -> None:
@@ -124,34 +104,22 @@ class Worker:
                 log.exception("worker %s: claim failed", self.worker_id)
                 busy = False
             if not busy:
-                stop.wait(self.settings.worker_poll_s)
+                stop.wait(self.services.settings.worker_poll_s)
         log.info("worker %s stopped", self.worker_id)
 
     def _process(self, claim: Claim) -> None:
         stale = self._overtaken(claim)
         if stale is not None:
-            inbox.complete(self.engine, claim=claim, status=InboxStatus.stale, outcome=stale)
+            inbox.complete(
+                self.services.engine, claim=claim, status=InboxStatus.stale, outcome=stale
+            )
             log.info("stale %s: %s", claim.receipt_id, stale["reason"])
             return
-        context = ProvisioningContext(
-            engine=self.engine,
-            catalog=self.catalog,
-            lms=self.lms,
-            lms_groups=self.lms_groups,
-            mapper=self.mapper,
-            titles=self.titles,
-            reasoning=self.reasoning,
-            policy=self.policy,
-            hris=self.hris,
-            pii=self.pii,
-            vault_keys=self.vault_keys,
-            claim=claim,
-            skills=self.skills,
-        )
+        context = ProvisioningContext(services=self.services, claim=claim)
         config: RunnableConfig = {"configurable": {"thread_id": claim.receipt_id}}
         snapshot = self.graph.get_state(config)
         if snapshot.next:
-            decided = reviews.resolution_for(self.engine, receipt_id=claim.receipt_id)
+            decided = reviews.resolution_for(self.services.engine, receipt_id=claim.receipt_id)
             log.info("resuming %s at %s", claim.receipt_id, ", ".join(snapshot.next))
             if snapshot.interrupts and decided is not None and decided.resolution is not None:
                 resume: Command[Any] = Command(resume={decided.interrupt_id: decided.resolution})
@@ -160,7 +128,7 @@ class Worker:
                 self.graph.invoke(None, config, context=context)
         elif snapshot.values.get("outcome") is None:
             reviews.supersede_pending(
-                self.engine,
+                self.services.engine,
                 subject=self._subject(claim),
                 occurred_before=claim.event.occurred_at,
                 by_receipt=claim.receipt_id,
@@ -174,7 +142,7 @@ class Worker:
             outcome = snapshot.values["outcome"]
             rejected = (outcome.get("review") or {}).get("decision") == "rejected"
             inbox.complete(
-                self.engine,
+                self.services.engine,
                 claim=claim,
                 status=InboxStatus.rejected if rejected else InboxStatus.applied,
                 outcome=outcome,
@@ -187,14 +155,14 @@ class Worker:
     def _overtaken(self, claim: Claim) -> dict[str, Any] | None:
         """Why this event is stale, if it is: a later event of the same person was already
         applied, or waits for review (the newest snapshot is the one to decide on)."""
-        applied = inbox.is_stale(self.engine, claim=claim)
+        applied = inbox.is_stale(self.services.engine, claim=claim)
         if applied is not None:
             return {
                 "reason": "an event that occurred later was already applied",
                 "applied_receipt_id": applied.last_receipt_id,
                 "applied_occurred_at": applied.last_occurred_at.isoformat(),
             }
-        waiting = inbox.newer_waiting_for_review(self.engine, claim=claim)
+        waiting = inbox.newer_waiting_for_review(self.services.engine, claim=claim)
         if waiting is not None:
             return {
                 "reason": "an event that occurred later is waiting for review",
@@ -212,14 +180,16 @@ class Worker:
         and each run's own scrub step is a lookup. A hint only: another worker may take those
         events, and what is cached is offsets and types, never text.
         """
-        window = self.settings.worker_prefetch
+        window = self.services.settings.worker_prefetch
         if window <= 1 or claim.receipt_id in self._prefetched:
             return
         try:
-            upcoming = inbox.upcoming_records(self.engine, limit=window - 1)
+            upcoming = inbox.upcoming_records(self.services.engine, limit=window - 1)
             own = [claim.event.employee] if claim.event.employee is not None else []
             employees = [*own, *(employee for _, employee in upcoming)]
-            self.pii.prepare([(e, manager_names(self.engine, e)) for e in employees])
+            self.services.pii.prepare(
+                [(e, manager_names(self.services.engine, e)) for e in employees]
+            )
         except Exception:  # the run itself scrubs again; a failed hint costs nothing else
             log.warning("prefetch before %s failed", claim.receipt_id, exc_info=True)
             return
@@ -229,7 +199,9 @@ class Worker:
             self._prefetched.popitem(last=False)
 
     def _subject(self, claim: Claim) -> str:
-        return vault.pseudonym(claim.event.employee_external_id, secret=self.vault_keys.pseudonym)
+        return vault.pseudonym(
+            claim.event.employee_external_id, secret=self.services.vault_keys.pseudonym
+        )
 
     def _park(self, claim: Claim, pending: Interrupt, *, state: dict[str, Any]) -> None:
         """The run stopped at the review checkpoint: open the review, free the inbox row."""
@@ -237,7 +209,7 @@ class Worker:
         employee = Employee.model_validate(state["employee"])
         args = requests[0]["action_request"]["args"]
         review = reviews.open_review(
-            self.engine,
+            self.services.engine,
             receipt_id=claim.receipt_id,
             interrupt_id=pending.id,
             subject=self._subject(claim),
@@ -251,7 +223,7 @@ class Worker:
             flags=list(args.get("flags", [])),
         )
         inbox.park(
-            self.engine,
+            self.services.engine,
             claim=claim,
             outcome={"review_id": review.id, "rules": review.rules},
             audit_entries=[
@@ -262,18 +234,18 @@ class Worker:
                     review_id=review.id,
                     request=review.request,
                     screen=audit_screen(
-                        firewall=self.pii.firewall,
+                        firewall=self.services.pii.firewall,
                         identity=RecordIdentity.from_employee(
-                            employee, manager_names(self.engine, employee)
+                            employee, manager_names(self.services.engine, employee)
                         ),
-                        catalog=self.catalog,
-                        titles=self.titles,
+                        catalog=self.services.catalog,
+                        titles=self.services.titles,
                         own_ids=[claim.receipt_id, review.subject],
                     ),
                 )
             ],
         )
-        self.notifier.review_opened(
+        self.services.notifier.review_opened(
             review_id=review.id,
             rules=review.rules,
             approvals=review.required_approvals,
@@ -290,12 +262,12 @@ class Worker:
         reason = f"{type(error).__name__}: {error}"
         try:
             status = inbox.fail(
-                self.engine,
+                self.services.engine,
                 claim=claim,
                 error=reason,
-                max_attempts=self.settings.worker_max_attempts,
-                base_s=self.settings.worker_backoff_base_s,
-                max_s=self.settings.worker_backoff_max_s,
+                max_attempts=self.services.settings.worker_max_attempts,
+                base_s=self.services.settings.worker_backoff_base_s,
+                max_s=self.services.settings.worker_backoff_max_s,
                 retryable=not permanent,
                 not_before_s=error.retry_after if isinstance(error, LMSUnavailable) else None,
             )
