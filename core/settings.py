@@ -187,7 +187,7 @@ class Settings(BaseSettings):
     )
     llm_timeout_s: float = Field(30.0, gt=0, description="Per-request timeout.")
     llm_max_retries: int = Field(
-        2, ge=0, description="Client retries on 429/5xx/timeouts before the run goes to review."
+        2, ge=0, description="Client retries on 429/5xx/timeouts before the event is rescheduled."
     )
     llm_max_tool_rounds: int = Field(
         3, ge=0, description="Tool-calling rounds the agent may take before it must choose."
