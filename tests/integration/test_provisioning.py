@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -24,6 +24,7 @@ from core.catalog import Catalog, load_catalog
 from core.employee import Employee, EmploymentStatus, EventType
 from core.inbox import InboxStatus
 from core.settings import Settings
+from pii.analyzer import LowercaseLemmaEngine
 from tests.factories import (
     make_employee,
     make_event,
@@ -296,7 +297,8 @@ def test_a_backlog_is_scrubbed_in_one_ner_batch_ahead_of_its_runs(
     fake = Faker()
     fake.seed_instance(uuid.uuid4().int)  # texts this process's scrubber has never seen
     people = [make_employee(department=f"Office of {fake.name()}") for _ in range(6)]
-    engine = harness.worker.pii.scrubber.analyzer.nlp_engine
+    # the service's analyzer runs on the engine pii.analyzer.nlp_engine() builds
+    engine = cast(LowercaseLemmaEngine, harness.worker.pii.scrubber.analyzer.nlp_engine)
     batches: list[int] = []
     ner = engine.ner_docs
 
