@@ -297,10 +297,9 @@ def test_a_backlog_is_scrubbed_in_one_ner_batch_ahead_of_its_runs(
     fake = Faker()
     fake.seed_instance(uuid.uuid4().int)  # texts this process's scrubber has never seen
     people = [make_employee(department=f"Office of {fake.name()}") for _ in range(6)]
-    # the service's analyzer runs on the engine pii.analyzer.nlp_engine() builds
-    engine = cast(LowercaseLemmaEngine, harness.worker.pii.scrubber.analyzer.nlp_engine)
+    engine = harness.worker.pii.scrubber.analyzer.nlp_engine
     batches: list[int] = []
-    ner = engine.ner_docs
+    ner = cast(LowercaseLemmaEngine, engine).ner_docs  # the engine pii.analyzer builds
 
     def counted(texts: list[str], batch_size: int) -> Any:
         batches.append(len(texts))
