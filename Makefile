@@ -33,7 +33,7 @@ eval-gate: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy core prompts pii vectorstore tools agents evals api bench
+	$(BIN)/mypy core prompts pii vectorstore tools agents evals api bench tests
 	$(BIN)/lint-imports  # the layers contract in pyproject.toml: no upward imports
 
 format: $(STAMP)

@@ -10,7 +10,7 @@ import itertools
 import json
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import empty_checkpoint
 from pydantic import SecretStr, ValidationError
 from sqlalchemy.engine import Engine
@@ -391,7 +392,7 @@ def test_retention_purges_only_old_finished_runs_and_records_itself(
     settings = _settings(database_url, tmp_path)
     with open_checkpointer(settings) as checkpointer:
         for receipt in [*old.values(), *keep, current]:
-            config = {"configurable": {"thread_id": receipt, "checkpoint_ns": ""}}
+            config: RunnableConfig = {"configurable": {"thread_id": receipt, "checkpoint_ns": ""}}
             checkpointer.put(config, empty_checkpoint(), {}, {})
 
         report = retention.apply_retention(engine, checkpointer, older_than_days=30)
@@ -526,7 +527,7 @@ def test_the_api_filters_pages_and_exports(
     missing = client.get("/audit/999", headers=admin)
     assert missing.status_code == 404
     assert missing.headers["content-type"] == "application/problem+json"
-    for params in (
+    refused_params: tuple[Mapping[str, str | int | float], ...] = (
         {"min_confidence": 0.9, "max_confidence": 0.1},
         {"employee": "E42", "subject": person},
         {"limit": 5000},
@@ -535,7 +536,8 @@ def test_the_api_filters_pages_and_exports(
         {"format": "csv", "limit": 10**9 + 1},
         {"since": "0001-01-01T00:00:00+14:00"},  # before year 1 in UTC: a 500
         {"rule": "a\x00b"},  # a NUL: a 500 on PostgreSQL
-    ):
+    )
+    for params in refused_params:
         refused = client.get("/audit", params=params, headers=admin)
         assert refused.status_code == 422, params
         assert refused.headers["content-type"] == "application/problem+json"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import chromadb
+from chromadb.api.types import Documents, Embeddings
 
 from vectorstore.catalog_index import CatalogIndex
 from vectorstore.embeddings import MiniLMEmbeddingFunction, default_embedder
@@ -17,7 +17,7 @@ class CountingFunction(MiniLMEmbeddingFunction):
         super().__init__(default_embedder())
         self.texts: list[str] = []
 
-    def __call__(self, input: Sequence[str]) -> list:  # type: ignore[override]
+    def __call__(self, input: Documents) -> Embeddings:
         self.texts.extend(input)
         return super().__call__(input)
 

@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 
 from core import inbox
 from core.catalog import load_catalog
-from core.employee import EventType
+from core.employee import Employee, EventType
 from core.inbox import InboxEvent, InboxStatus
 from core.settings import Settings
 from tests.factories import NO_REVIEW_POLICY, make_employee, make_event
@@ -61,11 +61,11 @@ def _kill_a_worker_mid_run(engine: Engine, env: dict[str, str], log: Path) -> li
         applied = inbox.status_counts(engine)["applied"]
         worker = _start_worker(env, log)
         try:
-            _wait(
-                lambda applied=applied: inbox.status_counts(engine)["applied"] >= applied + 3,
-                120,
-                "a few applies",
-            )
+
+            def a_few_applied(applied: int = applied) -> bool:
+                return inbox.status_counts(engine)["applied"] >= applied + 3
+
+            _wait(a_few_applied, 120, "a few applies")
             _wait(lambda: inbox.status_counts(engine)["processing"] >= 1, 30, "work in flight")
             os.kill(worker.pid, signal.SIGKILL)
             worker.wait(timeout=10)
@@ -94,6 +94,7 @@ def test_sigkill_mid_run_then_restart_applies_every_event_exactly_once(
     }
     for person in people:
         inbox.enqueue(engine, event=make_event(person, occurred_at=T0))
+    moved: Employee | None  # each mover here; later, whether a person moved
     for moved in movers.values():
         inbox.enqueue(
             engine,

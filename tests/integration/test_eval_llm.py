@@ -10,11 +10,11 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import openai
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from api.cli import app
 from core.settings import get_settings
@@ -47,7 +47,7 @@ def _model(fail: dict[str, str]) -> ScriptedChatModel:
             return AIMessage(content="Looking at the shortlist.", usage_metadata=usage)
         how = fail.get(title.group(1).strip())
         if how == "timeout":
-            raise openai.APITimeoutError(httpx.Request("POST", "http://llm/v1/chat/completions"))
+            raise openai.APITimeoutError(httpx2.Request("POST", "http://llm/v1/chat/completions"))
         if how == "garbage":
             return AIMessage(content="I think it is the nurse one")
         return choice(shown.group(1), 0.9)
@@ -62,7 +62,9 @@ def one_tool_round(cli_env: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     return cli_env
 
 
-def test_a_failed_example_is_a_miss_counted_by_kind(tmp_path: Path, one_tool_round) -> None:
+def test_a_failed_example_is_a_miss_counted_by_kind(
+    tmp_path: Path, one_tool_round: pytest.MonkeyPatch
+) -> None:
     ranked = run_suite(
         "titles", RunOptions(dataset=TITLES, catalog=ESCO, limit=LIMIT), out=tmp_path / "emb"
     )
@@ -107,7 +109,7 @@ def server() -> Iterator[ScriptedOpenAIServer]:
         yield running
 
 
-def _cli_run(server: ScriptedOpenAIServer, cli_env: pytest.MonkeyPatch, out: Path) -> object:
+def _cli_run(server: ScriptedOpenAIServer, cli_env: pytest.MonkeyPatch, out: Path) -> Result:
     for name, value in {
         "TALENTSYNC_LLM_BASE_URL": server.base_url,
         "TALENTSYNC_LLM_MAX_TOOL_ROUNDS": "0",
@@ -122,7 +124,9 @@ def _cli_run(server: ScriptedOpenAIServer, cli_env: pytest.MonkeyPatch, out: Pat
     return CliRunner().invoke(app, [*args, "--mapper", "llm", "--limit", "3", "--out", str(out)])
 
 
-def test_eval_honours_the_services_llm_settings(tmp_path: Path, cli_env, server) -> None:
+def test_eval_honours_the_services_llm_settings(
+    tmp_path: Path, cli_env: pytest.MonkeyPatch, server: ScriptedOpenAIServer
+) -> None:
     abstain = text(json.dumps({"role_id": None, "confidence": 0.2, "rationale": "none fits"}))
     server.script([abstain] * 3)
 
@@ -136,7 +140,7 @@ def test_eval_honours_the_services_llm_settings(tmp_path: Path, cli_env, server)
 
 
 def test_a_run_past_the_failure_share_exits_non_zero_named_and_stored(
-    tmp_path: Path, cli_env, server
+    tmp_path: Path, cli_env: pytest.MonkeyPatch, server: ScriptedOpenAIServer
 ) -> None:
     server.script([])  # every request answered 500: the server cannot do the method
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from langchain_core.messages import AIMessage
 
 from agents.title_agent import nodes
 from agents.title_agent.state import TitleAgentState
@@ -34,7 +35,9 @@ def test_the_suite_fails_when_the_candidate_check_is_broken(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def everything_was_shown(state: TitleAgentState) -> set[str]:
-        answers = [m for m in state.get("messages", []) if getattr(m, "tool_calls", None)]
+        answers = [
+            m for m in state.get("messages", []) if isinstance(m, AIMessage) and m.tool_calls
+        ]
         return {str(c["args"].get("role_id")) for m in answers for c in m.tool_calls} | set(
             state.get("shortlist", [])
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import chromadb
@@ -24,7 +25,9 @@ from tests.doubles.openai_server import (
     text,
     tool_calls,
 )
+from tools.mapping.embedded import EmbeddedTitleMapper
 from tools.mapping.errors import LLMUnavailableError
+from tools.mapping.role_directory import RoleDirectory
 from vectorstore.embedder import embedder_from_settings
 from vectorstore.erasure import forget_subject
 from vectorstore.memory import ApprovedMemory
@@ -38,7 +41,12 @@ def server() -> Iterator[ScriptedOpenAIServer]:
         yield running
 
 
-def mapper_for(server, role_directory, embedded_mapper, **settings: Any) -> LLMTitleMapper:
+def mapper_for(
+    server: ScriptedOpenAIServer,
+    role_directory: RoleDirectory,
+    embedded_mapper: EmbeddedTitleMapper,
+    **settings: Any,
+) -> LLMTitleMapper:
     fields: dict[str, Any] = {
         "llm_base_url": server.base_url,
         "llm_model": MODEL,
@@ -60,7 +68,11 @@ def answer(role_id: str | None, confidence: float = 0.9) -> dict[str, Any]:
     return {"role_id": role_id, "confidence": confidence, "rationale": "the title names it"}
 
 
-def test_tool_calls_then_function_calling_choice(server, role_directory, embedded_mapper):
+def test_tool_calls_then_function_calling_choice(
+    server: ScriptedOpenAIServer,
+    role_directory: RoleDirectory,
+    embedded_mapper: EmbeddedTitleMapper,
+) -> None:
     server.script(
         [
             tool_calls(("search_catalog", {"query": "software developer"})),
@@ -89,7 +101,11 @@ def test_tool_calls_then_function_calling_choice(server, role_directory, embedde
     assert got.provenance["usage"]["total_tokens"] == 3 * 135
 
 
-def test_json_schema_structured_output(server, role_directory, embedded_mapper):
+def test_json_schema_structured_output(
+    server: ScriptedOpenAIServer,
+    role_directory: RoleDirectory,
+    embedded_mapper: EmbeddedTitleMapper,
+) -> None:
     server.script([text(""), text(json.dumps(answer("role-15-1252", 0.8)))])
     mapper = mapper_for(
         server, role_directory, embedded_mapper, llm_structured_output="json_schema"
@@ -103,7 +119,11 @@ def test_json_schema_structured_output(server, role_directory, embedded_mapper):
     assert final["response_format"]["json_schema"]["name"] == "RoleChoice"
 
 
-def test_a_refusal_is_retried_once_then_goes_to_review(server, role_directory, embedded_mapper):
+def test_a_refusal_is_retried_once_then_goes_to_review(
+    server: ScriptedOpenAIServer,
+    role_directory: RoleDirectory,
+    embedded_mapper: EmbeddedTitleMapper,
+) -> None:
     server.script([text(""), refusal(), refusal()])
     mapper = mapper_for(
         server, role_directory, embedded_mapper, llm_structured_output="json_schema"
@@ -116,7 +136,11 @@ def test_a_refusal_is_retried_once_then_goes_to_review(server, role_directory, e
     assert len(server.chat_requests) == 3
 
 
-def test_an_invented_id_over_http_is_rejected(server, role_directory, embedded_mapper):
+def test_an_invented_id_over_http_is_rejected(
+    server: ScriptedOpenAIServer,
+    role_directory: RoleDirectory,
+    embedded_mapper: EmbeddedTitleMapper,
+) -> None:
     invented = tool_calls(("RoleChoice", answer("administrators", 1.0)))
     server.script([text(""), invented, invented])
 
@@ -131,7 +155,11 @@ def test_an_invented_id_over_http_is_rejected(server, role_directory, embedded_m
     assert retry["role"] == "user" and "administrators" in retry["content"]
 
 
-def test_a_429_with_retry_after_is_retried_by_the_client(server, role_directory, embedded_mapper):
+def test_a_429_with_retry_after_is_retried_by_the_client(
+    server: ScriptedOpenAIServer,
+    role_directory: RoleDirectory,
+    embedded_mapper: EmbeddedTitleMapper,
+) -> None:
     server.script(
         [
             error(429, retry_after=0.2),
@@ -147,7 +175,11 @@ def test_a_429_with_retry_after_is_retried_by_the_client(server, role_directory,
     assert len(server.chat_requests) == 3
 
 
-def test_persistent_429s_make_the_event_transient(server, role_directory, embedded_mapper):
+def test_persistent_429s_make_the_event_transient(
+    server: ScriptedOpenAIServer,
+    role_directory: RoleDirectory,
+    embedded_mapper: EmbeddedTitleMapper,
+) -> None:
     server.script([error(429, retry_after=0.05)] * 3)
     mapper = mapper_for(server, role_directory, embedded_mapper, llm_max_retries=1)
 
@@ -156,7 +188,11 @@ def test_persistent_429s_make_the_event_transient(server, role_directory, embedd
     assert len(server.chat_requests) == 2
 
 
-def test_a_timeout_is_transient(server, role_directory, embedded_mapper):
+def test_a_timeout_is_transient(
+    server: ScriptedOpenAIServer,
+    role_directory: RoleDirectory,
+    embedded_mapper: EmbeddedTitleMapper,
+) -> None:
     server.script([slow(text(""), 2.0)])
     mapper = mapper_for(server, role_directory, embedded_mapper, llm_timeout_s=0.3)
 
@@ -164,7 +200,11 @@ def test_a_timeout_is_transient(server, role_directory, embedded_mapper):
         mapper.suggest("Software Developer", department=None, identity=NOBODY)
 
 
-def test_a_400_goes_to_review_with_the_status(server, role_directory, embedded_mapper):
+def test_a_400_goes_to_review_with_the_status(
+    server: ScriptedOpenAIServer,
+    role_directory: RoleDirectory,
+    embedded_mapper: EmbeddedTitleMapper,
+) -> None:
     server.script([error(400)])
 
     got = mapper_for(server, role_directory, embedded_mapper).suggest(
@@ -175,7 +215,11 @@ def test_a_400_goes_to_review_with_the_status(server, role_directory, embedded_m
     assert "HTTP 400" in got.rationale
 
 
-def test_the_output_cap_reaches_the_wire_as_max_tokens(server, role_directory, embedded_mapper):
+def test_the_output_cap_reaches_the_wire_as_max_tokens(
+    server: ScriptedOpenAIServer,
+    role_directory: RoleDirectory,
+    embedded_mapper: EmbeddedTitleMapper,
+) -> None:
     """llama.cpp reads only max_tokens; langchain-openai renames its own to
     max_completion_tokens, so the cap must travel in the body as it is."""
     server.script([text(""), tool_calls(("RoleChoice", answer("role-15-1252")))])
@@ -189,7 +233,11 @@ def test_the_output_cap_reaches_the_wire_as_max_tokens(server, role_directory, e
         assert "max_completion_tokens" not in request  # OpenAI refuses both at once
 
 
-def test_the_openai_form_of_the_cap_is_sent_alone(server, role_directory, embedded_mapper):
+def test_the_openai_form_of_the_cap_is_sent_alone(
+    server: ScriptedOpenAIServer,
+    role_directory: RoleDirectory,
+    embedded_mapper: EmbeddedTitleMapper,
+) -> None:
     server.script([text(""), tool_calls(("RoleChoice", answer("role-15-1252")))])
     mapper = mapper_for(
         server,
@@ -205,7 +253,11 @@ def test_the_openai_form_of_the_cap_is_sent_alone(server, role_directory, embedd
         assert request["max_completion_tokens"] == 300 and "max_tokens" not in request
 
 
-def test_the_answer_schema_admits_only_the_shown_ids(server, role_directory, embedded_mapper):
+def test_the_answer_schema_admits_only_the_shown_ids(
+    server: ScriptedOpenAIServer,
+    role_directory: RoleDirectory,
+    embedded_mapper: EmbeddedTitleMapper,
+) -> None:
     """A server that turns the schema into a grammar (llama.cpp) cannot write another id."""
     server.script([text(""), tool_calls(("RoleChoice", answer("role-15-1252")))])
 
@@ -220,8 +272,10 @@ def test_the_answer_schema_admits_only_the_shown_ids(server, role_directory, emb
 
 
 def test_a_server_refusing_json_schema_fails_over_and_remembers(
-    server, role_directory, embedded_mapper
-):
+    server: ScriptedOpenAIServer,
+    role_directory: RoleDirectory,
+    embedded_mapper: EmbeddedTitleMapper,
+) -> None:
     """llama.cpp answers json_schema with HTTP 500: not an outage, a method it lacks."""
     server.script(
         [
@@ -250,7 +304,11 @@ def test_a_server_refusing_json_schema_fails_over_and_remembers(
     assert got.provenance["usage"]["failed_calls"] == 1
 
 
-def test_json_mode_is_the_last_method_and_says_which_keys(server, role_directory, embedded_mapper):
+def test_json_mode_is_the_last_method_and_says_which_keys(
+    server: ScriptedOpenAIServer,
+    role_directory: RoleDirectory,
+    embedded_mapper: EmbeddedTitleMapper,
+) -> None:
     server.script([text(""), error(500), error(500), text(json.dumps(answer("role-15-1252")))])
     mapper = mapper_for(
         server, role_directory, embedded_mapper, llm_structured_output="json_schema"
@@ -264,7 +322,11 @@ def test_json_mode_is_the_last_method_and_says_which_keys(server, role_directory
     assert '"role_id"' in last["messages"][-1]["content"]
 
 
-def test_a_server_refusing_every_method_fails_once_clearly(server, role_directory, embedded_mapper):
+def test_a_server_refusing_every_method_fails_once_clearly(
+    server: ScriptedOpenAIServer,
+    role_directory: RoleDirectory,
+    embedded_mapper: EmbeddedTitleMapper,
+) -> None:
     server.script([text(""), error(500), error(500), error(500)])
     mapper = mapper_for(
         server, role_directory, embedded_mapper, llm_structured_output="json_schema"
@@ -279,7 +341,11 @@ def test_a_server_refusing_every_method_fails_once_clearly(server, role_director
     assert got.provenance["usage"] == {"calls": 4, "failed_calls": 3, **got.provenance["usage"]}
 
 
-def test_an_answer_a_person_would_accept_is_taken(server, role_directory, embedded_mapper):
+def test_an_answer_a_person_would_accept_is_taken(
+    server: ScriptedOpenAIServer,
+    role_directory: RoleDirectory,
+    embedded_mapper: EmbeddedTitleMapper,
+) -> None:
     """Seen with Gemma 270M: "29-1141" for the shown role-29-1141, a confidence of 13.38."""
     loose = {"role_id": "15-1252", "confidence": 13.38, "rationale": "software"}
     server.script([text(""), tool_calls(("RoleChoice", loose))])
@@ -303,8 +369,10 @@ def templated() -> Iterator[ScriptedOpenAIServer]:
 
 
 def test_a_template_that_drops_the_system_message_gets_the_rules_in_the_user_turn(
-    templated, role_directory, embedded_mapper
-):
+    templated: ScriptedOpenAIServer,
+    role_directory: RoleDirectory,
+    embedded_mapper: EmbeddedTitleMapper,
+) -> None:
     templated.drops_system = True  # llama.cpp's gemma chat format
     ok, chosen = text("ok"), tool_calls(("RoleChoice", answer("role-15-1252")))
     templated.script([ok, ok, text(""), chosen, text(""), chosen])
@@ -326,8 +394,10 @@ def test_a_template_that_drops_the_system_message_gets_the_rules_in_the_user_tur
 
 
 def test_a_template_that_keeps_the_system_message_keeps_it(
-    templated, role_directory, embedded_mapper
-):
+    templated: ScriptedOpenAIServer,
+    role_directory: RoleDirectory,
+    embedded_mapper: EmbeddedTitleMapper,
+) -> None:
     templated.drops_system = False
     ok = text("ok")
     templated.script([ok, ok, text(""), tool_calls(("RoleChoice", answer("role-15-1252")))])
@@ -340,7 +410,9 @@ def test_a_template_that_keeps_the_system_message_keeps_it(
     assert got.provenance["system_prompt"] == "system"
 
 
-def test_openai_compatible_embeddings_get_their_own_collections(server, tmp_path):
+def test_openai_compatible_embeddings_get_their_own_collections(
+    server: ScriptedOpenAIServer, tmp_path: Path
+) -> None:
     settings = Settings(
         var_dir=tmp_path,
         embeddings="openai",

@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import httpx
 import pytest
+from scim2_server.testserver.application import BearerTokenApplication
 
 from core.catalog import Catalog, CatalogGroup, GroupKind
 from core.employee import EmploymentStatus, WorkerType
@@ -20,7 +21,7 @@ from tools.lms.sandbox import SandboxServer
 from tools.lms.scim import ScimLMS
 
 if TYPE_CHECKING:
-    from conftest import SandboxControl, TokenEndpoint
+    from tests.integration.conftest import SandboxControl, TokenEndpoint
 
     MakeLMS = Callable[..., ScimLMS]
 
@@ -268,7 +269,8 @@ def test_oauth_token_is_refetched_when_the_lms_refuses_it(
 
     lms.groups()
     # The LMS rotates its keys: the cached token is now refused.
-    sandbox.app.scim_app.bearer_tokens = {"new-token"}
+    scim_app = cast(BearerTokenApplication, sandbox.app.scim_app)  # started with a token
+    scim_app.bearer_tokens = {"new-token"}
     assert len(lms.groups()) == 5
 
     assert issuer.issued == ["old-token", "new-token"]

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -24,6 +24,7 @@ from core.catalog import Catalog, load_catalog
 from core.employee import Employee, EmploymentStatus, EventType
 from core.inbox import InboxStatus
 from core.settings import Settings
+from pii.analyzer import LowercaseLemmaEngine
 from tests.factories import (
     make_employee,
     make_event,
@@ -300,7 +301,7 @@ def test_a_backlog_is_scrubbed_in_one_ner_batch_ahead_of_its_runs(
     people = [make_employee(department=f"Office of {fake.name()}") for _ in range(6)]
     engine = harness.worker.services.pii.scrubber.analyzer.nlp_engine
     batches: list[int] = []
-    ner = engine.ner_docs
+    ner = cast(LowercaseLemmaEngine, engine).ner_docs  # the engine pii.analyzer builds
 
     def counted(texts: list[str], batch_size: int) -> Any:
         batches.append(len(texts))

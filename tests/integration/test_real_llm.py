@@ -22,6 +22,8 @@ from agents.title_agent.runner import LLMTitleMapper
 from core.settings import Settings
 from pii.guard import get_guard
 from pii.identity import RecordIdentity
+from tools.mapping.embedded import EmbeddedTitleMapper
+from tools.mapping.role_directory import RoleDirectory
 
 BASE_URL = os.environ.get("TALENTSYNC_TEST_LLM_BASE_URL")
 pytestmark = pytest.mark.skipif(not BASE_URL, reason="TALENTSYNC_TEST_LLM_BASE_URL is not set")
@@ -37,7 +39,9 @@ MIN_RIGHT = int(os.environ.get("TALENTSYNC_TEST_LLM_MIN_RIGHT", "3"))
 
 
 @pytest.mark.timeout(900)
-def test_a_real_model_answers_are_parsed_and_mostly_right(role_directory, embedded_mapper):
+def test_a_real_model_answers_are_parsed_and_mostly_right(
+    role_directory: RoleDirectory, embedded_mapper: EmbeddedTitleMapper
+) -> None:
     settings = Settings(llm_base_url=BASE_URL)  # the rest from TALENTSYNC_LLM_* as deployed
     mapper = LLMTitleMapper.from_settings(
         settings,

@@ -87,7 +87,7 @@ def test_canonical_json_is_sorted_compact_utf8_with_float_reprs() -> None:
 def test_the_hash_is_sha256_of_the_documented_canonical_object() -> None:
     """Pinned literally, so that a change of the format (which would orphan every existing
     chain) cannot go unnoticed; an outside verifier can rely on this recipe."""
-    fields = {
+    fields: dict[str, Any] = {
         "seq": 1,
         "at": datetime(2026, 3, 1, 10, 30, tzinfo=UTC) + timedelta(hours=-1),
         "event_id": "evt_1",
@@ -266,7 +266,7 @@ def test_csv_import_refuses_foreign_columns() -> None:
 
 
 def test_entries_refuse_raw_ids_and_impossible_confidences() -> None:
-    base = {"actor": "system", "actor_kind": "system", "action": "erasure"}
+    base: dict[str, Any] = {"actor": "system", "actor_kind": "system", "action": "erasure"}
     with pytest.raises(ValidationError, match="pattern"):
         AuditEntryCreate(**base, subject="E10001")
     with pytest.raises(ValidationError):

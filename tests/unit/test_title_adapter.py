@@ -61,7 +61,7 @@ def test_the_ridge_keeps_an_adapter_with_nothing_to_learn_near_the_identity() ->
 def test_role_centroids_are_unit_means_of_each_roles_labels() -> None:
     vectors = np.asarray([[1, 0], [0, 1], [3, 0]], dtype=np.float32)
     centroids = role_centroids(vectors, np.asarray([0, 0, 1]), 2)
-    assert np.allclose(centroids, [[2**-0.5, 2**-0.5], [1, 0]])
+    assert np.allclose(centroids, [[2**-0.5, 2**-0.5], [1.0, 0.0]])
 
 
 ROLES = [

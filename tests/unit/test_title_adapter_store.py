@@ -4,6 +4,7 @@ fitted for, and a failed save never leaves a half-written or half-switched adapt
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
@@ -144,7 +145,7 @@ def test_a_save_that_fails_midway_leaves_the_previous_adapter_whole(
         handle.write(b"\x93NUMPY half a header")
         raise OSError("disk full")
 
-    monkeypatch.setattr(adapter_store.np, "save", half_a_file)
+    monkeypatch.setattr(np, "save", half_a_file)  # adapter_store writes with np.save
     with pytest.raises(OSError, match="disk full"):
         save_adapter(directory=tmp_path, adapter=_adapter(2), key=replace(KEY, approvals=400))
     monkeypatch.undo()
@@ -159,14 +160,14 @@ def test_a_save_that_fails_before_the_manifest_moves_keeps_the_old_adapter_curre
 ) -> None:
     old = _adapter(1)
     save_adapter(directory=tmp_path, adapter=old, key=KEY)
-    rename = adapter_store.os.replace
+    rename = os.replace
 
     def crash_on_manifest(source: str, target: Path) -> None:
         if Path(target).name == MANIFEST:
             raise OSError("killed")
         rename(source, target)
 
-    monkeypatch.setattr(adapter_store.os, "replace", crash_on_manifest)
+    monkeypatch.setattr(os, "replace", crash_on_manifest)  # adapter_store renames with os.replace
     with pytest.raises(OSError, match="killed"):
         save_adapter(directory=tmp_path, adapter=_adapter(2), key=replace(KEY, approvals=400))
     monkeypatch.undo()

@@ -13,6 +13,7 @@ from agents.provisioning.title_decision import (
 )
 from core.catalog import GroupKind
 from tests.factories import make_employee
+from tools.mapping.base import MappingDecision
 from tools.mapping.role_directory import RoleDirectory
 from tools.mapping.rules import RulesMapper
 from tools.mapping.suggestion import RoleSuggestion
@@ -27,11 +28,11 @@ def suggestion(role_id: str | None, confidence: float = 0.9, **extra: object) ->
         confidence=confidence,
         rationale="closest label",
         provenance={"mapper": "embedded"},
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 
-def open_decision(role_directory: RoleDirectory):
+def open_decision(role_directory: RoleDirectory) -> MappingDecision:
     rules = RulesMapper(role_directory.catalog)
     return rules.map(make_employee(job_code=None, hire_date=HIRED), manages_others=False)
 

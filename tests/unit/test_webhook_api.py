@@ -183,10 +183,10 @@ def test_an_unreadable_timestamp_is_a_400_naming_the_header_and_no_traceback(
     """Unauthenticated: it reached int() before the signature check (a 500 and a
     70-line traceback in the log for anyone who sent it)."""
     headers = {
-        "content-type": "application/json",
-        "webhook-id": "msg_ts",
-        "webhook-timestamp": timestamp,  # bytes: sent as is, decoded latin-1 by the server
-        "webhook-signature": "v1,c2lnbmF0dXJl",
+        b"content-type": b"application/json",
+        b"webhook-id": b"msg_ts",
+        b"webhook-timestamp": timestamp,  # bytes: sent as is, decoded latin-1 by the server
+        b"webhook-signature": b"v1,c2lnbmF0dXJl",
     }
     with caplog.at_level(logging.DEBUG):
         response = client.post("/webhooks/standard", content=b"{}", headers=headers)
