@@ -25,7 +25,7 @@ from core.audit import AuditAction, AuditFilter
 from core.catalog import load_catalog
 from core.employee import EventType
 from core.inbox import InboxStatus
-from tests.doubles.scripted_chat import ScriptedChatModel, choice
+from evals.scripted_chat_models import ScriptedChatModel, choice
 from tests.factories import make_employee, make_event, make_worker_settings
 from tools.lms.sandbox import SandboxServer
 from tools.lms.scim import ScimLMS
