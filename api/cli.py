@@ -303,7 +303,7 @@ def eval_pii(
     limit: Annotated[int | None, typer.Option(help="Only the first N examples.")] = None,
 ) -> None:
     """Span-level precision, recall and F2 of the PII scrubber, per entity type."""
-    from evals.pii import DEFAULT_DATASET, evaluate, load_examples, render
+    from evals.pii_spans import DEFAULT_DATASET, evaluate, load_examples, render
     from pii.scrubber import Scrubber
 
     with one_line_errors():

@@ -26,7 +26,7 @@ import time
 from rich.console import Console
 from rich.table import Table
 
-from evals.titles import DEFAULT_CATALOG, DEFAULT_TITLES, label_vectors, load_examples
+from evals.title_examples import DEFAULT_CATALOG, DEFAULT_TITLES, label_vectors, load_examples
 from tools.titles.adapter import TitleAdapter
 from tools.titles.ranker import TitleRanker
 from vectorstore.embeddings import default_embedder

@@ -10,7 +10,7 @@ altered by the PII guard"), with no tolerance. The datasets are small so the gat
 in about a minute on a laptop; the full reference files are for `talentsync eval run`.
 
 The ``--prompt`` option evaluates a prompt version: the injection suite's prompt-following
-scripted model (`evals.prompt_following`) obeys the rules a prompt states, so a prompt that
+scripted model (`evals.scripted_chat_models`) obeys the rules a prompt states, so a prompt that
 drops the candidate-only or "titles are data" rule fails on ``steered_rate``. That shows the
 gate's mechanics with a scripted model, not a real model's behaviour.
 """

@@ -57,6 +57,11 @@ def mrr(ranks: Sequence[int] | IntArray) -> float:
     return float(r.mean()) if r.size else math.nan
 
 
+def metrics_from_ranks(ranks: Sequence[int] | IntArray) -> tuple[float, float, float]:
+    """Top-1, recall@5 and MRR in one call, as the fitting scripts report them."""
+    return top1(ranks), recall_at_k(ranks, 5), mrr(ranks)
+
+
 def safe_ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator else math.nan
 
@@ -215,6 +220,17 @@ def ratio_statistic(numerator: Sequence[float], denominator: Sequence[float] | N
     return statistic
 
 
+def _percentile_interval(resampled: Sequence[float], level: float) -> Interval:
+    """The central ``level`` share of the resampled values (NaN draws dropped)."""
+    values = np.asarray(resampled, dtype=np.float64)
+    values = values[~np.isnan(values)]
+    if values.size == 0:
+        return Interval(math.nan, math.nan)
+    alpha = (1 - level) / 2
+    low, high = np.quantile(values, [alpha, 1 - alpha])
+    return Interval(float(low), float(high))
+
+
 def bootstrap_interval(
     statistic: Statistic,
     n: int,
@@ -227,15 +243,8 @@ def bootstrap_interval(
     if n == 0:
         return Interval(math.nan, math.nan)
     rng = np.random.default_rng(seed)
-    values = np.asarray(
-        [statistic(rng.integers(0, n, size=n)) for _ in range(resamples)], dtype=np.float64
-    )
-    values = values[~np.isnan(values)]
-    if values.size == 0:
-        return Interval(math.nan, math.nan)
-    alpha = (1 - level) / 2
-    low, high = np.quantile(values, [alpha, 1 - alpha])
-    return Interval(float(low), float(high))
+    values = [statistic(rng.integers(0, n, size=n)) for _ in range(resamples)]
+    return _percentile_interval(values, level)
 
 
 def paired_bootstrap_delta(
@@ -257,10 +266,4 @@ def paired_bootstrap_delta(
     for _ in range(resamples):
         idx = rng.integers(0, n, size=n)
         deltas.append(statistic_b(idx) - statistic_a(idx))
-    values = np.asarray(deltas, dtype=np.float64)
-    values = values[~np.isnan(values)]
-    if values.size == 0:
-        return Interval(math.nan, math.nan)
-    alpha = (1 - level) / 2
-    low, high = np.quantile(values, [alpha, 1 - alpha])
-    return Interval(float(low), float(high))
+    return _percentile_interval(deltas, level)

@@ -22,9 +22,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from evals.display import format_metric
+from evals.metric_targets import targets_for
 from evals.metrics import calibration_bins, precision_coverage_curve
 from evals.runner import Delta, Run, compare_runs
-from evals.targets import targets_for
 
 SCRIPTED_NOTE = (
     "The injection suite's `steered_rate` comes from a scripted prompt-following model: it "
@@ -44,6 +44,19 @@ def _svg(figure: Any) -> str:
     return text[text.index("<svg") :]
 
 
+def _unit_square_svg(
+    figure: Any, axes: Any, *, xlabel: str, ylabel: str, top: float, title: str
+) -> str:
+    """Finish a plot of shares against shares (both axes from 0 to about 1) as inline SVG."""
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, top)
+    axes.legend(fontsize=7)
+    axes.set_title(title)
+    return _svg(figure)
+
+
 def _has_confidence(run: Run) -> bool:
     return bool(run.records) and all("confidence" in r and "correct" in r for r in run.records)
 
@@ -57,13 +70,14 @@ def precision_coverage_svg(runs: list[Run]) -> str:
         )
         axes.plot(coverage, precision, label=run.run_id)
     axes.axhline(0.8, color="grey", linestyle="--", linewidth=0.8, label="target precision 0.8")
-    axes.set_xlabel("coverage (share auto-applied, most confident first)")
-    axes.set_ylabel("precision of the auto-applied set")
-    axes.set_xlim(0, 1)
-    axes.set_ylim(0, 1.02)
-    axes.legend(fontsize=7)
-    axes.set_title("Precision vs coverage")
-    return _svg(figure)
+    return _unit_square_svg(
+        figure,
+        axes,
+        xlabel="coverage (share auto-applied, most confident first)",
+        ylabel="precision of the auto-applied set",
+        top=1.02,
+        title="Precision vs coverage",
+    )
 
 
 def calibration_svg(run: Run) -> str:
@@ -78,13 +92,14 @@ def calibration_svg(run: Run) -> str:
     axes.plot(mean_conf[filled], accuracy[filled], "o", color="black", markersize=3)
     for x, y, n in zip(centres[filled], accuracy[filled], counts[filled], strict=True):
         axes.annotate(str(int(n)), (x, y), ha="center", va="bottom", fontsize=6)
-    axes.set_xlabel("confidence")
-    axes.set_ylabel("observed accuracy")
-    axes.set_xlim(0, 1)
-    axes.set_ylim(0, 1.05)
-    axes.legend(fontsize=7)
-    axes.set_title("Reliability diagram (10 bins, counts above bars)")
-    return _svg(figure)
+    return _unit_square_svg(
+        figure,
+        axes,
+        xlabel="confidence",
+        ylabel="observed accuracy",
+        top=1.05,
+        title="Reliability diagram (10 bins, counts above bars)",
+    )
 
 
 def confused_pairs(run: Run, top: int = 10) -> list[tuple[str, str, int]]:
@@ -125,7 +140,7 @@ METRIC_COLUMNS = ("metric", "value", "95% CI", "target", "met")
 
 
 def _metric_rows(run: Run) -> list[tuple[str, str, str, str, str]]:
-    """One row per metric; a metric with a target (evals/targets.py) says pass or FAIL."""
+    """One row per metric; a metric with a target (evals/metric_targets.py) says pass or FAIL."""
     metrics = run.summary["metrics"]
     intervals = run.summary.get("intervals") or {}
     targets = targets_for(str(run.summary["suite"]), metrics)

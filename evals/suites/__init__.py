@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from evals.suites.base import Headline, Progress, Record, RunOptions, Suite, SuiteResult
+from evals.suites.base import Progress, Record, RunOptions, Suite, SuiteResult
+from evals.suites.headlines import Headline
 
 
 def get_suite(name: str) -> Suite:

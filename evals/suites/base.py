@@ -1,8 +1,9 @@
 """The one shape every evaluation suite has: options in, per-example records and metrics out.
 
 Why one interface: the runner, the stored runs, `compare`, the report and the gate handle any
-suite the same way. A suite names its headline metrics as statistics over its per-example
-records, so confidence intervals and paired comparisons need no suite-specific code.
+suite the same way. A suite names its headline metrics (`evals.suites.headlines`) as
+statistics over its per-example records, so confidence intervals and paired comparisons need
+no suite-specific code.
 """
 
 from __future__ import annotations
@@ -15,56 +16,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from evals.metrics import Statistic, coverage_at_precision, ratio_statistic
-
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
+
+    from evals.suites.headlines import Headline
 
 Record = dict[str, Any]
 Progress = Callable[[int, int], None]
 """Called with (done, total) as examples finish; the CLI draws its progress bar from it."""
-
-
-@dataclass(frozen=True)
-class Headline:
-    """A metric with an interval: how to recompute it on any subset of the records."""
-
-    name: str
-    build: Callable[[Sequence[Record]], Statistic]
-    higher_is_better: bool = True
-
-
-def mean_of(name: str, fieldname: str, *, higher_is_better: bool = True) -> Headline:
-    return Headline(
-        name,
-        lambda records: ratio_statistic([float(r[fieldname]) for r in records], None),
-        higher_is_better,
-    )
-
-
-def ratio_of(
-    name: str, numerator: str, denominator: str, *, higher_is_better: bool = True
-) -> Headline:
-    return Headline(
-        name,
-        lambda records: ratio_statistic(
-            [float(r[numerator]) for r in records], [float(r[denominator]) for r in records]
-        ),
-        higher_is_better,
-    )
-
-
-def coverage_headline(name: str, target: float) -> Headline:
-    def build(records: Sequence[Record]) -> Statistic:
-        conf = np.asarray([float(r["confidence"]) for r in records])
-        ok = np.asarray([bool(r["correct"]) for r in records])
-
-        def statistic(idx: Any) -> float:
-            return coverage_at_precision(conf[idx], ok[idx], target) if len(idx) else math.nan
-
-        return statistic
-
-    return Headline(name, build)
 
 
 @dataclass

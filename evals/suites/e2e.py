@@ -27,16 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from evals.metrics import safe_ratio
-from evals.suites.base import (
-    Headline,
-    Progress,
-    Record,
-    RunOptions,
-    SuiteResult,
-    finite,
-    mean_of,
-    ratio_of,
-)
+from evals.suites.base import Progress, Record, RunOptions, SuiteResult, finite
+from evals.suites.headlines import Headline, mean_of, ratio_of
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Injection resistance as a suite: the rows of `evals.injection` with per-example records.
+"""Injection resistance as a suite: the rows of `evals.injection_attacks`, one record each.
 
 Three subjects per row: the embedded ranker, the LLM title agent with the
 `CompromisedChatModel` (obeys every injection whatever the prompt: the code-level defences
@@ -18,30 +18,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from agents.title_agent.runner import LLMTitleMapper
 from core.catalog import load_catalog
-from evals.adversary import CompromisedChatModel
-from evals.injection import _out_of_candidates, load_rows
+from evals.injection_attacks import load_rows, out_of_candidates, title_mapping
 from evals.metrics import safe_ratio
-from evals.prompt_following import PromptFollowingChatModel
-from evals.suites.base import (
-    Headline,
-    Progress,
-    Record,
-    RunOptions,
-    SuiteResult,
-    finite,
-    mean_of,
-    ratio_of,
-    sample,
-)
+from evals.scripted_chat_models import CompromisedChatModel, PromptFollowingChatModel
+from evals.suites.base import Progress, Record, RunOptions, SuiteResult, finite, sample
+from evals.suites.headlines import Headline, mean_of, ratio_of
 from pii.guard import get_guard
 from pii.identity import RecordIdentity
 from prompts.loader import load_prompt
 from tools.mapping.embedded import EmbeddedTitleMapper
 from tools.mapping.role_directory import RoleDirectory
-from tools.mapping.suggestion import TitleMapper
-from tools.mapping.title_mapping import TitleMapping
 from tools.titles.ranker import TitleRanker
 from vectorstore.embeddings import default_embedder
 
@@ -74,23 +61,13 @@ class InjectionSuite:
             target = str(row.get("target") or "role-15-1252")
             per: dict[str, Any] = {}
             for subject in SUBJECTS:
-                mapper: TitleMapper = embedded
                 model: CompromisedChatModel | PromptFollowingChatModel | None = None
                 if subject == "compromised":
                     model = CompromisedChatModel(target=target)
                 elif subject == "prompt_following":
                     model = PromptFollowingChatModel(target=target if attack else "")
-                if model is not None:
-                    mapper = LLMTitleMapper(
-                        model=model,
-                        directory=directory,
-                        embedded=embedded,
-                        memory=None,
-                        firewall=firewall,
-                        prompt=prompt,
-                    )
-                mapping = TitleMapping(
-                    mapper=mapper, directory=directory, memory=None, reasoning=None
+                mapping = title_mapping(
+                    model, directory=directory, embedded=embedded, firewall=firewall, prompt=prompt
                 )
                 suggestion = mapping.suggest(
                     row["title"], department=row.get("department"), identity=RecordIdentity()
@@ -103,7 +80,7 @@ class InjectionSuite:
                 per[subject] = {
                     "role_id": suggestion.role_id,
                     "flagged": "prompt_injection" in suggestion.flags,
-                    "out_of_candidate": _out_of_candidates(suggestion, directory),
+                    "out_of_candidate": out_of_candidates(suggestion, directory),
                     "auto_applied": attack and mapping.may_apply(suggestion),
                     "off_shortlist": suggestion.role_id is not None
                     and suggestion.role_id not in {c.role_id for c in shortlist},

@@ -1,4 +1,4 @@
-"""Over-redaction: the share of HR vocabulary the PII guard alters (`evals.over_redaction`).
+"""Over-redaction: the share of HR vocabulary the PII guard alters (`evals.over_redaction_probes`).
 
 One record per probe: its kind, its tune/held-out half, what the model saw and which finding
 types altered it. Headlines are altered shares per kind (lower is better); the metrics add
@@ -12,8 +12,9 @@ import time
 from collections.abc import Sequence
 
 from evals.metrics import latency_percentiles, ratio_statistic
-from evals.over_redaction import FIELD_OF, KINDS, RecordNames, load_probes
-from evals.suites.base import Headline, Progress, Record, RunOptions, SuiteResult, finite, sample
+from evals.over_redaction_probes import FIELD_OF, KINDS, RecordNames, load_probes
+from evals.suites.base import Progress, Record, RunOptions, SuiteResult, finite, sample
+from evals.suites.headlines import Headline
 
 SPLITS = ("tune", "heldout")
 

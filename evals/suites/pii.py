@@ -1,4 +1,4 @@
-"""PII detection as a suite: `evals.pii`'s span scoring, one record per sentence.
+"""PII detection as a suite: `evals.pii_spans`' span scoring, one record per sentence.
 
 Each record keeps its per-entity counts, so recall and precision (and their intervals) are
 sums over whichever sentences a bootstrap draws.
@@ -10,17 +10,9 @@ import time
 from collections.abc import Sequence
 
 from evals.metrics import fbeta, latency_percentiles, safe_ratio
-from evals.pii import evaluate, load_examples
-from evals.suites.base import (
-    Headline,
-    Progress,
-    Record,
-    RunOptions,
-    SuiteResult,
-    finite,
-    ratio_of,
-    sample,
-)
+from evals.pii_spans import evaluate, load_examples
+from evals.suites.base import Progress, Record, RunOptions, SuiteResult, finite, sample
+from evals.suites.headlines import Headline, ratio_of
 
 
 class PIISuite:

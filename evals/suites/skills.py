@@ -7,8 +7,8 @@ taxonomy (one label per line; ESCO collection CSVs next to it add alt labels).
 
 Every row is scored with the shipped normaliser profiles, one record per row, so intervals
 and paired comparisons work like for any suite. Those profiles were fitted by
-``python -m evals.skills`` on a seeded half of both dev files: scores on the full dev files
-include that half, and ``python -m evals.skills`` reports the held-out half on its own.
+``python -m evals.fitting.skills`` on a seeded half of both dev files: scores on the full dev files
+include that half, and ``python -m evals.fitting.skills`` reports the held-out half on its own.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import math
 
 import numpy as np
 
-from evals.suites.base import Headline, Progress, Record, RunOptions, SuiteResult, ratio_of, sample
+from evals.suites.base import Progress, Record, RunOptions, SuiteResult, sample
+from evals.suites.headlines import Headline, ratio_of
 
 
 class SkillsSuite:
@@ -31,7 +32,7 @@ class SkillsSuite:
     )
 
     def run(self, options: RunOptions, progress: Progress) -> SuiteResult:
-        from evals.skills import DEFAULT_TAXONOMY, entry_vectors, load_examples
+        from evals.skill_examples import DEFAULT_TAXONOMY, entry_vectors, load_examples
         from tools.skills import SkillNormaliser, load_taxonomy
         from vectorstore.embeddings import default_embedder
 

@@ -14,7 +14,6 @@ the id ``esco-<uuid>`` (a catalog the agent and its tools can hold); records kee
 
 from __future__ import annotations
 
-import csv
 import logging
 import time
 from collections.abc import Sequence
@@ -32,18 +31,9 @@ from evals.metrics import (
     recall_at_k,
     top1,
 )
-from evals.suites.base import (
-    Headline,
-    Progress,
-    Record,
-    RunOptions,
-    SuiteResult,
-    coverage_headline,
-    finite,
-    mean_of,
-    sample,
-)
-from evals.titles import Example, label_vectors, load_examples
+from evals.suites.base import Progress, Record, RunOptions, SuiteResult, finite, sample
+from evals.suites.headlines import Headline, coverage_headline, mean_of
+from evals.title_examples import Example, label_vectors, load_examples
 from tools.mapping.role_directory import RoleDirectory
 from tools.titles.ranker import TitleRanker
 from vectorstore.embeddings import default_embedder
@@ -66,11 +56,6 @@ def load_roles(path: Path) -> list[CatalogRole]:
     return RoleDirectory(load_catalog(path)).roles
 
 
-def read_memory(path: Path) -> list[Example]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        return [Example(r["vacancyTitle"].strip(), r["conceptUri"]) for r in csv.DictReader(handle)]
-
-
 def _split(
     examples: list[Example], options: RunOptions
 ) -> tuple[list[tuple[int, Example]], list[Example]]:
@@ -84,7 +69,7 @@ def _split(
             memory = [e for _, e in shuffled[:half]]
             indexed = sorted(shuffled[half:], key=lambda pair: pair[0])
         else:
-            memory = read_memory(options.memory)
+            memory = load_examples(options.memory)
     return sample(indexed, options.limit, options.seed), memory
 
 

@@ -21,36 +21,22 @@ from typer.testing import CliRunner
 
 from agents.checkpointer import open_checkpointer
 from agents.runtime.erasure import ErasureBusyError, ErasureReport, erase_employee
-from agents.runtime.worker import Worker
 from agents.runtime.workers import open_workers
 from core import inbox
-from core.catalog import load_catalog
 from core.employee import Employee, EventType
 from core.inbox import EmployeeCursor, InboxEvent, InboxStatus
 from core.settings import Settings, get_settings
 from core.vault import ShreddedError, VaultKeys, load_keys, pseudonym, reveal, store
-from tests.factories import make_employee, make_event, make_worker_settings
-from tools.lms.sandbox import SandboxServer
+from tests.factories import make_employee, make_event
+from tests.harness import WorkerHarness, sandbox_and_settings
 
 T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
-TOKEN = "sandbox-token"
 ADMIN_KEY = "admin-key-for-erasure-tests"
 
 
 @dataclass
-class Harness:
-    engine: Engine
-    worker: Worker
-    settings: Settings
+class Harness(WorkerHarness):
     keys: VaultKeys
-
-    def enqueue(self, event: Any) -> str:
-        row, _ = inbox.enqueue(self.engine, event=event)
-        return row.id
-
-    def drain(self, timeout_s: float = 30) -> None:
-        self.worker.drain(timeout_s=timeout_s)
-        assert inbox.open_count(self.engine) == 0, inbox.status_counts(self.engine)
 
     def seal(self, person: Employee, label: str) -> dict[str, str]:
         mapping = {"<PERSON_1>": f"{person.given_name} {person.family_name}"}
@@ -84,16 +70,13 @@ class Harness:
 
 @pytest.fixture
 def harness(database_url: str, engine: Engine, tmp_path: Path) -> Iterator[Harness]:
-    with SandboxServer(load_catalog(), token=TOKEN) as sandbox:
-        settings = make_worker_settings(
-            database_url=database_url,
-            var_dir=tmp_path,
-            lms_url=sandbox.base_url,
-            lms_token=SecretStr(TOKEN),
-            admin_api_key=SecretStr(ADMIN_KEY),
-        )
-        with open_workers(settings, engine, count=1) as (worker,):
-            yield Harness(engine, worker, settings, load_keys(settings))
+    with (
+        sandbox_and_settings(
+            database_url=database_url, var_dir=tmp_path, admin_api_key=SecretStr(ADMIN_KEY)
+        ) as (_, settings),
+        open_workers(settings, engine, count=1) as (worker,),
+    ):
+        yield Harness(engine, worker, settings, load_keys(settings))
 
 
 # --- people with values distinctive enough to grep for ----------------------------------

@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from evals.prompt_following import PromptFollowingChatModel
 from evals.runner import load_run, run_suite
+from evals.scripted_chat_models import PromptFollowingChatModel
 from evals.suites import RunOptions
 
 pytestmark = pytest.mark.timeout(300)

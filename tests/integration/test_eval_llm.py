@@ -19,9 +19,9 @@ from typer.testing import CliRunner, Result
 from api.cli import app
 from core.settings import get_settings
 from evals.runner import run_suite
+from evals.scripted_chat_models import ScriptedChatModel, choice
 from evals.suites import RunOptions
 from tests.doubles.openai_server import ScriptedOpenAIServer, text
-from tests.doubles.scripted_chat import ScriptedChatModel, choice
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -10,7 +10,8 @@ from langchain_core.messages import AIMessage
 
 from agents.title_agent import nodes
 from agents.title_agent.state import TitleAgentState
-from evals.injection import DEFAULT_DATASET, load_rows, run_injection_eval
+from evals.fitting.injection import run_injection_eval
+from evals.injection_attacks import DEFAULT_DATASET, load_rows
 
 
 @pytest.fixture(scope="module")

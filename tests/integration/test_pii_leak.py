@@ -50,10 +50,10 @@ from core.employee import Employee
 from core.inbox import Claim, EmployeeCursor
 from core.settings import Settings
 from core.vault import VaultKeys
+from evals.scripted_chat_models import ScriptedChatModel, choice
 from pii.guard import PIIGuard, get_guard
 from pii.scrubber import ScrubResult
 from prompts.loader import load_prompt
-from tests.doubles.scripted_chat import ScriptedChatModel, choice
 from tests.factories import (
     NO_REVIEW_POLICY,
     make_employee,

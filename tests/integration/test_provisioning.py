@@ -17,51 +17,36 @@ from faker import Faker
 from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
-from agents.runtime.worker import Worker
 from agents.runtime.workers import open_workers
 from core import audit, inbox
 from core.catalog import Catalog, load_catalog
 from core.employee import Employee, EmploymentStatus, EventType
 from core.inbox import InboxStatus
-from core.settings import Settings
 from pii.analyzer import LowercaseLemmaEngine
 from tests.factories import (
     make_employee,
     make_event,
-    make_worker_settings,
     write_skill_taxonomy,
 )
+from tests.harness import WorkerHarness, groups_in_lms, sandbox_and_settings
 from tools.lms.sandbox import SandboxServer
 from tools.lms.scim import ScimLMS
 from tools.mapping.rules import RulesMapper
 from tools.mapping.skill_mapping import build_skill_mapping
 
 T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
-TOKEN = "sandbox-token"
 
 
 @dataclass
-class Harness:
-    engine: Engine
-    worker: Worker
+class Harness(WorkerHarness):
     lms: ScimLMS
     sandbox: SandboxServer
     catalog: Catalog
-    settings: Settings
-
-    def enqueue(self, event: Any) -> str:
-        row, _ = inbox.enqueue(self.engine, event=event)
-        return row.id
-
-    def drain(self, timeout_s: float = 30) -> None:
-        self.worker.drain(timeout_s=timeout_s)
-        assert inbox.open_count(self.engine) == 0, inbox.status_counts(self.engine)
 
     def groups_of(self, external_id: str) -> set[str]:
-        user = self.lms.find_user(external_id)
-        assert user is not None
-        by_id = {g.id: ext for ext, g in self.lms.groups().items()}
-        return {by_id[g] for g in self.lms.member_group_ids(user.id)}
+        groups = groups_in_lms(self.lms, external_id)
+        assert groups is not None
+        return groups
 
     def sandbox_log(self) -> dict[str, Any]:
         log: dict[str, Any] = httpx.get(f"{self.sandbox.root_url}/_sandbox/requests").json()
@@ -78,16 +63,10 @@ class Harness:
 @pytest.fixture
 def harness(database_url: str, engine: Engine, tmp_path: Path) -> Iterator[Harness]:
     catalog = load_catalog()
-    with SandboxServer(catalog, token=TOKEN) as sandbox:
-        settings = make_worker_settings(
-            database_url=database_url,
-            var_dir=tmp_path,
-            lms_url=sandbox.base_url,
-            lms_token=SecretStr(TOKEN),
-        )
-        with open_workers(settings, engine, count=1) as (worker,):
-            lms = ScimLMS.from_settings(settings)
-            yield Harness(engine, worker, lms, sandbox, catalog, settings)
+    rig = sandbox_and_settings(database_url=database_url, var_dir=tmp_path, catalog=catalog)
+    with rig as (sandbox, settings), open_workers(settings, engine, count=1) as (worker,):
+        lms = ScimLMS.from_settings(settings)
+        yield Harness(engine, worker, settings, lms=lms, sandbox=sandbox, catalog=catalog)
 
 
 def _writes(log: dict[str, Any], key: str) -> int:

@@ -14,7 +14,6 @@ import httpx
 import httpx2
 import pytest
 from fastapi.testclient import TestClient
-from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
 from agents.policy.rules import DEFAULT_POLICY
@@ -31,12 +30,12 @@ from core.reviews import ReviewFilter, ReviewStatus
 from core.settings import Settings
 from core.vault import load_keys, pseudonym
 from tests.doubles.webhook_sink import WebhookSink
-from tests.factories import make_employee, make_event, make_worker_settings
+from tests.factories import make_employee, make_event
+from tests.harness import groups_in_lms, sandbox_and_settings
 from tools.lms.sandbox import SandboxServer
 from tools.lms.scim import ScimLMS
 
 T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
-TOKEN = "sandbox-token"
 NURSE = "role-29-1141"
 SALES_REP = "role-41-3091"
 
@@ -77,11 +76,7 @@ class Service:
         )
 
     def groups_of(self, external_id: str) -> set[str] | None:
-        user = self.lms.find_user(external_id)
-        if user is None:
-            return None
-        by_id = {g.id: ext for ext, g in self.lms.groups().items()}
-        return {by_id[g] for g in self.lms.member_group_ids(user.id)}
+        return groups_in_lms(self.lms, external_id)
 
     def writes(self, key: str) -> int:
         log = httpx.get(f"{self.sandbox.root_url}/_sandbox/requests").json()
@@ -90,15 +85,12 @@ class Service:
 
 @pytest.fixture
 def service(database_url: str, engine: Engine, tmp_path: Path) -> Iterator[Service]:
-    with SandboxServer(load_catalog(), token=TOKEN) as sandbox:
-        settings = make_worker_settings(
-            database_url=database_url,
-            var_dir=tmp_path,
-            lms_url=sandbox.base_url,
-            lms_token=SecretStr(TOKEN),
-            review_policy_path=DEFAULT_POLICY,
-            ai_auto_apply_confidence=0.99,  # every AI choice is unsure: it must wait
-        )
+    with sandbox_and_settings(
+        database_url=database_url,
+        var_dir=tmp_path,
+        review_policy_path=DEFAULT_POLICY,
+        ai_auto_apply_confidence=0.99,  # every AI choice is unsure: it must wait
+    ) as (sandbox, settings):
         yield Service(engine, settings, sandbox)
 
 

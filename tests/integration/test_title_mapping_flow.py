@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage
-from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
 from agents.runtime.erasure import erase_employee
@@ -22,19 +21,17 @@ from agents.runtime.worker import Worker
 from agents.runtime.workers import open_workers
 from core import audit, inbox
 from core.audit import AuditAction, AuditFilter
-from core.catalog import load_catalog
 from core.employee import EventType
 from core.inbox import InboxStatus
-from tests.doubles.scripted_chat import ScriptedChatModel, choice
-from tests.factories import make_employee, make_event, make_worker_settings
-from tools.lms.sandbox import SandboxServer
+from evals.scripted_chat_models import ScriptedChatModel, choice
+from tests.factories import make_employee, make_event
+from tests.harness import groups_in_lms, sandbox_and_settings
 from tools.lms.scim import ScimLMS
 from vectorstore.client import chroma_client
 from vectorstore.embeddings import default_embedder
 from vectorstore.memory import ApprovedMemory
 
 T0 = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
-TOKEN = "sandbox-token"
 NURSE = "role-29-1141"
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -52,10 +49,9 @@ class Flow:
         return done.outcome
 
     def groups_of(self, external_id: str) -> set[str]:
-        user = self.lms.find_user(external_id)
-        assert user is not None
-        by_id = {g.id: ext for ext, g in self.lms.groups().items()}
-        return {by_id[g] for g in self.lms.member_group_ids(user.id)}
+        groups = groups_in_lms(self.lms, external_id)
+        assert groups is not None
+        return groups
 
 
 @contextmanager
@@ -66,16 +62,12 @@ def flow(
     chat_model: BaseChatModel | None = None,
     **settings: Any,
 ) -> Iterator[Flow]:
-    with SandboxServer(load_catalog(), token=TOKEN) as sandbox:
-        config = make_worker_settings(
-            database_url=database_url,
-            var_dir=tmp_path,
-            lms_url=sandbox.base_url,
-            lms_token=SecretStr(TOKEN),
-            **settings,
-        )
-        with open_workers(config, engine, count=1, chat_model=chat_model) as (worker,):
-            yield Flow(engine, worker, ScimLMS.from_settings(config), config)
+    rig = sandbox_and_settings(database_url=database_url, var_dir=tmp_path, **settings)
+    with (
+        rig as (_, config),
+        open_workers(config, engine, count=1, chat_model=chat_model) as (worker,),
+    ):
+        yield Flow(engine, worker, ScimLMS.from_settings(config), config)
 
 
 def title_only(title: str, **fields: Any) -> Any:

@@ -1,7 +1,7 @@
 """The eval gate: baselines are checked with direction and tolerance, and a deliberately
 worse prompt (title_mapping@2) fails it by name while the current one passes.
 
-The prompt effect comes from the scripted prompt-following model in `evals.prompt_following`
+The prompt effect comes from the scripted prompt-following model in `evals.scripted_chat_models`
 (gate mechanics, not a real model's behaviour)."""
 
 from __future__ import annotations

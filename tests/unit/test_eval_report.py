@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from evals.display import format_metric
-from evals.pii import TARGET_RECALL_TYPES
+from evals.metric_targets import PII_RECALL_TYPES, targets_for
+from evals.pii_spans import TARGET_RECALL_TYPES
 from evals.report import write_report
 from evals.runner import Run
-from evals.targets import PII_RECALL_TYPES, targets_for
 
 
 def _run(tmp_path: Path, suite: str, metrics: dict[str, Any], records: list[dict[str, Any]]) -> Run:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from evals.pii import DEFAULT_DATASET, evaluate, load_examples
+from evals.pii_spans import DEFAULT_DATASET, evaluate, load_examples
 from pii.analyzer import get_analyzer
 from pii.identity import RecordIdentity, normalise
 from pii.scrubber import PlaceholderMap, Scrubber

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from chromadb.api.types import Documents, Embeddings
 
-from evals.fitting import metrics_from_ranks
-from evals.skills import Example, load_examples, split_by_sentence
+from evals.fitting.skill_fit import split_by_sentence
+from evals.metrics import metrics_from_ranks
+from evals.skill_examples import Example, load_examples
 from tools.skills import (
     SkillMatch,
     SkillNormaliser,

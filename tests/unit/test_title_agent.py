@@ -10,10 +10,10 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from agents.title_agent.runner import LLMTitleMapper
+from evals.scripted_chat_models import ScriptedChatModel, choice, tool_call
 from pii.guard import get_guard
 from pii.identity import RecordIdentity
 from prompts.loader import load_prompt
-from tests.doubles.scripted_chat import ScriptedChatModel, choice, tool_call
 from tools.mapping.embedded import EmbeddedTitleMapper
 from tools.mapping.errors import LLMUnavailableError
 from tools.mapping.role_directory import RoleDirectory

@@ -166,7 +166,7 @@ def build_skill_mapping(settings: Settings) -> SkillMapping | None:
     """The configured skill mapping, or None when it is switched off.
 
     The normaliser always uses the bundled offline model: its shipped weights and
-    calibration were fitted in that vector space (``python -m evals.skills``)."""
+    calibration were fitted in that vector space (``python -m evals.fitting.skills``)."""
     if settings.skill_mapper == "off":
         return None
     labels = settings.skills_taxonomy_path or bundled_labels_path()

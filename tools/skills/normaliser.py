@@ -24,7 +24,7 @@ score under every component, which a top-k ANN query cannot give, and 25k x 384 
 is 38 MB. Chroma (:mod:`vectorstore.skills_index`) persists the vectors so start-up does
 not re-embed the taxonomy.
 
-The shipped profiles were fitted by ``python -m evals.skills`` on a seeded half of the
+The shipped profiles were fitted by ``python -m evals.fitting.skills`` on a seeded half of the
 skill-extraction dev files and must be re-fitted if any component or feature changes.
 """
 
@@ -103,7 +103,7 @@ def confidence_features(
 
 @dataclass(frozen=True)
 class Calibration:
-    """Logistic P(top-1 correct) over CONFIDENCE_FEATURES; fitted by ``evals.skills``."""
+    """Logistic P(top-1 correct) over CONFIDENCE_FEATURES; fitted by ``evals.fitting.skills``."""
 
     bias: float = -3.0
     coefficients: tuple[float, ...] = (2.0, 4.0, 1.0, 1.0, -0.5)
@@ -131,7 +131,7 @@ ALONE_PROFILE = Profile(
     NormaliserWeights(embedding=1.0, embedding_raw=0.2, lexical=0.5, context=0.0),
     Calibration(bias=-5.259, coefficients=(6.189, 0.546, -0.666, -3.516, 0.286), abstain_below=0.5),
 )
-"""Fitted by ``python -m evals.skills`` (seed 20260101) on half A of the skill-extraction
+"""Fitted by ``python -m evals.fitting.skills`` (seed 20260101) on half A of the skill-extraction
 dev files: CONTEXT for mentions given with their sentence, ALONE for bare skill strings
 (an HRIS profile's "ms excel"). Which one applies is decided per mention, so a confidence
 always means what it was calibrated to mean."""

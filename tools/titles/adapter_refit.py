@@ -56,7 +56,7 @@ def choose_kind(*, source: AdapterSource, approvals: int, min_approvals: int) ->
     2,000 JobBERT queries against ESCO (2,942 roles), memory = the first N approvals of half
     A, MRR catalog vs memory adapter: N=200 0.448 vs 0.430, 400 0.472 vs 0.463, 500 0.478 vs
     0.475, 600 0.477 vs 0.478, 800 0.475 vs 0.482, 3,865 0.512 vs 0.540. The queries were
-    rows of half B, which ``evals.titles`` reports on: a round number where the two cross,
+    rows of half B, which ``evals.fitting.titles`` reports on: a round number where the two cross,
     not a fit. A catalog with far fewer roles needs fewer approvals per role seen."""
     if source is AdapterSource.catalog:
         return AdapterKind.catalog

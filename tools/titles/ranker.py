@@ -19,7 +19,7 @@ per-role reductions); the only per-role Python work is building the k candidates
 
 Scores per role are the best label's score (a role is as good as its closest name) plus
 role-level evidence (see COMPONENTS). The weights and the confidence calibration defaults
-were fitted on a seeded half of the JobBERT dev file (see ``evals/titles.py``) and must be
+were fitted on a seeded half of the JobBERT dev file (see ``evals/fitting/titles.py``) and must be
 re-fitted if the components change.
 """
 
@@ -176,7 +176,7 @@ def confidence_features(scores: FloatArray, comps: FloatArray) -> npt.NDArray[np
 
 @dataclass(frozen=True)
 class Calibration:
-    """Logistic P(top-1 correct) over CONFIDENCE_FEATURES; fitted by ``evals.titles``."""
+    """Logistic P(top-1 correct) over CONFIDENCE_FEATURES; fitted by ``evals.fitting.titles``."""
 
     bias: float = -3.0
     coefficients: tuple[float, ...] = (3.0, 0.5, 2.0, 1.0)
@@ -230,7 +230,7 @@ WARM_WEIGHTS = RankerWeights(
 WARM_CALIBRATION = Calibration(
     bias=-2.402, coefficients=(3.639, 0.063, 0.579, 0.000), abstain_below=0.685
 )
-"""Fitted by ``python -m evals.titles`` (seed 20260101) on half A of the JobBERT dev file,
+"""Fitted by ``python -m evals.fitting.titles`` (seed 20260101) on half A of the JobBERT dev file,
 never on half B, which the eval reports on: cold on 3,000 rows of A against catalog labels
 only; warm on 3,000 rows of A2 with A1 (3,865 rows) as the approved memory. Weights
 maximise the softmax likelihood of the gold role over all 2,942 ESCO roles, then a short

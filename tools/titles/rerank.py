@@ -5,11 +5,11 @@ count for more together than apart (an approved neighbour *and* the role's own l
 agreeing), nor discount one given another. A quadratic model over the components (each one
 and each product of two) reorders the RERANK_DEPTH best roles of the linear fusion; the rest
 keep their linear order below them. It is fitted listwise on the same rows of half A as the
-linear weights (``python -m evals.titles --write-rerankers``). On half B (n = 7,732) it lifts
-top-1 0.297 -> 0.305 cold and 0.446 -> 0.460 warm; in three folds of half A it did as well
-as a LambdaRank forest (LightGBM) on the same features, with numpy alone. Only the best
-RERANK_DEPTH roles are rescored because that is the distribution it was fitted on: products
-of components far outside it would extrapolate.
+linear weights (``python -m evals.fitting.titles --write-rerankers``). On half B
+(n = 7,732) it lifts top-1 0.297 -> 0.305 cold and 0.446 -> 0.460 warm; in three folds of
+half A it did as well as a LambdaRank forest (LightGBM) on the same features, with numpy
+alone. Only the best RERANK_DEPTH roles are rescored because that is the distribution it was
+fitted on: products of components far outside it would extrapolate.
 """
 
 from __future__ import annotations

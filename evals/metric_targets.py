@@ -21,8 +21,8 @@ PII_RECALL_TYPES = (
     "CREDIT_CARD",
     "STREET_ADDRESS",
 )
-"""The PII types whose recall has a target. They live here rather than in evals.pii, which
-imports them, so that writing a report does not load Presidio."""
+"""The PII types whose recall has a target. They live here rather than in evals.pii_spans,
+which imports them, so that writing a report does not load Presidio."""
 
 
 class Bound(StrEnum):

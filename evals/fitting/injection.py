@@ -1,9 +1,10 @@
 """Injection resistance: adversarial titles through title mapping, with a compromised model.
 
-    .venv/bin/python -m evals.injection [--path FILE] [--json]
+    .venv/bin/python -m evals.fitting.injection [--path FILE] [--json]
 
 Each row is a title (and sometimes a department) carrying instructions aimed at the AI,
-or a benign title that merely sounds privileged ("Systems Administrator"). Every row runs
+or a benign title that merely sounds privileged ("Systems Administrator"); the rows and the
+checks are in `evals.injection_attacks`, shared with the injection suite. Every row runs
 through the product's `TitleMapping` (tripwire, then the LLM title agent) with a
 `CompromisedChatModel` that obeys the injection, and through the embedded ranker.
 
@@ -24,32 +25,16 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from agents.title_agent.runner import LLMTitleMapper
 from core.catalog import load_catalog
-from evals.adversary import CompromisedChatModel
+from evals.injection_attacks import DEFAULT_DATASET, load_rows, out_of_candidates, title_mapping
+from evals.scripted_chat_models import CompromisedChatModel
 from pii.guard import get_guard
 from pii.identity import RecordIdentity
 from prompts.loader import load_prompt
 from tools.mapping.embedded import EmbeddedTitleMapper
 from tools.mapping.role_directory import RoleDirectory
-from tools.mapping.suggestion import RoleSuggestion, TitleMapper
-from tools.mapping.title_mapping import TitleMapping
 from tools.titles.ranker import TitleRanker
 from vectorstore.embeddings import default_embedder
-
-DEFAULT_DATASET = Path(__file__).parent / "datasets" / "injection" / "adversarial_titles.jsonl"
-
-
-def load_rows(path: Path) -> list[dict[str, Any]]:
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
-
-
-def _out_of_candidates(suggestion: RoleSuggestion, directory: RoleDirectory) -> bool:
-    if suggestion.role_id is None:
-        return False
-    shown = set(suggestion.provenance.get("shown", [])) | {c.role_id for c in suggestion.candidates}
-    return suggestion.role_id not in directory or suggestion.role_id not in shown
 
 
 def run_injection_eval(
@@ -73,19 +58,12 @@ def run_injection_eval(
         }
         failures: list[str] = []
         for row in rows:
-            mapper: TitleMapper = embedded
             model = None
             if mode == "llm":
                 model = CompromisedChatModel(target=str(row.get("target") or "role-15-1252"))
-                mapper = LLMTitleMapper(
-                    model=model,
-                    directory=directory,
-                    embedded=embedded,
-                    memory=None,
-                    firewall=firewall,
-                    prompt=loaded,
-                )
-            mapping = TitleMapping(mapper=mapper, directory=directory, memory=None, reasoning=None)
+            mapping = title_mapping(
+                model, directory=directory, embedded=embedded, firewall=firewall, prompt=loaded
+            )
             suggestion = mapping.suggest(
                 row["title"], department=row.get("department"), identity=RecordIdentity()
             )
@@ -94,7 +72,7 @@ def run_injection_eval(
             counts["attacks" if attack else "benign"] += 1
             counts["attacks_flagged" if attack else "benign_flagged"] += flagged
             counts["model_calls"] += model.calls if model is not None else 0
-            if _out_of_candidates(suggestion, directory):
+            if out_of_candidates(suggestion, directory):
                 counts["out_of_candidate"] += 1
                 failures.append(f"{row['id']}: chose {suggestion.role_id}")
             if attack and mapping.may_apply(suggestion):

@@ -18,7 +18,7 @@ Each probe carries a ``split``: ``tune`` or ``heldout``, from a keyed hash of it
 rules can be tuned on one half and reported on the other (see `split_of`).
 
 The committed gate sample is built from the shared reference files with
-``python -m evals.over_redaction build`` (seeded; see evals/datasets/README.md).
+``python -m evals.over_redaction_probes build`` (seeded; see evals/datasets/README.md).
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, cast
+
+from evals.reference_data import SHARED_DATA
 
 Kind = Literal["title", "occupation", "skill", "city", "department"]
 KINDS: tuple[Kind, ...] = ("title", "occupation", "skill", "city", "department")
@@ -47,7 +49,6 @@ SPLIT_KEY = b"over-redaction-split-v1"
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATASET = REPO / "evals" / "datasets" / "over_redaction" / "hr_vocabulary.sample.csv"
-SHARED = REPO.parent / "shared" / "data"
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,7 @@ def _cities(rng: random.Random, count: int) -> list[str]:
 def build_sample(
     out: Path = DEFAULT_DATASET,
     *,
-    shared: Path = SHARED,
+    shared: Path = SHARED_DATA,
     seed: int = 20261207,
     titles: int = 2000,
     occupations: int = 500,
@@ -192,5 +193,5 @@ def probes_by_kind(probes: Sequence[Probe]) -> Iterator[tuple[Kind, list[Probe]]
 
 if __name__ == "__main__":  # pragma: no cover - a maintainer's command
     if sys.argv[1:] != ["build"]:
-        sys.exit("usage: python -m evals.over_redaction build")
+        sys.exit("usage: python -m evals.over_redaction_probes build")
     print(f"wrote {build_sample()} probes to {DEFAULT_DATASET}")  # noqa: T201

@@ -1,6 +1,7 @@
 """Span-level evaluation of PII detection on presidio-research's synthetic dataset.
 
-    .venv/bin/python -m evals.pii [--path FILE] [--limit N]
+The scoring the pii suite (`evals.suites.pii`), ``talentsync eval pii`` and the standalone
+report (``python -m evals.fitting.pii``) share.
 
 Convention (presidio-research's span evaluation, overlap flavour):
 
@@ -17,8 +18,8 @@ deliberately do not detect them; generic dates are kept (only dates of birth are
 the dataset does not mark those); ages, nationalities, domain names and US driver's licences
 are not scrubbed by TalentSync; nor are cities and countries (GPE), which the scrubber keeps
 as business data (work site, trips) while home addresses stay in scope as STREET_ADDRESS.
-``--with-location`` prints a second table with GPE scored as LOCATION (and the scrubber
-replacing it), so the effect of that choice stays visible.
+``python -m evals.fitting.pii --with-location`` prints a second table with GPE scored as
+LOCATION (and the scrubber replacing it), so the effect of that choice stays visible.
 Predicted types outside the mapped set (EMPLOYEE_ID,
 DATE_OF_BIRTH, DATE_TIME) have no gold labels here and are not counted either way.
 
@@ -28,11 +29,10 @@ the honest floor of what NER and patterns catch on their own.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
-from evals.targets import PII_RECALL_TYPES
+from evals.metric_targets import PII_RECALL_TYPES
 from pii.analyzer import DEFAULT_SCORE_THRESHOLD, LANGUAGE
 from pii.scrubber import Finding, Scrubber
 
@@ -82,8 +82,8 @@ LOCATION_SCOPE: dict[str, str] = {"GPE": "LOCATION"}
 """The mapping `--with-location` adds, with the scrubber told to replace LOCATION."""
 IN_SCOPE: frozenset[str] = frozenset(DATASET_TO_ENTITY.values())
 TARGET_RECALL_TYPES: tuple[str, ...] = PII_RECALL_TYPES
-"""The types with a recall target; defined in evals.targets, which reports read without
-loading Presidio."""
+"""The types with a recall target; defined in evals.metric_targets, which reports read
+without loading Presidio."""
 
 
 @dataclass(frozen=True)
@@ -266,40 +266,3 @@ def render(report: PIIReport, console: Console, title: str = "") -> None:
     console.print(table)
     verdict = "met" if report.meets_targets() else "NOT met"
     console.print(f"Targets (recall >= 0.90 per key type, overall F2 >= 0.85): {verdict}")
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--path", type=Path, default=DEFAULT_DATASET)
-    parser.add_argument("--limit", type=int, default=None)
-    parser.add_argument("--show-misses", type=int, default=0, help="print N misses per kind")
-    parser.add_argument(
-        "--with-location",
-        action="store_true",
-        help="also score cities/countries (GPE), with the scrubber replacing LOCATION",
-    )
-    args = parser.parse_args(argv)
-    examples = load_examples(args.path)[: args.limit]
-    report = evaluate(Scrubber(), examples)
-    console = Console()
-    render(report, console)
-    if args.with_location:
-        with_location = evaluate(
-            Scrubber(operators={"LOCATION": "replace"}),
-            examples,
-            {**DATASET_TO_ENTITY, **LOCATION_SCOPE},
-        )
-        render(
-            with_location,
-            console,
-            f"For comparison: with cities/countries in scope, {with_location.examples} examples",
-        )
-    if args.show_misses:
-        for kind in ("fn", "fp"):
-            for miss in [m for m in report.misses if m.kind == kind][: args.show_misses]:
-                console.print(f"{kind} {miss.entity_type}: {miss.value!r} in {miss.text!r}")
-    return 0 if report.meets_targets() else 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
