@@ -266,15 +266,31 @@ def _review_context(
     }
 
 
-def _current_view(
-    session: UiSession, engine: Engine, reading: Reading, review_id: str
-) -> ReviewView:
-    """The review as it is now, to show a form's refusal on; a review that does not exist
+def _form_refused(
+    session: UiSession,
+    engine: Engine,
+    reading: Reading,
+    review_id: str,
+    message: str,
+    *,
+    edit_open: bool = False,
+) -> Response:
+    """A form that cannot be sent as it is (422): the review as it is now, with why on top;
+    ``edit_open`` shows the edit form again, nothing chosen. A review that does not exist
     is refused as the page (404), not shown."""
     try:
-        return reading.view(reviews.get_review(engine, review_id=review_id))
+        view = reading.view(reviews.get_review(engine, review_id=review_id))
     except reviews.ReviewNotFoundError as error:
         raise ui.UiRefusedError(404, refusal(error, engine, session, review_id)) from None
+    context = _review_context(
+        session,
+        view,
+        reading.catalog,
+        banner=Banner(False, message),
+        selection=[] if edit_open else None,
+        edit_open=edit_open,
+    )
+    return render("_review.html", context, status=422)
 
 
 @router.get("/reviews/{review_id}")
@@ -370,15 +386,14 @@ def edit(
     catalog) both post ``groups``; ``core.reviews`` checks every id against the catalog."""
     groups = list(dict.fromkeys(g for g in form.get("groups", []) if g))
     if not groups:
-        view = _current_view(session, engine, reading, review_id)
-        banner = Banner(
-            False,
+        return _form_refused(
+            session,
+            engine,
+            reading,
+            review_id,
             "Choose at least one group. To leave the LMS as it is, reject the change instead.",
+            edit_open=True,
         )
-        context = _review_context(
-            session, view, reading.catalog, banner=banner, selection=[], edit_open=True
-        )
-        return render("_review.html", context, status=422)
     response = {"type": "edit", "args": {"action": "provision", "args": {"groups": groups}}}
     return _decide(session, engine, reading, review_id, response, selection=groups)
 
@@ -393,12 +408,10 @@ def comment(
 ) -> Response:
     text = first(form, "text").strip()
     if not text or len(text) > MAX_COMMENT_CHARS:
-        view = _current_view(session, engine, reading, review_id)
         message = (
             "Write a comment first."
             if not text
             else f"Comments are at most {MAX_COMMENT_CHARS} characters."
         )
-        context = _review_context(session, view, reading.catalog, banner=Banner(False, message))
-        return render("_review.html", context, status=422)
+        return _form_refused(session, engine, reading, review_id, message)
     return _decide(session, engine, reading, review_id, {"type": "response", "args": text})
