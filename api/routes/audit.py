@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import StreamingResponse
-from pydantic import AfterValidator, BaseModel, ValidationError
+from pydantic import AfterValidator, BaseModel, Field, ValidationError
 from sqlalchemy.engine import Engine
 
 from api.auth import Principal, Role, require_roles
@@ -64,41 +64,56 @@ class AuditPage(BaseModel):
     """Pass as ``after`` for the next page; ``None`` on the last page."""
 
 
-def _filter(
-    *,
-    vault_keys: VaultKeys,
-    employee: str | None,
-    subject: str | None,
-    event_id: str | None,
-    run: str | None,
-    action: AuditAction | None,
-    actor: str | None,
-    rule: str | None,
-    min_confidence: float | None,
-    max_confidence: float | None,
-    since: datetime | None,
-    until: datetime | None,
-) -> AuditFilter:
-    if employee is not None:
-        if subject is not None:
-            raise ApiError(422, "Invalid request", "give employee or subject, not both")
-        subject = pseudonym(employee, secret=vault_keys.pseudonym)
-    try:
-        return AuditFilter(
-            subject=subject,
-            event_id=event_id,
-            receipt_id=run,
-            action=action,
-            actor=actor,
-            rule=rule,
-            min_confidence=min_confidence,
-            max_confidence=max_confidence,
-            since=since,
-            until=until,
-        )
-    except ValidationError as error:
-        reasons = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in error.errors())
-        raise ApiError(422, "Invalid request", reasons) from None
+class _RequestFilters(BaseModel):
+    """A route's filters, declared as its query parameters (a query-parameter model), and
+    the one way they become the trail's ``AuditFilter``."""
+
+    def where(self, vault_keys: VaultKeys) -> AuditFilter:
+        """The HRIS id becomes its pseudonym (it is never kept or logged); the filter's own
+        checks (ranges) become a 422 naming them. Called in the view, after every parameter
+        has passed FastAPI's checks, so a malformed one is reported first."""
+        given = self.model_dump()
+        employee, subject = given.pop("employee"), given.pop("subject")
+        if employee is not None:
+            if subject is not None:
+                raise ApiError(422, "Invalid request", "give employee or subject, not both")
+            subject = pseudonym(employee, secret=vault_keys.pseudonym)
+        if "run" in given:
+            given["receipt_id"] = given.pop("run")
+        try:
+            return AuditFilter(subject=subject, **given)
+        except ValidationError as error:
+            reasons = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in error.errors())
+            raise ApiError(422, "Invalid request", reasons) from None
+
+
+class EntryFilters(_RequestFilters):
+    """``GET /audit``: every field of the trail."""
+
+    employee: Annotated[
+        str | None, Field(max_length=128, description="HRIS id; matched through its pseudonym.")
+    ] = None
+    subject: Annotated[str | None, Field(max_length=68, description="Pseudonym.")] = None
+    event_id: Annotated[str | None, Field(max_length=256)] = None
+    run: Annotated[str | None, Field(max_length=64, description="Receipt (run) id.")] = None
+    action: AuditAction | None = None
+    actor: Annotated[str | None, Field(max_length=128)] = None
+    rule: Annotated[str | None, Field(max_length=256)] = None
+    min_confidence: Annotated[float | None, Field(ge=0, le=1)] = None
+    max_confidence: Annotated[float | None, Field(ge=0, le=1)] = None
+    since: Annotated[UtcMoment | None, Field(description="Inclusive; UTC if naive.")] = None
+    until: Annotated[UtcMoment | None, Field(description="Exclusive; UTC if naive.")] = None
+
+
+class SearchFilters(_RequestFilters):
+    """``GET /audit/search``: who, when and how confident; the question does the rest."""
+
+    employee: str | None = None
+    subject: str | None = None
+    since: UtcMoment | None = None
+    until: UtcMoment | None = None
+    min_confidence: Annotated[float | None, Field(ge=0, le=1)] = None
+    max_confidence: Annotated[float | None, Field(ge=0, le=1)] = None
 
 
 def _export(
@@ -135,20 +150,7 @@ def list_entries(
     engine: EngineDep,
     vault_keys: VaultKeysDep,
     principal: ReaderDep,
-    employee: Annotated[
-        str | None,
-        Query(max_length=128, description="HRIS id; matched through its pseudonym."),
-    ] = None,
-    subject: Annotated[str | None, Query(max_length=68, description="Pseudonym.")] = None,
-    event_id: Annotated[str | None, Query(max_length=256)] = None,
-    run: Annotated[str | None, Query(max_length=64, description="Receipt (run) id.")] = None,
-    action: AuditAction | None = None,
-    actor: Annotated[str | None, Query(max_length=128)] = None,
-    rule: Annotated[str | None, Query(max_length=256)] = None,
-    min_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
-    max_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
-    since: Annotated[UtcMoment | None, Query(description="Inclusive; UTC if naive.")] = None,
-    until: Annotated[UtcMoment | None, Query(description="Exclusive; UTC if naive.")] = None,
+    filters: Annotated[EntryFilters, Query()],
     after: Annotated[int, Query(ge=0, le=SEQ_MAX, description="Only entries after this seq.")] = 0,
     limit: Annotated[
         int | None,
@@ -162,20 +164,7 @@ def list_entries(
     output: Annotated[Literal["json", "jsonl", "csv"], Query(alias="format")] = "json",
 ) -> AuditPage | StreamingResponse:
     """Entries in seq order matching every given filter."""
-    where = _filter(
-        vault_keys=vault_keys,
-        employee=employee,
-        subject=subject,
-        event_id=event_id,
-        run=run,
-        action=action,
-        actor=actor,
-        rule=rule,
-        min_confidence=min_confidence,
-        max_confidence=max_confidence,
-        since=since,
-        until=until,
-    )
+    where = filters.where(vault_keys)
     log.info(
         "audit read by %s (%s): %s after %d",
         principal.name,
@@ -219,28 +208,11 @@ def search(
     reasoning: ReasoningDep,
     q: Annotated[str, Query(min_length=3, max_length=500, description="A question in words.")],
     k: Annotated[int, Query(ge=1, le=50)] = 10,
-    employee: str | None = None,
-    subject: str | None = None,
-    since: UtcMoment | None = None,
-    until: UtcMoment | None = None,
-    min_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
-    max_confidence: Annotated[float | None, Query(ge=0, le=1)] = None,
+    *,
+    filters: Annotated[SearchFilters, Query()],
 ) -> list[SearchHit]:
     """Decision entries whose reasoning is closest to the question, best first."""
-    where = _filter(
-        vault_keys=vault_keys,
-        employee=employee,
-        subject=subject,
-        event_id=None,
-        run=None,
-        action=None,
-        actor=None,
-        rule=None,
-        min_confidence=min_confidence,
-        max_confidence=max_confidence,
-        since=since,
-        until=until,
-    )
+    where = filters.where(vault_keys)
     return [
         SearchHit(entry=audit.to_public(hit.entry), similarity=hit.similarity, text=hit.text)
         for hit in search_audit(engine, reasoning, query=q, where=where, k=k)

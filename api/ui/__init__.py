@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from api.ui.pages import Banner, flash, render
 from api.ui.reveal import router as reveal_router
 from api.ui.routes import router
-from api.ui.session import COOKIE, COOKIE_PATH, SignInRequiredError, UiRefusedError, sign_in_url
+from api.ui.session import SESSION_COOKIE, SignInRequiredError, UiRefusedError, sign_in_url
 from api.ui.sign_in import router as sign_in_router
 
 __all__ = ["install_ui"]
@@ -36,7 +36,7 @@ async def _sign_in_required(request: Request, error: Exception) -> Response:
     else:
         response = RedirectResponse(target, status_code=303)
     if expired:
-        response.delete_cookie(COOKIE, path=COOKIE_PATH)
+        SESSION_COOKIE.forget(response)
     return response
 
 

@@ -10,11 +10,9 @@ refusal without leaving the page.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, Literal
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -25,14 +23,14 @@ from api.ui import session as ui
 from api.ui.pages import Banner, flash, is_htmx, render
 from api.ui.pick_lists import choices
 from api.ui.policy import Privilege, known_flags, privilege_of, rule_ids
-from api.ui.present import ReviewView, review_view, short_subject
+from api.ui.present import ReviewView, review_view
+from api.ui.queue_filters import QueueFilters, parse_filters
 from api.ui.session import DeciderDep, FormDep, UiSession, UiSessionDep, first
 from core import reviews
 from core.catalog import Catalog, GroupKind
 from core.db import utcnow
-from core.reviews import DANGER_FLAGS, Review, ReviewFilter, ReviewStatus
+from core.reviews import DANGER_FLAGS, Review, ReviewStatus
 from core.settings import Settings
-from core.vault import PSEUDONYM_PREFIX, VaultKeys, pseudonym
 
 log = logging.getLogger(__name__)
 
@@ -41,96 +39,6 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 PAGE_SIZE = 50
 MAX_BULK = 500
 MAX_COMMENT_CHARS = 2000
-
-
-# --- filters ---------------------------------------------------------------------------------
-
-
-@dataclass
-class QueueFilters:
-    """The queue's filters as the person typed them, so the form shows them back; the
-    employee's HRIS id is never kept: it becomes the pseudonymous ``subject`` at once."""
-
-    status: str = ReviewStatus.pending.value
-    rule: str = ""
-    flag: str = ""
-    min_confidence: str = ""
-    max_confidence: str = ""
-    older_than_hours: str = ""
-    subject: str = ""
-    problems: list[str] = field(default_factory=list)
-
-    def query(self, **extra: str) -> str:
-        pairs = {
-            "status": self.status,
-            "rule": self.rule,
-            "flag": self.flag,
-            "min_confidence": self.min_confidence,
-            "max_confidence": self.max_confidence,
-            "older_than_hours": self.older_than_hours,
-            "subject": self.subject,
-            **extra,
-        }
-        return urlencode({k: v for k, v in pairs.items() if v})
-
-    def where(self) -> ReviewFilter:
-        older = _number(self.older_than_hours)
-        return ReviewFilter(
-            status=None if self.status == "any" else ReviewStatus(self.status),
-            rule=self.rule or None,
-            flag=self.flag or None,
-            min_confidence=_number(self.min_confidence),
-            max_confidence=_number(self.max_confidence),
-            older_than=timedelta(hours=older) if older is not None else None,
-            subject=self.subject or None,
-        )
-
-    @property
-    def subject_short(self) -> str:
-        return short_subject(self.subject)
-
-
-def _number(text: str) -> float | None:
-    try:
-        return float(text) if text else None
-    except ValueError:
-        return None
-
-
-def parse_filters(values: Mapping[str, str], vault_keys: VaultKeys) -> QueueFilters:
-    """Lenient: a value that does not parse is dropped with a sentence saying so, instead of
-    a 422 page that would lose the rest of the filters."""
-    found = QueueFilters()
-    status = values.get("status", ReviewStatus.pending.value).strip() or "any"
-    if status == "any" or status in {s.value for s in ReviewStatus}:
-        found.status = status
-    else:
-        found.problems.append(f"Unknown status {status!r}: showing pending reviews.")
-    found.rule = values.get("rule", "").strip()[:64]
-    found.flag = values.get("flag", "").strip()[:64]
-    for name, low, high in (
-        ("min_confidence", 0.0, 1.0),
-        ("max_confidence", 0.0, 1.0),
-        ("older_than_hours", 0.0, 24.0 * 365),
-    ):
-        text = values.get(name, "").strip()
-        number = _number(text)
-        if text and (number is None or not low <= number <= high):
-            label = name.replace("_", " ")
-            found.problems.append(
-                f"Ignored {label} {text!r}: give a number from {low:g} to {high:g}."
-            )
-            continue
-        setattr(found, name, text)
-    employee = values.get("employee", "").strip()
-    if employee:
-        found.subject = pseudonym(employee, secret=vault_keys.pseudonym)
-    else:
-        subject = values.get("subject", "").strip()
-        found.subject = (
-            subject if subject.startswith(PSEUDONYM_PREFIX) and len(subject) <= 128 else ""
-        )
-    return found
 
 
 # --- the queue -------------------------------------------------------------------------------
@@ -211,11 +119,29 @@ def queue(
     return render("queue.html", context)
 
 
+def _decide_as(
+    session: UiSession, engine: Engine, catalog: Catalog, review_id: str, response: dict[str, Any]
+) -> reviews.DecisionResult:
+    """One decision through ``core.reviews``, in the signed-in person's name, its groups
+    checked against the catalog: the same call for one review and for each of a bulk."""
+    return reviews.decide(
+        engine,
+        review_id=review_id,
+        reviewer=session.principal.name,
+        response=response,
+        catalog_ids=catalog.by_id,
+    )
+
+
+def _approvals_given(review: Review) -> int:
+    return sum(1 for a in review.approvals if a.get("decision") in ("accept", "edit"))
+
+
 def _bulk_outcome(result: reviews.DecisionResult, action: str) -> str:
     review = result.review
     if result.resumed:
         return "rejected: the LMS stays as it was" if action == "reject" else "approved: queued"
-    given = sum(1 for a in review.approvals if a.get("decision") in ("accept", "edit"))
+    given = _approvals_given(review)
     return f"approval recorded ({given} of {review.required_approvals}): needs another reviewer"
 
 
@@ -252,13 +178,7 @@ def bulk(
             outcomes.append(BulkOutcome(review_id, False, passed_by))
             continue
         try:
-            result = reviews.decide(
-                engine,
-                review_id=review_id,
-                reviewer=session.principal.name,
-                response=response,
-                catalog_ids=catalog.by_id,
-            )
+            result = _decide_as(session, engine, catalog, review_id, response)
         except reviews.ReviewError as error:
             outcomes.append(
                 BulkOutcome(review_id, False, refusal(error, engine, session, review_id))
@@ -348,6 +268,33 @@ def _review_context(
     }
 
 
+def _form_refused(
+    session: UiSession,
+    engine: Engine,
+    reading: Reading,
+    review_id: str,
+    message: str,
+    *,
+    edit_open: bool = False,
+) -> Response:
+    """A form that cannot be sent as it is (422): the review as it is now, with why on top;
+    ``edit_open`` shows the edit form again, nothing chosen. A review that does not exist
+    is refused as the page (404), not shown."""
+    try:
+        view = reading.view(reviews.get_review(engine, review_id=review_id))
+    except reviews.ReviewNotFoundError as error:
+        raise ui.UiRefusedError(404, refusal(error, engine, session, review_id)) from None
+    context = _review_context(
+        session,
+        view,
+        reading.catalog,
+        banner=Banner(False, message),
+        selection=[] if edit_open else None,
+        edit_open=edit_open,
+    )
+    return render("_review.html", context, status=422)
+
+
 @router.get("/reviews/{review_id}")
 def detail(
     review_id: str, session: UiSessionDep, engine: EngineDep, reading: ReadingDep
@@ -377,13 +324,7 @@ def _decide(
     outcome (or the refusal and its HTTP status) on top."""
     status = 200
     try:
-        result = reviews.decide(
-            engine,
-            review_id=review_id,
-            reviewer=session.principal.name,
-            response=response,
-            catalog_ids=reading.catalog.by_id,
-        )
+        result = _decide_as(session, engine, reading.catalog, review_id, response)
         banner = Banner(True, _success(result, response["type"]))
         log.info(
             "UI %s on %s by %s (resumed=%s)",
@@ -412,7 +353,7 @@ def _success(result: reviews.DecisionResult, kind: str) -> str:
     if kind == "ignore":
         return "Rejected. The LMS stays as it was; the run records the rejection."
     if not result.resumed:
-        given = sum(1 for a in review.approvals if a.get("decision") in ("accept", "edit"))
+        given = _approvals_given(review)
         what = "edit" if kind == "edit" else "approval"
         return (
             f"Your {what} is recorded ({given} of {review.required_approvals} approvals). "
@@ -447,18 +388,14 @@ def edit(
     catalog) both post ``groups``; ``core.reviews`` checks every id against the catalog."""
     groups = list(dict.fromkeys(g for g in form.get("groups", []) if g))
     if not groups:
-        try:
-            view = reading.view(reviews.get_review(engine, review_id=review_id))
-        except reviews.ReviewNotFoundError as error:
-            raise ui.UiRefusedError(404, refusal(error, engine, session, review_id)) from None
-        banner = Banner(
-            False,
+        return _form_refused(
+            session,
+            engine,
+            reading,
+            review_id,
             "Choose at least one group. To leave the LMS as it is, reject the change instead.",
+            edit_open=True,
         )
-        context = _review_context(
-            session, view, reading.catalog, banner=banner, selection=[], edit_open=True
-        )
-        return render("_review.html", context, status=422)
     response = {"type": "edit", "args": {"action": "provision", "args": {"groups": groups}}}
     return _decide(session, engine, reading, review_id, response, selection=groups)
 
@@ -473,15 +410,10 @@ def comment(
 ) -> Response:
     text = first(form, "text").strip()
     if not text or len(text) > MAX_COMMENT_CHARS:
-        try:
-            view = reading.view(reviews.get_review(engine, review_id=review_id))
-        except reviews.ReviewNotFoundError as error:
-            raise ui.UiRefusedError(404, refusal(error, engine, session, review_id)) from None
         message = (
             "Write a comment first."
             if not text
             else f"Comments are at most {MAX_COMMENT_CHARS} characters."
         )
-        context = _review_context(session, view, reading.catalog, banner=Banner(False, message))
-        return render("_review.html", context, status=422)
+        return _form_refused(session, engine, reading, review_id, message)
     return _decide(session, engine, reading, review_id, {"type": "response", "args": text})

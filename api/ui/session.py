@@ -101,21 +101,39 @@ def is_secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
-def set_strict_cookie(
-    response: Response, request: Request, *, name: str, value: str, max_age: int, path: str
-) -> None:
+@dataclass(frozen=True)
+class StrictCookie:
     """Every cookie the page sets holds a credential or a form token: script must not read it
     (HttpOnly), another site must not send it (SameSite=Strict), and it travels only over
-    HTTPS when the page is served that way."""
-    response.set_cookie(
-        name,
-        value,
-        max_age=max_age,
-        path=path,
-        secure=is_secure(request),
-        httponly=True,
-        samesite="strict",
-    )
+    HTTPS when the page is served that way. Each one's name, path and lifetime live here
+    once, so setting and forgetting it cannot disagree about its path."""
+
+    name: str
+    path: str
+    max_age: int
+
+    def set(self, response: Response, request: Request, value: str) -> None:
+        response.set_cookie(
+            self.name,
+            value,
+            max_age=self.max_age,
+            path=self.path,
+            secure=is_secure(request),
+            httponly=True,
+            samesite="strict",
+        )
+
+    def read(self, request: Request) -> str:
+        return request.cookies.get(self.name, "")
+
+    def forget(self, response: Response) -> None:
+        response.delete_cookie(self.name, path=self.path)
+
+
+SESSION_COOKIE = StrictCookie(COOKIE, COOKIE_PATH, SESSION_MAX_AGE_S)
+"""The pasted credential, sent with every page under ``/ui``."""
+SIGN_IN_FORM_COOKIE = StrictCookie(SIGN_IN_COOKIE, SIGN_IN_PATH, SIGN_IN_FORM_MAX_AGE_S)
+"""The sign-in form's token, sent back only to the sign-in page."""
 
 
 def well_formed(credential: str) -> bool:
@@ -157,7 +175,7 @@ def sign_in_url(request: Request, *, expired: bool) -> str:
 
 
 def ui_session(request: Request, settings: SettingsDep, engine: EngineDep) -> UiSession:
-    credential = request.cookies.get(COOKIE)
+    credential = SESSION_COOKIE.read(request)
     if not credential:
         raise SignInRequiredError(expired=False)
     if not well_formed(credential):

@@ -44,15 +44,13 @@ def _sign_in_page(
         },
         status=status,
     )
-    ui.set_strict_cookie(
-        response,
-        request,
-        name=ui.SIGN_IN_COOKIE,
-        value=form_token,
-        max_age=ui.SIGN_IN_FORM_MAX_AGE_S,
-        path=ui.SIGN_IN_PATH,
-    )
+    ui.SIGN_IN_FORM_COOKIE.set(response, request, form_token)
     return response
+
+
+def _sign_in_again(request: Request, next_path: str, error: str, status: int) -> HTMLResponse:
+    """The form once more, saying why the sign-in did not go through."""
+    return _sign_in_page(request, next_path=next_path, message=None, error=error, status=status)
 
 
 @router.get("/sign-in")
@@ -67,55 +65,38 @@ def sign_in_form(request: Request) -> HTMLResponse:
 @router.post("/sign-in")
 def sign_in(request: Request, form: FormDep, settings: SettingsDep, engine: EngineDep) -> Response:
     next_path = ui.safe_next(first(form, "next"))
-    expected = request.cookies.get(ui.SIGN_IN_COOKIE, "")
+    expected = ui.SIGN_IN_FORM_COOKIE.read(request)
     given = first(form, "form_token")
     if not expected or not secrets.compare_digest(expected.encode(), given.encode()):
-        return _sign_in_page(
+        return _sign_in_again(
             request,
-            next_path=next_path,
-            message=None,
-            error="The sign-in form had expired. Paste your key again and sign in.",
-            status=403,
+            next_path,
+            "The sign-in form had expired. Paste your key again and sign in.",
+            403,
         )
     credential = first(form, "credential").strip()
     if not ui.well_formed(credential):
-        return _sign_in_page(
+        return _sign_in_again(
             request,
-            next_path=next_path,
-            message=None,
-            error="Paste an API key (tsk_...) or an access token from your identity provider.",
-            status=400,
+            next_path,
+            "Paste an API key (tsk_...) or an access token from your identity provider.",
+            400,
         )
     try:
         principal = ui.identify(request, credential, settings, engine)
     except ApiError as refused:
         log.info("UI sign-in refused: %s", refused.detail)
-        return _sign_in_page(
-            request,
-            next_path=next_path,
-            message=None,
-            error=f"Sign-in refused: {refused.detail}.",
-            status=refused.status,
+        return _sign_in_again(
+            request, next_path, f"Sign-in refused: {refused.detail}.", refused.status
         )
     if not principal.has_any(ui.READ_ROLES):
-        return _sign_in_page(
-            request,
-            next_path=next_path,
-            message=None,
-            error=f"{principal.name} has no reviewer, admin or auditor role.",
-            status=403,
+        return _sign_in_again(
+            request, next_path, f"{principal.name} has no reviewer, admin or auditor role.", 403
         )
     log.info("UI sign-in: %s via %s", principal.name, principal.via)
     response = RedirectResponse(next_path, status_code=303)
-    ui.set_strict_cookie(
-        response,
-        request,
-        name=ui.COOKIE,
-        value=credential,
-        max_age=ui.SESSION_MAX_AGE_S,
-        path=ui.COOKIE_PATH,
-    )
-    response.delete_cookie(ui.SIGN_IN_COOKIE, path=ui.SIGN_IN_PATH)
+    ui.SESSION_COOKIE.set(response, request, credential)
+    ui.SIGN_IN_FORM_COOKIE.forget(response)
     return response
 
 
@@ -123,12 +104,12 @@ def sign_in(request: Request, form: FormDep, settings: SettingsDep, engine: Engi
 def sign_out(request: Request, form: FormDep) -> RedirectResponse:
     """Forgets the credential in this browser; it stays valid elsewhere (revoke the key for
     that). Checked against forgery, or any site could sign a reviewer out."""
-    credential = request.cookies.get(ui.COOKIE, "")
+    credential = ui.SESSION_COOKIE.read(request)
     given = request.headers.get(ui.CSRF_HEADER) or first(form, ui.CSRF_FIELD)
     if credential and not secrets.compare_digest(
         given.encode(), ui.csrf_token(credential).encode()
     ):
         raise ui.UiRefusedError(403, "Sign-out must be sent from a TalentSync page.")
     response = RedirectResponse(f"{ui.SIGN_IN_PATH}?signed_out=1", status_code=303)
-    response.delete_cookie(ui.COOKIE, path=ui.COOKIE_PATH)
+    ui.SESSION_COOKIE.forget(response)
     return response

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from api.cli_eval_support import dataset_and_catalog
+from api.cli.eval_support import dataset_and_catalog
 from evals.default_datasets import DEFAULTS, DatasetNeededError
 from evals.suites import SUITES
 

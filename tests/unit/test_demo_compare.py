@@ -12,7 +12,7 @@ from typing import cast
 
 import pytest
 
-from api.demo import TitleOutcome, compare_with_hris
+from api.demo_readback import TitleOutcome, compare_with_hris
 from core.catalog import Catalog, load_catalog
 from core.employee import Employee
 from tools.hris.simulator import INJECTION_TITLE, FreeTextTitle

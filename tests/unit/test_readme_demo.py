@@ -10,7 +10,8 @@ from pathlib import Path
 import yaml
 
 from agents.policy.rules import DEMO_POLICY
-from api import cli, demo
+from api import demo
+from api.cli import running
 from tools.hris.simulator import FREE_TEXT_TITLES, INJECTION_TITLE
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -34,7 +35,7 @@ def test_the_quoted_titles_are_ones_the_demo_can_draw() -> None:
 
 def test_the_counts_and_threshold_are_the_demos() -> None:
     paragraph = _demo_paragraph()
-    employees = inspect.signature(cli.demo).parameters["employees"].default
+    employees = inspect.signature(running.demo).parameters["employees"].default
     assert f"({employees} people" in paragraph
     words = re.search(r"; (\w+) carry free-text titles", paragraph)
     assert words is not None and NUMBERS[words.group(1)] == demo.FREE_TEXT_TITLES

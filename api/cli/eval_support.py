@@ -12,13 +12,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
+from api.cli.output import err_console
 from evals.default_datasets import default_data
 
 log = logging.getLogger(__name__)
-err_console = Console(stderr=True)
 
 USER_ERRORS = (FileNotFoundError, IsADirectoryError, NotADirectoryError, ValueError)
 """Missing or unreadable runs and datasets, malformed files, runs of different suites."""

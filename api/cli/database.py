@@ -5,15 +5,16 @@ On stderr, so exports and ``--json`` on stdout stay machine-readable.
 
 from __future__ import annotations
 
-from rich.console import Console
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from rich.markup import escape
 from sqlalchemy.engine import Engine
 
+from api.cli.output import err_console
 from core.database_contents import DatabaseContents, database_contents, printable_url
 from core.db import create_tables, make_engine
 from core.settings import Settings
-
-err_console = Console(stderr=True)
 
 DEMO_DATABASE = ("demo", "talentsync.db")
 
@@ -24,6 +25,16 @@ def open_database(settings: Settings) -> Engine:
     create_tables(engine)
     announce(settings, database_contents(engine))
     return engine
+
+
+@contextmanager
+def opened_database(settings: Settings) -> Iterator[Engine]:
+    """``open_database`` for one command's work, disposed of however the work ends."""
+    engine = open_database(settings)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def announce_database(settings: Settings) -> None:

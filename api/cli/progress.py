@@ -13,14 +13,19 @@ from vectorstore.progress import Progress as ProgressCallback
 
 
 @contextmanager
-def progress_bar(console: Console, description: str) -> Iterator[ProgressCallback]:
-    """A bar that pulses until the first report (loading, nothing counted yet), then fills."""
+def progress_bar(
+    console: Console, description: str, *, transient: bool = False
+) -> Iterator[ProgressCallback]:
+    """A bar that pulses until the first report (loading, nothing counted yet), then fills.
+
+    ``transient``: gone once done (``--json`` leaves nothing but its object behind)."""
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
+        transient=transient,
     ) as bar:
         task = bar.add_task(description, total=None)
 

@@ -1,0 +1,104 @@
+"""The commands that run TalentSync: the service, workers alone, the LMS sandbox and the
+demo that runs them all on a simulated HRIS stream."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from api.cli.database import announce_database, open_database
+from api.cli.output import configure_logging, console
+from core.catalog import load_catalog
+from core.settings import get_settings
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker threads (default: TALENTSYNC_WORKER_THREADS).")
+    ] = None,
+) -> None:
+    """Run the API and the inbox workers."""
+    from api.app import create_app
+
+    settings = get_settings()
+    configure_logging(settings)
+    count = settings.worker_threads if workers is None else workers
+    announce_database(settings)
+    uvicorn.run(create_app(settings, workers=count), host=host, port=port, log_config=None)
+
+
+def worker(
+    threads: Annotated[int, typer.Option(help="Worker threads in this process.")] = 1,
+) -> None:
+    """Run inbox workers only (scale out by starting more of these)."""
+    from agents.runtime.workers import running_workers
+    from agents.services import open_services
+
+    settings = get_settings()
+    configure_logging(settings)
+    engine = open_database(settings)
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    with open_services(settings, engine) as services, running_workers(services, count=threads):
+        done.wait()
+
+
+def lms_sandbox(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8001,
+    token: Annotated[
+        str | None, typer.Option(help="Bearer token to require (default: TALENTSYNC_LMS_TOKEN).")
+    ] = None,
+    catalog: Annotated[Path | None, typer.Option(help="Catalog YAML to preload.")] = None,
+) -> None:
+    """Run the bundled SCIM 2.0 LMS sandbox, preloaded with the catalog's groups."""
+    from tools.lms.sandbox import serve_sandbox
+
+    settings = get_settings()
+    configure_logging(settings)
+    bearer = token or (settings.lms_token.get_secret_value() if settings.lms_token else None)
+    loaded = load_catalog(catalog or settings.catalog_path)
+    console.print(
+        f"LMS sandbox (SCIM 2.0) on http://{host}:{port}/v2 with {len(loaded.groups)} groups"
+    )
+    serve_sandbox(host, port, loaded, bearer)
+
+
+def demo(
+    employees: Annotated[int, typer.Option(help="Employees in the simulated HRIS.")] = 320,
+    api_port: Annotated[int, typer.Option()] = 8000,
+    lms_port: Annotated[int, typer.Option()] = 8001,
+    stay: Annotated[bool, typer.Option(help="Keep serving until Ctrl-C after the summary.")] = True,
+    seed: Annotated[int, typer.Option()] = 7,
+    write_env: Annotated[
+        bool,
+        typer.Option(
+            help="Write ./.env pointing the CLI at the demo's data (never over your own .env)."
+        ),
+    ] = True,
+) -> None:
+    """Start sandbox, API and worker, replay a realistic signed HRIS stream, print a summary.
+
+    Its state goes to TALENTSYNC_VAR_DIR/demo, and ./.env points later commands there."""
+    from api.demo import run_demo
+
+    raise typer.Exit(
+        run_demo(
+            console=console,
+            var_dir=get_settings().var_dir,
+            employees=employees,
+            api_port=api_port,
+            lms_port=lms_port,
+            stay=stay,
+            seed=seed,
+            env_file=Path(".env") if write_env else None,
+        )
+    )
