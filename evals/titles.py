@@ -53,13 +53,9 @@ from rich.table import Table
 from core.title_text import normalise_title
 from evals.fitting import CACHE, cached_embeddings, fit_logistic_monotone, metrics_from_ranks
 from tools.titles.adapter import TitleAdapter
-from tools.titles.ranker import (
-    COMPONENTS,
-    Calibration,
-    RankerWeights,
-    TitleRanker,
-    confidence_features,
-)
+from tools.titles.components import COMPONENTS, RankerWeights
+from tools.titles.confidence import Calibration, confidence_features
+from tools.titles.ranker import TitleRanker
 from tools.titles.rerank import (
     RERANK_DEPTH,
     SHIPPED,
