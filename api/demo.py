@@ -37,12 +37,8 @@ from api.demo_env import demo_directory, point_cli_at
 from core.catalog import Catalog, GroupKind, load_catalog
 from core.employee import Employee, EmploymentStatus
 from core.settings import Settings
-from tools.hris.simulator import (
-    FreeTextTitle,
-    SimulatedStream,
-    simulate_stream,
-    standard_webhook_body,
-)
+from tools.hris.simulator import SimulatedStream, simulate_stream, standard_webhook_body
+from tools.hris.simulator.free_text import FreeTextTitle
 from tools.lms.scim import ScimLMS
 from tools.mapping.role_directory import RoleDirectory
 from tools.mapping.rules import RulesMapper
