@@ -21,7 +21,7 @@ from core.catalog import load_catalog
 from core.db import create_tables, make_engine
 from core.settings import Settings, get_settings
 from core.vault import load_keys
-from tools.hris.source import build_sources
+from tools.hris.sources import build_sources
 
 log = logging.getLogger(__name__)
 
