@@ -29,7 +29,8 @@ from core.settings import Settings
 from core.vault import VaultKeys, load_keys
 from pii.guard import PIIGuard, get_guard, guard_for_catalog
 from tools.hris.records import EmployeeFetcher, records_from_settings
-from tools.hris.source import WebhookSource, build_sources
+from tools.hris.source import WebhookSource
+from tools.hris.sources import build_sources
 from tools.lms.catalog_groups import CatalogGroups
 from tools.lms.scim import ScimLMS
 from tools.mapping.base import Mapper

@@ -15,7 +15,7 @@ import httpx
 
 from core.catalog import Catalog
 from core.employee import Employee, EmploymentStatus
-from tools.hris.simulator import FreeTextTitle
+from tools.hris.simulator.free_text import FreeTextTitle
 from tools.lms.scim import ScimLMS
 from tools.mapping.role_directory import RoleDirectory
 from tools.mapping.rules import RulesMapper

@@ -28,7 +28,6 @@ def eval_pii(
 ) -> None:
     """Span-level precision, recall and F2 of the PII scrubber, per entity type."""
     from evals.pii_spans import DEFAULT_DATASET, evaluate, load_examples, render
-
     from pii.scrubber import Scrubber
 
     with one_line_errors():

@@ -13,7 +13,7 @@ from api.problems import Problem
 from core.db import utcnow
 from tools.hris import intake
 from tools.hris.errors import IntakeError
-from tools.hris.source import SOURCE_NAMES
+from tools.hris.sources import SOURCE_NAMES
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 _ASCII_DIGITS = re.compile(r"[0-9]+")

@@ -20,13 +20,9 @@ from evals.embedding_cache import CACHE
 from evals.fitting.logistic import LogisticSettings, fit_logistic_monotone
 from evals.title_examples import Example
 from tools.titles.adapter import TitleAdapter
-from tools.titles.ranker import (
-    COMPONENTS,
-    Calibration,
-    RankerWeights,
-    TitleRanker,
-    confidence_features,
-)
+from tools.titles.components import COMPONENTS, RankerWeights
+from tools.titles.confidence import Calibration, confidence_features
+from tools.titles.ranker import TitleRanker
 from tools.titles.rerank import RERANK_DEPTH, Reranker, interaction_features
 
 logger = logging.getLogger(__name__)

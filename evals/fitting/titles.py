@@ -66,7 +66,9 @@ from evals.title_examples import (
     label_vectors,
     load_examples,
 )
-from tools.titles.ranker import COMPONENTS, TitleRanker, confidence_features
+from tools.titles.components import COMPONENTS
+from tools.titles.confidence import confidence_features
+from tools.titles.ranker import TitleRanker
 from tools.titles.rerank import SHIPPED, save_rerankers
 from vectorstore.embeddings import default_embedder
 from vectorstore.roles import CatalogRole, load_esco_occupations

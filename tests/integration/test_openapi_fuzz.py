@@ -50,7 +50,7 @@ from tests.conftest import _postgres_database
 from tests.factories import make_employee
 from tests.review_ui_data import park_review
 from tools.hris import intake
-from tools.hris.source import build_sources
+from tools.hris.sources import build_sources
 
 ADMIN_KEY = "fuzz-admin-key"
 AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}

@@ -18,7 +18,7 @@ from pii.guard import get_guard
 from pii.identity import RecordIdentity
 from tests.factories import make_role_catalog, write_catalog
 from tools.titles.adapter_store import MANIFEST
-from tools.titles.ranker import COLD_ADAPTED, WARM_ADAPTED
+from tools.titles.profiles import COLD_ADAPTED, WARM_ADAPTED
 from vectorstore.client import chroma_client
 from vectorstore.embeddings import default_embedder
 from vectorstore.memory import ApprovedMemory

@@ -15,7 +15,7 @@ import pytest
 from api.demo_readback import TitleOutcome, compare_with_hris
 from core.catalog import Catalog, load_catalog
 from core.employee import Employee
-from tools.hris.simulator import INJECTION_TITLE, FreeTextTitle
+from tools.hris.simulator.free_text import INJECTION_TITLE, FreeTextTitle
 from tools.lms.models import LMSGroup, LMSUser
 from tools.lms.scim import ScimLMS
 from tools.mapping.role_directory import RoleDirectory

@@ -16,7 +16,8 @@ from core.employee import EventType
 from core.settings import Settings
 from tests.factories import make_employee
 from tools.hris.errors import IntakeError
-from tools.hris.source import SOURCE_NAMES, build_sources, get_header
+from tools.hris.source import get_header
+from tools.hris.sources import SOURCE_NAMES, build_sources
 from tools.hris.standard import StandardWebhookSource
 
 OLD_SECRET = "whsec_" + base64.b64encode(b"talentsync-old-secret-32-bytes!!").decode()

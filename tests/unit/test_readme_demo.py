@@ -12,7 +12,7 @@ import yaml
 from agents.policy.rules import DEMO_POLICY
 from api import demo
 from api.cli import running
-from tools.hris.simulator import FREE_TEXT_TITLES, INJECTION_TITLE
+from tools.hris.simulator.free_text import FREE_TEXT_TITLES, INJECTION_TITLE
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 NUMBERS = {"five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}

@@ -16,14 +16,9 @@ from agents.provisioning.title_decision import needs_role
 from core.catalog import Catalog, GroupKind, load_catalog
 from core.data.demo_company import DEPARTMENT_TAG_PREFIX
 from core.employee import Employee, EmploymentStatus, EventType, HRISEvent
-from tools.hris.simulator import (
-    FREE_TEXT_TITLES,
-    INJECTION_TITLE,
-    SimulatedStream,
-    ascii_fold,
-    simulate_stream,
-    standard_webhook_body,
-)
+from tools.hris.simulator import SimulatedStream, simulate_stream, standard_webhook_body
+from tools.hris.simulator.free_text import FREE_TEXT_TITLES, INJECTION_TITLE
+from tools.hris.simulator.names import ascii_fold
 from tools.hris.standard import StandardWebhookSource
 from tools.mapping.injection import check_injection
 from tools.mapping.rules import RulesMapper

@@ -8,15 +8,9 @@ from __future__ import annotations
 import numpy as np
 
 from tools.titles.adapter import TitleAdapter, normalised, role_centroids
-from tools.titles.ranker import (
-    COLD,
-    COLD_ADAPTED,
-    WARM,
-    WARM_ADAPTED,
-    RankerWeights,
-    TitleRanker,
-    is_warm,
-)
+from tools.titles.components import RankerWeights
+from tools.titles.profiles import COLD, COLD_ADAPTED, WARM, WARM_ADAPTED, is_warm
+from tools.titles.ranker import TitleRanker
 from vectorstore.embeddings import default_embedder
 from vectorstore.roles import CatalogRole
 

@@ -15,7 +15,7 @@ from pii.identity import RecordIdentity
 from tests.factories import TINY_ROLES, make_role_catalog
 from tools.titles.adapter_refit import AdapterSource, choose_kind
 from tools.titles.adapter_store import REFIT_COMMAND, AdapterKind
-from tools.titles.ranker import COLD
+from tools.titles.profiles import COLD
 from vectorstore.client import chroma_client
 from vectorstore.embeddings import default_embedder
 from vectorstore.memory import ApprovedMemory

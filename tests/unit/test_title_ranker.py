@@ -8,9 +8,12 @@ import numpy as np
 import pytest
 
 from core.title_text import normalise_title
+from tools.titles import label_space as label_space_module
 from tools.titles import ranker as ranker_module
+from tools.titles.components import COMPONENTS, RankerWeights
+from tools.titles.label_space import similarities
 from tools.titles.lexical import LexicalIndex, WordIndex, stem, words
-from tools.titles.ranker import COMPONENTS, RankerWeights, TitleRanker, similarities
+from tools.titles.ranker import TitleRanker
 from vectorstore.embeddings import default_embedder
 from vectorstore.roles import CatalogRole, load_esco_occupations
 
@@ -205,7 +208,7 @@ def test_reduced_space_shortlist_matches_exact(monkeypatch: pytest.MonkeyPatch) 
     top candidates, with exact label evidence for them."""
     exact = TitleRanker(ROLES, default_embedder(), approximate_above=None)
     monkeypatch.setattr(ranker_module, "SHORTLIST", 2)
-    monkeypatch.setattr(ranker_module, "REDUCED_DIMENSIONS", 4)
+    monkeypatch.setattr(label_space_module, "REDUCED_DIMENSIONS", 4)
     fast = TitleRanker(ROLES, default_embedder(), approximate_above=1)
     assert fast._labels.reduced is not None
     for title in ["Sr. Software Eng II", "RN - Night Shift", "HGV Driver", "head cook"]:

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from core.title_text import normalise_title
-from tools.titles.ranker import COLD, COLD_ADAPTED, COMPONENTS, WARM, WARM_ADAPTED, TitleRanker
+from tools.titles.components import COMPONENTS
+from tools.titles.profiles import COLD, COLD_ADAPTED, WARM, WARM_ADAPTED
+from tools.titles.ranker import TitleRanker
 from tools.titles.rerank import (
     RERANK_DEPTH,
     SHIPPED,

@@ -14,16 +14,13 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
+from typing import Any, NoReturn, Protocol, TypeVar
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from core.employee import HRISEvent
 from core.untrusted import shown
 from tools.hris.errors import FieldError, IntakeError, bad_timestamp, invalid_payload, unauthorized
-
-if TYPE_CHECKING:
-    from core.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -229,25 +226,3 @@ def assemble_event(fields: Mapping[str, Any], rename: Mapping[str, str]) -> HRIS
         return HRISEvent.model_validate(dict(fields))
     except ValidationError as exc:
         raise invalid(exc, rename=rename) from exc
-
-
-SOURCE_NAMES = ("standard", "bamboohr", "merge")
-"""The ``{source}`` path segments ``build_sources`` answers to, for the API document."""
-
-
-def build_sources(settings: Settings) -> dict[str, WebhookSource]:
-    """All configured sources keyed by the ``{source}`` path segment of the webhook route.
-
-    Imported here rather than at module top because the adapters import this module's
-    helpers.
-    """
-    from tools.hris.bamboohr import BambooHRSource
-    from tools.hris.merge import MergeSource
-    from tools.hris.standard import StandardWebhookSource
-
-    sources: list[WebhookSource] = [
-        StandardWebhookSource(settings.webhook_secrets_standard, settings.webhook_tolerance_s),
-        BambooHRSource(settings.webhook_secrets_bamboohr, settings.webhook_tolerance_s),
-        MergeSource(settings.webhook_secrets_merge),
-    ]
-    return {source.name: source for source in sources}

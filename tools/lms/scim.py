@@ -4,6 +4,8 @@ groups keyed by the catalog id (stored as the group's ``externalId``).
 Every method is safe to call again after a crash or a timeout: creates resolve 409 by looking
 the user up, updates write only what differs, membership changes are no-ops when already
 applied. Payloads are built and checked with scim2-models; httpx is only the transport.
+How an employee becomes a SCIM user (and an LMS answer an ``LMSUser``) is
+``tools.lms.scim_mapping``.
 """
 
 from __future__ import annotations
@@ -19,29 +21,30 @@ from pydantic import ValidationError
 from scim2_models import BaseModel as ScimBaseModel
 from scim2_models import (
     Context,
-    Email,
-    EnterpriseUser,
     Error,
     Group,
     ListResponse,
-    Name,
     PatchOp,
     Resource,
-    User,
 )
 
 from core.catalog import Catalog
-from core.employee import Employee, EmploymentStatus
+from core.employee import Employee
 from core.settings import Settings
 from tools.lms.auth import BearerToken, ClientCredentials
 from tools.lms.errors import LMSConflict, LMSError, LMSRejected, LMSUnavailable
 from tools.lms.models import LMSGroup, LMSUser
 from tools.lms.retry import RETRYABLE_STATUSES, RetryableStatusError, RetryPolicy
+from tools.lms.scim_mapping import (
+    ScimUser,
+    changed_attributes,
+    to_lms_group,
+    to_lms_user,
+    user_resource,
+)
 
 log = logging.getLogger(__name__)
 
-ScimUser = User[EnterpriseUser]
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 SCIM_JSON = "application/scim+json"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 GROUP_ATTRIBUTES = "displayName,externalId"
@@ -143,12 +146,12 @@ class ScimLMS:
         )
         if len(found) > 1:
             raise LMSError(f"several LMS users share externalId {external_id!r}")
-        return _to_lms_user(found[0]) if found else None
+        return to_lms_user(found[0]) if found else None
 
     def create_user(self, employee: Employee) -> LMSUser:
         """Create the user; when the LMS already holds one with this external id (a retry
         after a lost response, or a concurrent worker), return that one instead."""
-        payload = _user_resource(employee).model_dump(scim_ctx=Context.RESOURCE_CREATION_REQUEST)
+        payload = user_resource(employee).model_dump(scim_ctx=Context.RESOURCE_CREATION_REQUEST)
         try:
             response = self._request("POST", "/Users", body=payload)
         except LMSConflict as conflict:
@@ -163,7 +166,7 @@ class ScimLMS:
                 ) from conflict
             log.info("LMS user %s already existed; create treated as done", existing.id)
             return existing
-        return _to_lms_user(_parse(ScimUser, response, Context.RESOURCE_CREATION_RESPONSE))
+        return to_lms_user(_parse(ScimUser, response, Context.RESOURCE_CREATION_RESPONSE))
 
     def update_user(self, user: LMSUser, employee: Employee) -> bool:
         """Write the attributes that differ from ``user`` (a snapshot the caller just read).
@@ -171,13 +174,7 @@ class ScimLMS:
         ``active`` is deliberately left alone: deactivation is a reviewed decision and goes
         through ``set_active``, never as a side effect of a profile update.
         """
-        desired = _desired_attributes(employee)
-        held = _held_attributes(user)
-        changed = {
-            key: value
-            for key, value in desired.items()
-            if _comparable(key, held.get(key)) != _comparable(key, value)
-        }
+        changed = changed_attributes(user, employee)
         if not changed:
             return False
         self._patch_user(user.id, changed)
@@ -209,7 +206,7 @@ class ScimLMS:
         hand (no externalId) are not TalentSync's to manage and are left out."""
         found: dict[str, LMSGroup] = {}
         for resource in self._search("/Groups", Group, None, attributes=GROUP_ATTRIBUTES):
-            group = _to_lms_group(resource)
+            group = to_lms_group(resource)
             if group.external_id is None:
                 continue
             if group.external_id in found:
@@ -236,7 +233,7 @@ class ScimLMS:
                     "/Groups",
                     body=resource.model_dump(scim_ctx=Context.RESOURCE_CREATION_REQUEST),
                 )
-                groups[entry.id] = _to_lms_group(
+                groups[entry.id] = to_lms_group(
                     _parse(Group, response, Context.RESOURCE_CREATION_RESPONSE)
                 )
             elif existing.display_name != entry.display_name:
@@ -423,107 +420,3 @@ def _parse(model: type[ModelT], response: httpx.Response, ctx: Context) -> Model
             f"LMS answered {response.request.method} {response.request.url.path} with a "
             f"payload that is not valid SCIM ({problems})"
         ) from None
-
-
-# --- mapping -------------------------------------------------------------------------------
-# The attribute paths below are both what update_user compares and what its PATCH replaces,
-# so a snapshot and a desired state can never disagree on naming.
-
-
-def _desired_attributes(employee: Employee) -> dict[str, Any]:
-    return {
-        "userName": employee.email,
-        "name": {"givenName": employee.given_name, "familyName": employee.family_name},
-        "displayName": employee.display_name,
-        "nickName": employee.preferred_name,
-        "title": employee.title,
-        "userType": employee.worker_type.value,
-        "emails": [{"value": employee.email, "type": "work", "primary": True}],
-        f"{ENTERPRISE}:employeeNumber": employee.external_id,
-        f"{ENTERPRISE}:department": employee.department,
-    }
-
-
-CASE_INSENSITIVE = frozenset({"userName", "emails"})
-
-
-def _comparable(key: str, value: Any) -> Any:
-    """userName and email addresses are case-insensitive (RFC 7643 §4.1.1/§4.1.2): an LMS that
-    normalises their case must not trigger a write on every sync. Names and titles are not."""
-    if key not in CASE_INSENSITIVE:
-        return value
-    if key == "emails" and isinstance(value, list):
-        return [
-            {**item, "value": str(item.get("value", "")).casefold()}
-            if isinstance(item, dict)
-            else item
-            for item in value
-        ]
-    return value.casefold() if isinstance(value, str) else value
-
-
-def _held_attributes(user: LMSUser) -> dict[str, Any]:
-    return {
-        "userName": user.user_name,
-        "name": {"givenName": user.given_name, "familyName": user.family_name},
-        "displayName": user.display_name,
-        "nickName": user.nick_name,
-        "title": user.title,
-        "userType": user.user_type,
-        "emails": [{"value": user.email, "type": "work", "primary": True}] if user.email else None,
-        f"{ENTERPRISE}:employeeNumber": user.employee_number,
-        f"{ENTERPRISE}:department": user.department,
-    }
-
-
-def _user_resource(employee: Employee) -> ScimUser:
-    user = ScimUser(
-        user_name=employee.email,
-        external_id=employee.external_id,
-        name=Name(given_name=employee.given_name, family_name=employee.family_name),
-        display_name=employee.display_name,
-        nick_name=employee.preferred_name,
-        title=employee.title,
-        user_type=employee.worker_type.value,
-        active=employee.employment_status != EmploymentStatus.inactive,
-        emails=[Email(value=employee.email, type=Email.Type.work, primary=True)],
-    )
-    user[EnterpriseUser] = EnterpriseUser(
-        employee_number=employee.external_id, department=employee.department
-    )
-    return user
-
-
-def _primary_email(user: ScimUser) -> str | None:
-    emails = user.emails or []
-    chosen = next((e for e in emails if e.primary), None) or next(
-        (e for e in emails if e.type == Email.Type.work), None
-    )
-    chosen = chosen or (emails[0] if emails else None)
-    return str(chosen.value) if chosen is not None and chosen.value is not None else None
-
-
-def _to_lms_user(user: ScimUser) -> LMSUser:
-    enterprise = user[EnterpriseUser]
-    return LMSUser(
-        id=str(user.id),
-        external_id=user.external_id,
-        user_name=str(user.user_name),
-        # An LMS that omits `active` treats the user as active (RFC 7643 leaves it optional).
-        active=user.active is not False,
-        display_name=user.display_name,
-        given_name=user.name.given_name if user.name else None,
-        family_name=user.name.family_name if user.name else None,
-        nick_name=user.nick_name,
-        title=user.title,
-        user_type=user.user_type,
-        email=_primary_email(user),
-        employee_number=enterprise.employee_number if enterprise else None,
-        department=enterprise.department if enterprise else None,
-    )
-
-
-def _to_lms_group(group: Group) -> LMSGroup:
-    return LMSGroup(
-        id=str(group.id), external_id=group.external_id, display_name=str(group.display_name or "")
-    )

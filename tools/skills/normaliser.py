@@ -1,6 +1,7 @@
 """Free-text skill -> taxonomy concept, with a calibrated confidence and abstention.
 
-Why this design (mirrors :mod:`tools.titles.ranker`):
+Why this design (mirrors :mod:`tools.titles.ranker`, and shares its fusion and calibration
+arithmetic, :mod:`tools.titles.fusion`):
 
 - Hybrid scoring. Embeddings catch paraphrase ("team player" ~ "work in teams"); character
   n-grams catch product names and spelling variants that a small embedding model blurs
@@ -43,6 +44,7 @@ import numpy.typing as npt
 
 from tools.skills.normalise import clean_mention, normalise_mention, tokens
 from tools.skills.taxonomy import SkillConcept
+from tools.titles.fusion import FusionWeights, LogisticCalibration
 from tools.titles.lexical import LexicalIndex
 from vectorstore.embeddings import OfflineMiniLM
 from vectorstore.progress import Progress
@@ -63,20 +65,13 @@ EMBED_BATCH = 64
 
 
 @dataclass(frozen=True)
-class NormaliserWeights:
-    """Linear fusion weights per component (see COMPONENTS)."""
+class NormaliserWeights(FusionWeights):
+    """Linear fusion weights per component (see COMPONENTS), fields in COMPONENTS order."""
 
     embedding: float = 1.0
     embedding_raw: float = 0.5
     lexical: float = 0.3
     context: float = 0.1
-
-    def as_array(self) -> FloatArray:
-        return np.asarray([getattr(self, name) for name in COMPONENTS], dtype=np.float32)
-
-    @classmethod
-    def from_array(cls, values: Sequence[float]) -> NormaliserWeights:
-        return cls(**{name: float(v) for name, v in zip(COMPONENTS, values, strict=True)})
 
 
 CONFIDENCE_FEATURES: tuple[str, ...] = ("top", "margin", "top_lexical", "top_embedding", "words")
@@ -102,16 +97,12 @@ def confidence_features(
 
 
 @dataclass(frozen=True)
-class Calibration:
+class Calibration(LogisticCalibration):
     """Logistic P(top-1 correct) over CONFIDENCE_FEATURES; fitted by ``evals.fitting.skills``."""
 
     bias: float = -3.0
     coefficients: tuple[float, ...] = (2.0, 4.0, 1.0, 1.0, -0.5)
     abstain_below: float = 0.5
-
-    def confidence(self, features: npt.NDArray[np.float64]) -> float:
-        z = self.bias + float(np.dot(self.coefficients, features))
-        return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
 
 
 @dataclass(frozen=True)
