@@ -21,8 +21,8 @@ from typing import Any
 from presidio_analyzer import AnalyzerEngine
 
 from pii.allowlist import AllowedTerms
-from pii.contact_recognizers import IDENTITY_AND_CONTACT_ENTITIES
 from pii.identity import RecordIdentity, normalise
+from pii.recognizers.contacts_and_ids import IDENTITY_AND_CONTACT_ENTITIES
 
 log = logging.getLogger(__name__)
 

@@ -46,7 +46,7 @@ from pii.hr_vocabulary import (
 )
 from pii.identity import normalise
 from pii.names import NameGazetteer, load_gazetteer, looks_like_surname
-from pii.recognizers import PERSON
+from pii.recognizers.entities import PERSON
 from pii.scrubber import Finding
 
 FieldKind = Literal["title", "department", "location", "skill"]

@@ -31,12 +31,9 @@ from pii.analyzer import (
 )
 from pii.identity import RecordIdentity, normalise
 from pii.ner_plan import NerPlan, plan_ner, run_plans
-from pii.recognizers import (
-    DENY_LIST_RECOGNIZER,
-    PERSON,
-    RecordDenyListRecognizer,
-    refine_people,
-)
+from pii.recognizers.entities import PERSON
+from pii.recognizers.person_refinement import refine_people
+from pii.recognizers.record_deny_list import DENY_LIST_RECOGNIZER, RecordDenyListRecognizer
 
 logger = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ evidence, so real skills with digits ("Office 365", "ISO 27001", "S/4HANA", "Pyt
 - `IdentityDocumentRecognizer`: an id-shaped value after a document's name ("passport",
   "NI number", "SSN", "PESEL", "DNI", ...), and UK National Insurance numbers on their shape.
 
-Kept out of `recognizers.py` on purpose: its own patterns are tuned for precision on names and
-places elsewhere; these only add entity findings, they never remove one.
+Kept apart from the other recognizers on purpose: their patterns are tuned for precision on
+names and places; these only add entity findings, they never remove one.
 """
 
 from __future__ import annotations
