@@ -34,7 +34,7 @@ from pii.names import is_english_word, load_gazetteer
 
 logger = logging.getLogger(__name__)
 
-ESCO_DIR = Path(__file__).resolve().parents[2] / "core" / "data" / "esco"
+ESCO_DIR = Path(__file__).resolve().parents[1] / "core" / "data" / "esco"
 OCCUPATION_LABELS = ESCO_DIR / "occupation_labels.txt"
 SKILL_LABELS = ESCO_DIR / "skills_en_labels.txt"
 SKILL_COLLECTIONS = (
