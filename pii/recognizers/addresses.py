@@ -10,12 +10,7 @@ from presidio_analyzer import Pattern, PatternRecognizer
 
 from pii.names import is_english_word
 from pii.recognizers.entities import STREET_ADDRESS
-from pii.recognizers.prechecked import (
-    CASE_SENSITIVE,
-    GatedPatternRecognizer,
-    digit_count,
-    min_digits,
-)
+from pii.recognizers.prechecked import GatedPatternRecognizer, digit_count, min_digits
 
 _CAP = r"\p{Lu}[\p{L}'\u2019\-]*\.?"  # a capitalised word, any script with case
 _WORD = r"\p{L}[\p{L}'\u2019\-]*\.?"  # any word
@@ -197,7 +192,6 @@ def street_address_recognizer(patterns: Sequence[Pattern] | None = None) -> Patt
         name="StreetAddressRecognizer",
         patterns=list(patterns or DEFAULT_ADDRESS_PATTERNS),
         context=list(ADDRESS_CONTEXT),
-        global_regex_flags=CASE_SENSITIVE,
     )
 
 
@@ -224,5 +218,4 @@ def postcode_recognizer() -> PatternRecognizer:
             ),
         ],
         context=list(POSTCODE_CONTEXT),
-        global_regex_flags=CASE_SENSITIVE,
     )

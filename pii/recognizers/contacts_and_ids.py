@@ -26,8 +26,10 @@ import re
 from collections.abc import Iterator
 
 import phonenumbers
-from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
+from presidio_analyzer import LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
+
+from pii.recognizers.results import explained_result
 
 PHONE_NUMBER = "PHONE_NUMBER"
 PASSPORT_NUMBER = "PASSPORT_NUMBER"
@@ -123,19 +125,7 @@ class _SpanRecognizer(LocalRecognizer):
     ) -> list[RecognizerResult]:
         wanted = set(entities or self.supported_entities)
         return [
-            RecognizerResult(
-                entity_type=entity,
-                start=start,
-                end=end,
-                score=score,
-                analysis_explanation=AnalysisExplanation(
-                    recognizer=self.name, original_score=score, textual_explanation=why
-                ),
-                recognition_metadata={
-                    RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-                },
-            )
+            explained_result(self, entity, start, end, score, why)
             for entity, start, end, score, why in self.spans(text)
             if entity in wanted
         ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from presidio_analyzer import Pattern, PatternRecognizer
 
 from pii.recognizers.entities import DATE_OF_BIRTH
-from pii.recognizers.prechecked import CASE_SENSITIVE, GatedPatternRecognizer, min_digits
+from pii.recognizers.prechecked import GatedPatternRecognizer, min_digits
 
 _MONTH = (
     r"(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
@@ -38,5 +38,4 @@ def date_of_birth_recognizer() -> PatternRecognizer:
         name="DateOfBirthRecognizer",
         patterns=list(DEFAULT_DOB_PATTERNS),
         context=list(DOB_CONTEXT),
-        global_regex_flags=CASE_SENSITIVE,
     )

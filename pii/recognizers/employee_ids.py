@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from presidio_analyzer import Pattern, PatternRecognizer
 
 from pii.recognizers.entities import EMPLOYEE_ID
-from pii.recognizers.prechecked import CASE_SENSITIVE, GatedPatternRecognizer, min_digits
+from pii.recognizers.prechecked import GatedPatternRecognizer, min_digits
 
 DEFAULT_EMPLOYEE_ID_PATTERNS: tuple[Pattern, ...] = (
     # "E12345": the shape most HRIS use; spaCy otherwise tags it PERSON
@@ -41,5 +41,4 @@ def employee_id_recognizer(patterns: Sequence[Pattern] | None = None) -> Pattern
         name="EmployeeIdRecognizer",
         patterns=list(patterns or DEFAULT_EMPLOYEE_ID_PATTERNS),
         context=list(EMPLOYEE_ID_CONTEXT),
-        global_regex_flags=CASE_SENSITIVE,
     )

@@ -7,12 +7,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
+from presidio_analyzer import LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from pii.identity import normalise
 from pii.names import english_words, is_english_word, load_gazetteer, looks_like_surname
 from pii.recognizers.entities import PERSON
+from pii.recognizers.results import explained_result
 from pii.recognizers.spacy_ner import JOB_TITLE_WORDS
 
 PERSON_CONTEXT: tuple[str, ...] = (
@@ -82,6 +83,8 @@ class GazetteerNameRecognizer(LocalRecognizer):
     "May") or a lone family name ("Hall") is only a hint and needs a context word.
     """
 
+    name: str  # set by Presidio; declared for the type checker
+
     FULL_NAME_SCORE = 0.7
     PARTIAL_NAME_SCORE = 0.6
     WEAK_PAIR_SCORE = 0.5
@@ -92,7 +95,6 @@ class GazetteerNameRecognizer(LocalRecognizer):
     def __init__(self) -> None:
         self._names = load_gazetteer()
         english_words()  # load now, not on the first text
-        self._name = "GazetteerNameRecognizer"
         super().__init__(
             supported_entities=[PERSON],
             name="GazetteerNameRecognizer",
@@ -116,20 +118,13 @@ class GazetteerNameRecognizer(LocalRecognizer):
                 if score <= 0:
                     continue
                 results.append(
-                    RecognizerResult(
+                    explained_result(
+                        self,
                         PERSON,
                         segment[0].start,
                         segment[-1].end,
                         score,
-                        analysis_explanation=AnalysisExplanation(
-                            recognizer=self._name,
-                            original_score=score,
-                            textual_explanation="known given/family name",
-                        ),
-                        recognition_metadata={
-                            RecognizerResult.RECOGNIZER_NAME_KEY: self._name,
-                            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-                        },
+                        "known given/family name",
                     )
                 )
         return results

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from presidio_analyzer import Pattern
 
-from pii.recognizers.prechecked import CASE_SENSITIVE, PrecheckedRecognizer, digit_count
+from pii.recognizers.prechecked import GatedPatternRecognizer, digit_count
 
 CARD_CONTEXT: tuple[str, ...] = (
     "card", "credit", "debit", "visa", "mastercard", "amex", "maestro", "jcb", "discover",
@@ -14,7 +14,7 @@ CARD_CONTEXT: tuple[str, ...] = (
 )  # fmt: skip
 
 
-class LuhnCardRecognizer(PrecheckedRecognizer):
+class LuhnCardRecognizer(GatedPatternRecognizer):
     """Any 12-19 digit Luhn-valid number, for issuers Presidio's prefix list leaves out.
 
     Presidio's credit-card recognizer only knows some issuer prefixes (no Maestro, no
@@ -28,7 +28,6 @@ class LuhnCardRecognizer(PrecheckedRecognizer):
             name="LuhnCardRecognizer",
             patterns=[Pattern("card_digits", r"(?<![\w-])\d(?:[ -]?\d){11,18}(?![\w-])", 0.3)],
             context=list(CARD_CONTEXT),
-            global_regex_flags=CASE_SENSITIVE,
         )
 
     def may_match(self, text: str) -> bool:

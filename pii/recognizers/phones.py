@@ -11,7 +11,7 @@ from presidio_analyzer import AnalysisExplanation, EntityRecognizer, Pattern, Re
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 
-from pii.recognizers.prechecked import CASE_SENSITIVE, PrecheckedRecognizer, digit_count
+from pii.recognizers.prechecked import GatedPatternRecognizer, digit_count
 
 PHONE_REGIONS: tuple[str, ...] = ("US", "GB", "DE", "FR", "IN", "AU", "NL", "ES", "IT", "BR")
 """Where national formats are parsed; each region is one more python-phonenumbers pass over
@@ -164,7 +164,7 @@ def _phone_windows(text: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
     return windows
 
 
-class PhoneGroupsRecognizer(PrecheckedRecognizer):
+class PhoneGroupsRecognizer(GatedPatternRecognizer):
     """Catches national formats phonenumbers rejects for the regions configured."""
 
     def __init__(self) -> None:
@@ -173,7 +173,6 @@ class PhoneGroupsRecognizer(PrecheckedRecognizer):
             name="PhoneGroupsRecognizer",
             patterns=[_PHONE_FALLBACK],
             context=list(PHONE_CONTEXT),
-            global_regex_flags=CASE_SENSITIVE,
         )
 
     def may_match(self, text: str) -> bool:

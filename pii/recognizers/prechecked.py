@@ -146,18 +146,22 @@ class PrecheckedRecognizer(PatternRecognizer):
 
 
 class GatedPatternRecognizer(PrecheckedRecognizer):
-    """A `PatternRecognizer` with pre-checks (`None`: always run, for custom patterns)."""
+    """A `PatternRecognizer` with pre-checks (`None`: always run, for custom patterns).
+
+    TalentSync's own pattern recognizers, case-sensitive by default (`CASE_SENSITIVE`).
+    """
 
     def __init__(
         self,
         *,
         gate: Callable[[str], bool] | None = None,
         pattern_gates: dict[str, Callable[[str], bool]] | None = None,
+        global_regex_flags: int = CASE_SENSITIVE,
         **kwargs: Any,
     ) -> None:
         self._gate = gate
         self._pattern_gates = pattern_gates or {}
-        super().__init__(**kwargs)
+        super().__init__(global_regex_flags=global_regex_flags, **kwargs)
 
     def may_match(self, text: str) -> bool:
         return self._gate is None or self._gate(text)

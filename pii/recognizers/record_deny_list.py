@@ -5,16 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from presidio_analyzer import (
-    AnalysisExplanation,
-    EntityRecognizer,
-    LocalRecognizer,
-    RecognizerResult,
-)
+from presidio_analyzer import EntityRecognizer, LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from pii.identity import RecordIdentity, normalise, normalise_with_offsets
+from pii.identity import RecordIdentity, is_whole_word, normalise, normalise_with_offsets
 from pii.recognizers.entities import EMAIL_ADDRESS, EMPLOYEE_ID, PERSON
+from pii.recognizers.results import explained_result
 
 DENY_LIST_RECOGNIZER = "RecordDenyListRecognizer"
 """Name the scrubber looks for: deny-list findings beat every other overlapping finding."""
@@ -35,6 +31,8 @@ class RecordDenyListRecognizer(LocalRecognizer):
     original offsets, so "PRIYA", "priya" and "Zoe" for "Zoë" are all found.
     """
 
+    name: str  # set by Presidio; declared for the type checker
+
     def __init__(self, identity: RecordIdentity) -> None:
         terms = [
             *(_DenyTerm(normalise(value), EMAIL_ADDRESS) for value in identity.emails),
@@ -46,7 +44,6 @@ class RecordDenyListRecognizer(LocalRecognizer):
         self._terms = sorted({term.folded: term for term in terms}.values(), key=_longest_first)
         # a handful of terms per record: plain substring search beats compiling a regex
         # for every record
-        self._name = DENY_LIST_RECOGNIZER
         super().__init__(
             supported_entities=[PERSON, EMAIL_ADDRESS, EMPLOYEE_ID],
             name=DENY_LIST_RECOGNIZER,
@@ -76,27 +73,16 @@ class RecordDenyListRecognizer(LocalRecognizer):
             if entities and entity_type not in entities:
                 continue
             results.append(
-                RecognizerResult(
-                    entity_type=entity_type,
-                    start=offsets[match_start],
-                    end=_original_end(offsets, match_end),
-                    score=EntityRecognizer.MAX_SCORE,
-                    analysis_explanation=AnalysisExplanation(
-                        recognizer=self._name,
-                        original_score=EntityRecognizer.MAX_SCORE,
-                        textual_explanation="value of this record",
-                    ),
-                    recognition_metadata={
-                        RecognizerResult.RECOGNIZER_NAME_KEY: self._name,
-                        RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-                    },
+                explained_result(
+                    self,
+                    entity_type,
+                    offsets[match_start],
+                    _original_end(offsets, match_end),
+                    EntityRecognizer.MAX_SCORE,
+                    "value of this record",
                 )
             )
         return results
-
-
-def _is_word_char(char: str) -> bool:
-    return char.isalnum() or char == "_"
 
 
 def _term_matches(folded: str, terms: Sequence[_DenyTerm]) -> list[tuple[int, int, _DenyTerm]]:
@@ -107,11 +93,7 @@ def _term_matches(folded: str, terms: Sequence[_DenyTerm]) -> list[tuple[int, in
         start = folded.find(term.folded)
         while start != -1:
             end = start + len(term.folded)
-            if (
-                start not in found
-                and (start == 0 or not _is_word_char(folded[start - 1]))
-                and (end == len(folded) or not _is_word_char(folded[end]))
-            ):
+            if start not in found and is_whole_word(folded, start, end):
                 found[start] = (end, term)
             start = folded.find(term.folded, start + 1)
     matches: list[tuple[int, int, _DenyTerm]] = []
