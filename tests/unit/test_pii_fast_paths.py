@@ -17,11 +17,12 @@ from pii import blas
 from pii.analyzer import CONTEXT_WORDS_AFTER, CONTEXT_WORDS_BEFORE, get_analyzer
 from pii.firewall import _contains_word
 from pii.identity import RecordIdentity, normalise
+from pii.placeholders import PlaceholderMap
 from pii.recognizers.addresses import _NUM, _STREET_SUFFIXES, _WORD, DEFAULT_ADDRESS_PATTERNS
 from pii.recognizers.phones import HRPhoneRecognizer, phone_recognizers
 from pii.recognizers.prechecked import CASE_SENSITIVE
 from pii.recognizers.spacy_ner import spacy_people_all_dropped
-from pii.scrubber import PlaceholderMap, Scrubber
+from pii.scrubber import Scrubber
 from tests.factories import make_employee
 
 TEXTS = [
