@@ -16,7 +16,8 @@ One module per gap, and `default_recognizers` (here) assembles the standard set:
   given and family names), `name_cues` ("my name is ..."), `person_refinement` (fixes
   once every recognizer has run: firm names, lists, repeated mentions);
 - `record_deny_list`: the record's own values, added per call, never registered;
-- `entities`: the entity types the recognizers above introduce.
+- `entities`: the entity types the recognizers above introduce; `results`: how those that
+  build their findings by hand report them.
 """
 
 from __future__ import annotations
