@@ -48,7 +48,8 @@ from pii.firewall import BLOCKING_ENTITIES, PIIFirewall
 from pii.guard import PIIGuard
 from pii.identity import RecordIdentity
 from pii.pattern_analyzer import get_pattern_analyzer
-from pii.scrubber import PlaceholderMap, RecordTexts, Scrubber
+from pii.placeholders import PlaceholderMap
+from pii.scrubber import RecordTexts, Scrubber
 
 console = Console(width=110)
 

@@ -42,7 +42,8 @@ from rich.table import Table
 
 from evals.metric_targets import PII_RECALL_TYPES
 from pii.analyzer import DEFAULT_SCORE_THRESHOLD, LANGUAGE
-from pii.scrubber import Finding, Scrubber
+from pii.findings import Finding
+from pii.scrubber import Scrubber
 
 if TYPE_CHECKING:
     from presidio_analyzer import AnalyzerEngine

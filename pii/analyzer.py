@@ -365,8 +365,8 @@ class HRAnalyzerEngine(AnalyzerEngine):
     """Presidio's engine, skipping work that cannot change its answer.
 
     - When every recognizer asked has a cheap pre-check (`may_match`, see
-      `pii.recognizers`) and all of them fail, there is nothing to find: the text is
-      not even tokenized. That is the firewall's usual case, a scrubbed prompt with no
+      `pii.recognizers.prechecked`) and all of them fail, there is nothing to find: the
+      text is not even tokenized. That is the firewall's usual case, a scrubbed prompt with no
       digits, "@" or street words left.
     - Presidio hands each recognizer its own results to enhance before the context
       enhancer (a pass over all results per recognizer); none of ours does anything there,

@@ -21,8 +21,8 @@ from typing import Any
 from presidio_analyzer import AnalyzerEngine
 
 from pii.allowlist import AllowedTerms
-from pii.contact_recognizers import IDENTITY_AND_CONTACT_ENTITIES
-from pii.identity import RecordIdentity, normalise
+from pii.identity import RecordIdentity, is_whole_word, normalise
+from pii.recognizers.contacts_and_ids import IDENTITY_AND_CONTACT_ENTITIES
 
 log = logging.getLogger(__name__)
 
@@ -91,17 +91,10 @@ def _contains_word(text: str, value: str) -> bool:
     """
     start = text.find(value)
     while start != -1:
-        end = start + len(value)
-        if (start == 0 or not _is_word_char(text[start - 1])) and (
-            end == len(text) or not _is_word_char(text[end])
-        ):
+        if is_whole_word(text, start, start + len(value)):
             return True
         start = text.find(value, start + 1)
     return False
-
-
-def _is_word_char(char: str) -> bool:
-    return char.isalnum() or char == "_"  # what `\w` matches in a str pattern
 
 
 class PIIFirewall:

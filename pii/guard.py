@@ -17,8 +17,9 @@ from pii.hr_fields import HRFieldReaders, default_reader
 from pii.hr_vocabulary import catalog_labels, catalog_sites, get_hr_vocabulary, get_places
 from pii.identity import RecordIdentity
 from pii.pattern_analyzer import get_pattern_analyzer
+from pii.placeholders import PlaceholderMap
 from pii.policy import FieldPolicy, FieldReaders, free_text_values, model_view
-from pii.scrubber import PlaceholderMap, Scrubber
+from pii.scrubber import Scrubber
 
 
 @dataclass(frozen=True)

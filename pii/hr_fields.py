@@ -35,6 +35,7 @@ from typing import Literal
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
+from pii.findings import Finding
 from pii.hr_vocabulary import (
     MAX_PHRASE_WORDS,
     SITE_WORDS,
@@ -46,8 +47,7 @@ from pii.hr_vocabulary import (
 )
 from pii.identity import normalise
 from pii.names import NameGazetteer, load_gazetteer, looks_like_surname
-from pii.recognizers import PERSON
-from pii.scrubber import Finding
+from pii.recognizers.entities import PERSON
 
 FieldKind = Literal["title", "department", "location", "skill"]
 FIELD_KINDS: tuple[FieldKind, ...] = ("title", "department", "location", "skill")

@@ -68,6 +68,18 @@ def normalise_with_offsets(text: str) -> tuple[str, list[int]]:
     return "".join(folded), offsets
 
 
+def is_whole_word(text: str, start: int, end: int) -> bool:
+    """Whether `text[start:end]` has no word character right before or after it: how the
+    deny-list and the firewall tell a record's value from part of a longer word."""
+    return (start == 0 or not _is_word_char(text[start - 1])) and (
+        end == len(text) or not _is_word_char(text[end])
+    )
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"  # what `\w` matches in a str pattern
+
+
 def _clean(values: Iterable[str | None]) -> tuple[str, ...]:
     """Strip, drop empties and too-short values, de-duplicate on the normalised form."""
     seen: set[str] = set()

@@ -27,7 +27,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from spacy.tokens import Doc, Span
 
 from pii.analyzer import LANGUAGE, LowercaseLemmaEngine
-from pii.recognizers import spacy_people_all_dropped, tokens_glued
+from pii.recognizers.spacy_ner import spacy_people_all_dropped, tokens_glued
 
 Stretch = tuple[int, int]
 K = TypeVar("K")

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from core.employee import Employee
 from pii.identity import RecordIdentity
-from pii.scrubber import FieldReading, PlaceholderMap, Scrubber
+from pii.placeholders import PlaceholderMap
+from pii.scrubber import FieldReading, Scrubber
 
 FieldReaders = Callable[[str], FieldReading | None]
 """Field name (``title``, ``skills.0``) -> how it is read, or None: as free text

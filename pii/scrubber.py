@@ -1,12 +1,14 @@
 """Turn free text into text a model may see: personal values become stable placeholders.
 
-Placeholders are consistent within one record's run (`PlaceholderMap`): the model can still
-tell that the "<PERSON_1>" in the notes is the "<PERSON_1>" in the comment, and the lead's
-vault can map every placeholder back for the reviewer, without the model seeing a value.
+Placeholders are consistent within one record's run (`pii.placeholders.PlaceholderMap`):
+the model can still tell that the "<PERSON_1>" in the notes is the "<PERSON_1>" in the
+comment, and the lead's vault can map every placeholder back for the reviewer, without the
+model seeing a value.
 
 Replacement is done here on resolved spans rather than through Presidio's AnonymizerEngine:
-overlapping findings are merged (never dropped) so no detected character survives, and the
-placeholder numbering needs state across texts, which Presidio operators do not carry.
+overlapping findings are merged (never dropped) so no detected character survives
+(`pii.findings`), and the placeholder numbering needs state across texts, which Presidio
+operators do not carry.
 """
 
 from __future__ import annotations
@@ -14,11 +16,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Generic, Literal, Protocol, TypeVar, cast
+from dataclasses import dataclass
+from typing import Literal, Protocol, cast
 
 from presidio_analyzer import AnalyzerEngine, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
@@ -29,14 +29,14 @@ from pii.analyzer import (
     LowercaseLemmaEngine,
     get_analyzer,
 )
-from pii.identity import RecordIdentity, normalise
+from pii.findings import Candidate, Finding, resolve_overlaps
+from pii.identity import RecordIdentity
+from pii.lru import LRU
 from pii.ner_plan import NerPlan, plan_ner, run_plans
-from pii.recognizers import (
-    DENY_LIST_RECOGNIZER,
-    PERSON,
-    RecordDenyListRecognizer,
-    refine_people,
-)
+from pii.placeholders import PlaceholderMap
+from pii.recognizers.entities import PERSON
+from pii.recognizers.person_refinement import refine_people
+from pii.recognizers.record_deny_list import DENY_LIST_RECOGNIZER, RecordDenyListRecognizer
 
 logger = logging.getLogger(__name__)
 
@@ -68,48 +68,9 @@ CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
-class Finding:
-    """One span of personal data after overlaps were resolved."""
-
-    entity_type: str
-    start: int
-    end: int
-    score: float
-
-
-@dataclass(frozen=True)
 class ScrubResult:
     text: str
     findings: list[Finding]
-
-
-@dataclass
-class PlaceholderMap:
-    """Placeholder numbering for one record's run; values match on their normalised form.
-
-    One instance per record and run: sharing one across records would let a model correlate
-    different people through their placeholder numbers.
-    """
-
-    _by_key: dict[tuple[str, str], str] = field(default_factory=dict)
-    _originals: dict[str, str] = field(default_factory=dict)
-    _counts: dict[str, int] = field(default_factory=dict)
-
-    def placeholder(self, entity_type: str, value: str) -> str:
-        key = (entity_type, normalise(value))
-        existing = self._by_key.get(key)
-        if existing is not None:
-            return existing
-        number = self._counts.get(entity_type, 0) + 1
-        self._counts[entity_type] = number
-        token = f"<{entity_type}_{number}>"
-        self._by_key[key] = token
-        self._originals[token] = value
-        return token
-
-    def mapping(self) -> dict[str, str]:
-        """placeholder -> the value as first seen (what the vault stores, encrypted)."""
-        return dict(self._originals)
 
 
 class FieldReading(Protocol):
@@ -141,37 +102,6 @@ class RecordTexts:
         return self.readings[index] if index < len(self.readings) else None
 
 
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-class _LRU(Generic[K, V]):
-    """A small thread-safe LRU map (scrubbers are shared across worker threads)."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[K, V] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: K) -> V | None:
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-    def put(self, key: K, value: V) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-
 @dataclass(frozen=True)
 class _Job:
     """A text to analyse; `record_key` set when its plan holds for one record only."""
@@ -179,20 +109,6 @@ class _Job:
     text: str
     plan: NerPlan | None
     record_key: bytes | None = None
-
-
-@dataclass(frozen=True)
-class _Candidate:
-    entity_type: str
-    start: int
-    end: int
-    score: float
-    from_record: bool
-
-    def rank(self) -> tuple[bool, int, float]:
-        # the record's own values are certain; then the longer span, which is usually the
-        # whole entity ("221B Baker St" over NER's "Baker St"); then confidence
-        return (self.from_record, self.end - self.start, self.score)
 
 
 class Scrubber:
@@ -210,9 +126,9 @@ class Scrubber:
         self.operators: dict[str, Operator] = {**DEFAULT_OPERATORS, **(operators or {})}
         self.score_threshold = score_threshold
         self.entities = list(entities) if entities is not None else None
-        self._cache: _LRU[bytes, tuple[_Candidate, ...]] = _LRU(CACHE_SIZE)
+        self._cache: LRU[bytes, tuple[Candidate, ...]] = LRU(CACHE_SIZE)
         # analyses `prepare` made for one record's run (see `_analysis`)
-        self._prepared: _LRU[bytes, tuple[_Candidate, ...]] = _LRU(CACHE_SIZE)
+        self._prepared: LRU[bytes, tuple[Candidate, ...]] = LRU(CACHE_SIZE)
         self._digest_key = os.urandom(16)
         # NER can be skipped for a text when the only entity it contributes that is not
         # kept is PERSON (the default: places and dates are kept) and the text's words
@@ -264,18 +180,18 @@ class Scrubber:
             record_key=self._record_key(text, deny_list),
             specific=specific,
         )
-        return _resolve([*analysed, *own])
+        return resolve_overlaps([*analysed, *own])
 
     def _analysis(
         self,
         text: str,
         nlp_artifacts: NlpArtifacts | None,
         *,
-        own: Sequence[_Candidate] = (),
+        own: Sequence[Candidate] = (),
         record_key: bytes | None = None,
         specific: bool = False,
         remember: bool = False,
-    ) -> tuple[_Candidate, ...]:
+    ) -> tuple[Candidate, ...]:
         """What the shared analyzer finds (no record values), cached for short texts (and
         for any text when `remember`: see `prepare`).
 
@@ -302,7 +218,7 @@ class Scrubber:
             nlp_artifacts=nlp_artifacts,
         )
         candidates = tuple(
-            _Candidate(r.entity_type, r.start, r.end, r.score, from_record=False)
+            Candidate(r.entity_type, r.start, r.end, r.score, from_record=False)
             for r in refine_people(text, results)
             if self.operators.get(r.entity_type, "replace") != "keep" and r.end > r.start
         )
@@ -363,7 +279,7 @@ class Scrubber:
         return jobs
 
     def _plan(
-        self, text: str, own: Sequence[_Candidate] = (), *, like: NerPlan | None = None
+        self, text: str, own: Sequence[Candidate] = (), *, like: NerPlan | None = None
     ) -> NerPlan | None:
         """What NER must read of text (`pii.ner_plan`); None: the whole text through
         the engine's own pipeline (an engine of another kind, or places or dates wanted,
@@ -376,7 +292,7 @@ class Scrubber:
         covered = [(candidate.start, candidate.end) for candidate in own]
         return plan_ner(engine, text, covered, doc=like.doc if like is not None else None)
 
-    def _plan_for(self, text: str, own: Sequence[_Candidate]) -> tuple[NerPlan | None, bool]:
+    def _plan_for(self, text: str, own: Sequence[Candidate]) -> tuple[NerPlan | None, bool]:
         """The plan for one record's run of text, and whether it holds for that record only
         (its own names let NER skip more than any other record could)."""
         shared = self._plan(text)
@@ -418,20 +334,20 @@ class Scrubber:
 
     def _record_values(
         self, text: str, deny_list: RecordDenyListRecognizer | None
-    ) -> list[_Candidate]:
+    ) -> list[Candidate]:
         """The record's own names, emails and ids (certain, cheap: substring search)."""
         if deny_list is None:
             return []
         return [
-            _Candidate(r.entity_type, r.start, r.end, r.score, from_record=True)
+            Candidate(r.entity_type, r.start, r.end, r.score, from_record=True)
             for r in deny_list.analyze(text, list(self.entities or ()))
             if self.operators.get(r.entity_type, "replace") != "keep" and r.end > r.start
         ]
 
     def _resolve(self, results: Iterable[RecognizerResult]) -> list[Finding]:
         """Resolve raw analyzer results (deny-list results recognised by their name)."""
-        return _resolve(
-            _Candidate(
+        return resolve_overlaps(
+            Candidate(
                 r.entity_type,
                 r.start,
                 r.end,
@@ -499,7 +415,7 @@ class Scrubber:
             for index, text in enumerate(record.texts):
                 reading = record.reading(index)
                 if flags[index]:
-                    findings = _resolve(self._record_values(text, deny_list))
+                    findings = resolve_overlaps(self._record_values(text, deny_list))
                 else:
                     record_key = self._record_key(text, deny_list)
                     specific = record_key is not None and record_key in jobs
@@ -538,43 +454,6 @@ class Scrubber:
 
 def _settles(reading: FieldReading | None, text: str) -> bool:
     return reading is not None and reading.settles(text)
-
-
-def _resolve(candidates: Iterable[_Candidate]) -> list[Finding]:
-    """Merge overlapping findings into one span typed by the strongest of them.
-
-    Merging (not discarding the losers) means a partial overlap, say NER's "Priya Patel
-    Smith" against the deny-list's "Priya Patel", still removes "Smith".
-    """
-    findings: list[Finding] = []
-    for group in _overlapping_groups(sorted(candidates, key=lambda c: (c.start, -c.end))):
-        best = max(group, key=_Candidate.rank)
-        findings.append(
-            Finding(
-                entity_type=best.entity_type,
-                start=min(c.start for c in group),
-                end=max(c.end for c in group),
-                score=best.score,
-            )
-        )
-    return findings
-
-
-def _overlapping_groups(candidates: Sequence[_Candidate]) -> Iterator[list[_Candidate]]:
-    """Runs of candidates (sorted by start) whose spans chain-overlap."""
-    group: list[_Candidate] = []
-    group_end = -1
-    for candidate in candidates:
-        if group and candidate.start < group_end:
-            group.append(candidate)
-            group_end = max(group_end, candidate.end)
-            continue
-        if group:
-            yield group
-        group = [candidate]
-        group_end = candidate.end
-    if group:
-        yield group
 
 
 def _pipe(batch: Iterable[object]) -> Iterator[tuple[str, NlpArtifacts]]:

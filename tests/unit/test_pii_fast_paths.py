@@ -17,17 +17,12 @@ from pii import blas
 from pii.analyzer import CONTEXT_WORDS_AFTER, CONTEXT_WORDS_BEFORE, get_analyzer
 from pii.firewall import _contains_word
 from pii.identity import RecordIdentity, normalise
-from pii.recognizers import (
-    _CASE_SENSITIVE,
-    _NUM,
-    _STREET_SUFFIXES,
-    _WORD,
-    DEFAULT_ADDRESS_PATTERNS,
-    HRPhoneRecognizer,
-    phone_recognizers,
-    spacy_people_all_dropped,
-)
-from pii.scrubber import PlaceholderMap, Scrubber
+from pii.placeholders import PlaceholderMap
+from pii.recognizers.addresses import _NUM, _STREET_SUFFIXES, _WORD, DEFAULT_ADDRESS_PATTERNS
+from pii.recognizers.phones import HRPhoneRecognizer, phone_recognizers
+from pii.recognizers.prechecked import CASE_SENSITIVE
+from pii.recognizers.spacy_ner import spacy_people_all_dropped
+from pii.scrubber import Scrubber
 from tests.factories import make_employee
 
 TEXTS = [
@@ -76,10 +71,10 @@ def test_street_suffix_pattern_matches_as_the_backtracking_one() -> None:
     old = regex.compile(
         rf"(?<!\w)(?:\d{{3,6}}\s+)?(?:{_WORD}\s+){{0,2}}\p{{L}}*(?i:{_STREET_SUFFIXES})"
         rf"\s+{_NUM}(?!\w)",
-        _CASE_SENSITIVE,
+        CASE_SENSITIVE,
     )
     new = next(p for p in DEFAULT_ADDRESS_PATTERNS if p.name == "suffix_name_number")
-    compiled = regex.compile(new.regex, _CASE_SENSITIVE)
+    compiled = regex.compile(new.regex, CASE_SENSITIVE)
     samples = [
         *TEXTS,
         "Magasinsgatan 7, Dašická 688, Kuusikatu 3 B, Hauptstr. 5a and Weg. 5",

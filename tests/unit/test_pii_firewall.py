@@ -12,8 +12,8 @@ from pii.firewall import BLOCKING_ENTITIES, Channel, FirewallRefusalError, PIIFi
 from pii.guard import PIIGuard, get_guard
 from pii.identity import RecordIdentity
 from pii.pattern_analyzer import get_pattern_analyzer
+from pii.placeholders import PlaceholderMap
 from pii.policy import model_view
-from pii.scrubber import PlaceholderMap
 from tests.factories import make_employee
 
 

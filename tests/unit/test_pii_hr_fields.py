@@ -146,7 +146,7 @@ def test_a_field_the_vocabulary_explains_needs_no_analysis(readers: HRFieldReade
 def test_a_street_name_without_a_number_is_no_address_unless_the_text_says_so(
     guard: PIIGuard,
 ) -> None:
-    from pii.scrubber import PlaceholderMap
+    from pii.placeholders import PlaceholderMap
 
     scrub = guard.scrubber.scrub
     plain = scrub("Visited Plaza Mayor today", identity=None, placeholders=PlaceholderMap())

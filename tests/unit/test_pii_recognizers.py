@@ -12,7 +12,7 @@ from presidio_analyzer import AnalyzerEngine
 
 from pii.analyzer import get_analyzer
 from pii.identity import RecordIdentity, normalise, normalise_with_offsets
-from pii.recognizers import DENY_LIST_RECOGNIZER, RecordDenyListRecognizer
+from pii.recognizers.record_deny_list import DENY_LIST_RECOGNIZER, RecordDenyListRecognizer
 from tests.factories import make_employee
 
 
@@ -156,7 +156,7 @@ def test_in_process_build_does_not_call_connect(monkeypatch: pytest.MonkeyPatch)
 
 def _people(analyzer: AnalyzerEngine, text: str) -> set[str]:
     """PERSON spans as the scrubber sees them (analyzer plus the document-level pass)."""
-    from pii.recognizers import refine_people
+    from pii.recognizers.person_refinement import refine_people
 
     results = refine_people(text, analyzer.analyze(text, language="en"))
     return {text[r.start : r.end] for r in results if r.entity_type == "PERSON"}

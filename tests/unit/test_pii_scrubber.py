@@ -7,7 +7,8 @@ import pytest
 from evals.pii_spans import DEFAULT_DATASET, evaluate, load_examples
 from pii.analyzer import get_analyzer
 from pii.identity import RecordIdentity, normalise
-from pii.scrubber import PlaceholderMap, Scrubber
+from pii.placeholders import PlaceholderMap
+from pii.scrubber import Scrubber
 from tests.factories import make_employee
 
 

@@ -16,8 +16,8 @@ evidence, so real skills with digits ("Office 365", "ISO 27001", "S/4HANA", "Pyt
 - `IdentityDocumentRecognizer`: an id-shaped value after a document's name ("passport",
   "NI number", "SSN", "PESEL", "DNI", ...), and UK National Insurance numbers on their shape.
 
-Kept out of `recognizers.py` on purpose: its own patterns are tuned for precision on names and
-places elsewhere; these only add entity findings, they never remove one.
+Kept apart from the other recognizers on purpose: their patterns are tuned for precision on
+names and places; these only add entity findings, they never remove one.
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ import re
 from collections.abc import Iterator
 
 import phonenumbers
-from presidio_analyzer import AnalysisExplanation, LocalRecognizer, RecognizerResult
+from presidio_analyzer import LocalRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
+
+from pii.recognizers.results import explained_result
 
 PHONE_NUMBER = "PHONE_NUMBER"
 PASSPORT_NUMBER = "PASSPORT_NUMBER"
@@ -123,19 +125,7 @@ class _SpanRecognizer(LocalRecognizer):
     ) -> list[RecognizerResult]:
         wanted = set(entities or self.supported_entities)
         return [
-            RecognizerResult(
-                entity_type=entity,
-                start=start,
-                end=end,
-                score=score,
-                analysis_explanation=AnalysisExplanation(
-                    recognizer=self.name, original_score=score, textual_explanation=why
-                ),
-                recognition_metadata={
-                    RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-                },
-            )
+            explained_result(self, entity, start, end, score, why)
             for entity, start, end, score, why in self.spans(text)
             if entity in wanted
         ]
