@@ -18,7 +18,8 @@ from api.routes import admin, employees, health, reviews, webhooks
 from api.routes import audit as audit_routes
 from api.ui import install_ui
 from core.catalog import load_catalog
-from core.db import create_tables, make_engine
+from core.db import make_engine
+from core.schema import create_tables
 from core.settings import Settings, get_settings
 from core.vault import load_keys
 from tools.hris.source import build_sources

@@ -10,7 +10,8 @@ from rich.markup import escape
 from sqlalchemy.engine import Engine
 
 from core.database_contents import DatabaseContents, database_contents, printable_url
-from core.db import create_tables, make_engine
+from core.db import make_engine
+from core.schema import create_tables
 from core.settings import Settings
 
 err_console = Console(stderr=True)

@@ -25,8 +25,8 @@ from langgraph.types import Command, Interrupt
 from sqlalchemy.engine import Engine
 
 from agents.policy.rules import ReviewPolicy
-from agents.provisioning.graph import ProvisioningGraph
 from agents.provisioning.audit_trail import audit_screen, review_requested_entry
+from agents.provisioning.graph import ProvisioningGraph
 from agents.provisioning.nodes import manager_names
 from agents.provisioning.state import ProvisioningContext, ProvisioningState
 from core import inbox, reviews, vault

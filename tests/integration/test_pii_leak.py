@@ -44,9 +44,10 @@ from agents.service.runtime import open_workers
 from agents.title_agent.runner import LLMTitleMapper
 from core import inbox
 from core.catalog import load_catalog
-from core.db import create_tables, make_engine
+from core.db import make_engine
 from core.employee import Employee
 from core.inbox import Claim, EmployeeCursor
+from core.schema import create_tables
 from core.settings import Settings
 from core.vault import VaultKeys
 from pii.guard import PIIGuard, get_guard
