@@ -85,7 +85,7 @@ def expired_runs(engine: Engine, *, older_than_days: int, now: datetime | None =
 
 
 def _purge_entry(
-    *, what: str, count: int, older_than_days: int | None, cutoff: datetime | None
+    what: str, count: int, *, older_than_days: int | None, cutoff: datetime | None = None
 ) -> AuditEntryCreate:
     """The policy acts, not whoever started the job: the actor is always ``system``."""
     provenance: dict[str, Any] = {"statuses": [str(s) for s in FINISHED_STATUSES]}
@@ -120,10 +120,7 @@ def purge_inbox_payloads(
         )
         count = cast(CursorResult[Any], result).rowcount
         entry = _purge_entry(
-            what="inbox_payloads_redacted",
-            count=count,
-            older_than_days=older_than_days,
-            cutoff=cutoff,
+            "inbox_payloads_redacted", count, older_than_days=older_than_days, cutoff=cutoff
         )
         append_in(session, entry=entry)
     log.info("retention: redacted %d inbox payloads finished before %s", count, cutoff)
@@ -141,12 +138,7 @@ def purge_checkpoints(
     in one ``retention_purge`` entry (after the deletion: checkpoints may live in another
     database, so the two cannot commit together)."""
     deleted = len(delete_saved_threads(checkpointer, thread_ids))
-    entry = _purge_entry(
-        what="checkpoint_threads_deleted",
-        count=deleted,
-        older_than_days=older_than_days,
-        cutoff=None,
-    )
+    entry = _purge_entry("checkpoint_threads_deleted", deleted, older_than_days=older_than_days)
     append(engine, entry=entry)
     log.info("retention: deleted %d checkpoint threads", deleted)
     return deleted
