@@ -147,6 +147,7 @@ def iso_utc(moment: datetime) -> str:
 
 
 def fields_of(row: AuditEntry | AuditEntryPublic | Mapping[str, Any]) -> Mapping[str, Any]:
+    """Every field of an entry, whether a table row, an API model or an exported mapping."""
     if isinstance(row, Mapping):
         return row
     return {name: getattr(row, name) for name in ALL_FIELDS}
