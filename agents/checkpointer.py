@@ -1,11 +1,13 @@
-"""LangGraph checkpointers: SQLite beside the embedded database, PostgreSQL in production."""
+"""LangGraph checkpointers: SQLite beside the embedded database, PostgreSQL in production;
+and deleting a run's checkpoints, which erasure and retention both do."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
@@ -40,3 +42,25 @@ def open_checkpointer(settings: Settings) -> Iterator[BaseCheckpointSaver[str]]:
         yield saver
     finally:
         connection.close()
+
+
+def thread_config(thread_id: str) -> RunnableConfig:
+    """The config naming one run's checkpoints (thread id = inbox receipt id)."""
+    return {"configurable": {"thread_id": thread_id}}
+
+
+def delete_saved_threads(
+    checkpointer: BaseCheckpointSaver[str], thread_ids: Iterable[str]
+) -> list[str]:
+    """Delete those of ``thread_ids`` that have checkpoints, in order; returns them.
+
+    Checkpoints hold personal data, so on SQLite freed pages are zeroed from here on
+    (``secure_delete``) instead of keeping the old bytes in the file's free space."""
+    if isinstance(checkpointer, SqliteSaver):
+        checkpointer.conn.execute("PRAGMA secure_delete = ON")
+    deleted: list[str] = []
+    for thread_id in thread_ids:
+        if checkpointer.get_tuple(thread_config(thread_id)) is not None:
+            checkpointer.delete_thread(thread_id)
+            deleted.append(thread_id)
+    return deleted

@@ -19,7 +19,8 @@ from api.request_text import refuse_nul_characters
 from api.routes import admin, employees, health, reviews, webhooks
 from api.routes import audit as audit_routes
 from api.ui import install_ui
-from core.db import create_tables, make_engine
+from core.db import make_engine
+from core.schema import create_tables
 from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,8 @@ from rich.table import Table
 
 from core import audit
 from core.audit import ActorKind, AuditAction, AuditEntryCreate, AuditFilter
-from core.db import create_tables, make_engine
+from core.db import make_engine
+from core.schema import create_tables
 from core.vault import pseudonym
 
 console = Console(width=120)

@@ -33,7 +33,8 @@ from agents.runtime.workers import open_workers
 from api.app import create_app
 from core import inbox
 from core.catalog import load_catalog
-from core.db import create_tables, make_engine
+from core.db import make_engine
+from core.schema import create_tables
 from core.settings import Settings
 from tools.hris.simulator import simulate_stream, standard_webhook_body
 from tools.lms.sandbox import SandboxServer

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 
 def utcnow() -> datetime:
@@ -58,17 +58,6 @@ def _sqlite_begin_immediate(connection: Any) -> None:
     first and writes later would otherwise fail outright (busy snapshot) instead of waiting.
     It also makes read-then-write checks (claims, manager refreshes) serializable."""
     connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def create_tables(engine: Engine) -> None:
-    """Create missing tables; importing the table modules registers them on the metadata."""
-    import core.inbox
-    import core.reviews  # noqa: F401
-    from core import api_keys as _api_keys  # noqa: F401
-    from core import audit as _audit  # noqa: F401
-    from core import vault as _vault  # noqa: F401
-
-    SQLModel.metadata.create_all(engine)
 
 
 @contextmanager

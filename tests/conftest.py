@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from core.catalog import load_catalog
-from core.db import create_tables, make_engine
+from core.db import make_engine
+from core.schema import create_tables
 from core.settings import Settings, get_settings
 from tools.mapping.embedded import EmbeddedTitleMapper
 from tools.mapping.role_directory import RoleDirectory

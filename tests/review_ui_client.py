@@ -16,7 +16,8 @@ from sqlalchemy.engine import Engine
 
 from api.app import create_app
 from core import reviews
-from core.db import create_tables, make_engine
+from core.db import make_engine
+from core.schema import create_tables
 from core.settings import Settings
 from tests.review_ui_data import Parked, csrf_of, make_keys, park_review, ui_settings
 

@@ -32,7 +32,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 from pydantic import BaseModel, Field
@@ -40,7 +39,7 @@ from sqlalchemy import Text, cast, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from agents.checkpointer import open_checkpointer
+from agents.checkpointer import delete_saved_threads, open_checkpointer, thread_config
 from core import audit
 from core.audit import ActorKind, AuditAction, AuditEntryCreate
 from core.db import as_utc, session_scope, utcnow
@@ -318,28 +317,18 @@ def _delete_threads(
     checkpointer: BaseCheckpointSaver[str], references: _References, *, external_id: str
 ) -> set[str]:
     """Delete the person's threads, and others' threads whose state names them."""
-    if isinstance(checkpointer, SqliteSaver):
-        checkpointer.conn.execute("PRAGMA secure_delete = ON")
-    deleted: set[str] = set()
-    for thread_id in sorted(references.own):
-        if checkpointer.get_tuple(_config(thread_id)) is not None:
-            checkpointer.delete_thread(thread_id)
-            deleted.add(thread_id)
+    deleted = set(delete_saved_threads(checkpointer, sorted(references.own)))
     for thread_id in sorted(references.others - references.own):
         if any(
             _mentions(
                 [saved.checkpoint["channel_values"], saved.metadata, saved.pending_writes],
                 external_id,
             )
-            for saved in checkpointer.list(_config(thread_id))
+            for saved in checkpointer.list(thread_config(thread_id))
         ):
             checkpointer.delete_thread(thread_id)
             deleted.add(thread_id)
     return deleted
-
-
-def _config(thread_id: str) -> RunnableConfig:
-    return {"configurable": {"thread_id": thread_id}}
 
 
 __all__ = ["ErasureBusyError", "ErasureReport", "erase_employee"]

@@ -13,8 +13,9 @@ the current record, not history. Runs parked for review are not finished and sta
 A dead letter older than the cutoff loses its payload like any other finished run, so it
 can no longer be replayed usefully.
 
-The checkpointer is a parameter (this layer does not import ``agents``): the caller opens
-the one that belongs to the deployment.
+The checkpointer is a parameter: the caller opens the one that belongs to the deployment.
+Deleting its threads is ``agents.checkpointer.delete_saved_threads``, which erasure
+uses as well.
 """
 
 from __future__ import annotations
@@ -24,9 +25,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, Final, cast
 
-from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
-from langgraph.checkpoint.sqlite import SqliteSaver
 from pydantic import BaseModel
 from sqlalchemy import Text, update
 from sqlalchemy import cast as sql_cast
@@ -34,6 +33,7 @@ from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, and_, col, select
 
+from agents.checkpointer import delete_saved_threads
 from core.audit import ActorKind, AuditAction, AuditEntryCreate, append, append_in
 from core.db import as_utc, session_scope, utcnow
 from core.inbox import EmployeeCursor, InboxEvent, InboxStatus
@@ -85,7 +85,7 @@ def expired_runs(engine: Engine, *, older_than_days: int, now: datetime | None =
 
 
 def _purge_entry(
-    *, what: str, count: int, older_than_days: int | None, cutoff: datetime | None
+    what: str, count: int, *, older_than_days: int | None, cutoff: datetime | None = None
 ) -> AuditEntryCreate:
     """The policy acts, not whoever started the job: the actor is always ``system``."""
     provenance: dict[str, Any] = {"statuses": [str(s) for s in FINISHED_STATUSES]}
@@ -120,10 +120,7 @@ def purge_inbox_payloads(
         )
         count = cast(CursorResult[Any], result).rowcount
         entry = _purge_entry(
-            what="inbox_payloads_redacted",
-            count=count,
-            older_than_days=older_than_days,
-            cutoff=cutoff,
+            "inbox_payloads_redacted", count, older_than_days=older_than_days, cutoff=cutoff
         )
         append_in(session, entry=entry)
     log.info("retention: redacted %d inbox payloads finished before %s", count, cutoff)
@@ -140,20 +137,8 @@ def purge_checkpoints(
     """Delete the checkpoint threads that exist among ``thread_ids``; the count is recorded
     in one ``retention_purge`` entry (after the deletion: checkpoints may live in another
     database, so the two cannot commit together)."""
-    if isinstance(checkpointer, SqliteSaver):
-        checkpointer.conn.execute("PRAGMA secure_delete = ON")
-    deleted = 0
-    for thread_id in thread_ids:
-        config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
-        if checkpointer.get_tuple(config) is not None:
-            checkpointer.delete_thread(thread_id)
-            deleted += 1
-    entry = _purge_entry(
-        what="checkpoint_threads_deleted",
-        count=deleted,
-        older_than_days=older_than_days,
-        cutoff=None,
-    )
+    deleted = len(delete_saved_threads(checkpointer, thread_ids))
+    entry = _purge_entry("checkpoint_threads_deleted", deleted, older_than_days=older_than_days)
     append(engine, entry=entry)
     log.info("retention: deleted %d checkpoint threads", deleted)
     return deleted

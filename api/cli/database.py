@@ -13,7 +13,8 @@ from sqlalchemy.engine import Engine
 
 from api.cli.output import err_console
 from core.database_contents import DatabaseContents, database_contents, printable_url
-from core.db import create_tables, make_engine
+from core.db import make_engine
+from core.schema import create_tables
 from core.settings import Settings
 
 DEMO_DATABASE = ("demo", "talentsync.db")

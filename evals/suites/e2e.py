@@ -66,8 +66,9 @@ class E2ESuite:
         from agents.runtime.workers import open_workers
         from core import inbox
         from core.catalog import load_catalog
-        from core.db import create_tables, make_engine
+        from core.db import make_engine
         from core.employee import HRISEvent
+        from core.schema import create_tables
         from core.settings import Settings
         from tools.lms.sandbox import SandboxServer
         from tools.lms.scim import ScimLMS

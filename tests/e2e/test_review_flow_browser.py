@@ -19,8 +19,9 @@ from api.app import create_app
 from core import api_keys, inbox, reviews
 from core.api_keys import Role
 from core.catalog import load_catalog
-from core.db import create_tables, make_engine
+from core.db import make_engine
 from core.reviews import ReviewFilter
+from core.schema import create_tables
 from tests.e2e.browser import ServerThread, keep_screenshot, needs_browser
 from tests.factories import make_employee, make_event, make_worker_settings
 from tools.lms.sandbox import SandboxServer

@@ -17,7 +17,8 @@ from sqlalchemy.engine import Engine
 from api.app import create_app
 from core import audit, reviews
 from core.audit import AuditAction, AuditFilter
-from core.db import create_tables, make_engine
+from core.db import make_engine
+from core.schema import create_tables
 from tests.e2e.browser import ServerThread, keep_screenshot, needs_browser
 from tests.review_ui_data import (
     NURSE,

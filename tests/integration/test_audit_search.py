@@ -12,7 +12,8 @@ from pydantic import SecretStr
 from api.app import create_app
 from core import audit
 from core.audit import ActorKind, AuditAction, AuditEntryCreate
-from core.db import create_tables, make_engine
+from core.db import make_engine
+from core.schema import create_tables
 from core.settings import Settings
 from core.vault import load_keys, pseudonym
 from pii.guard import get_guard

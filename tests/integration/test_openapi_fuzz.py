@@ -42,8 +42,9 @@ from standardwebhooks.webhooks import Webhook
 
 from api.app import create_app
 from core import audit
-from core.db import create_tables, make_engine, session_scope
+from core.db import make_engine, session_scope
 from core.inbox import InboxEvent, InboxStatus
+from core.schema import create_tables
 from core.settings import Settings
 from core.vault import load_keys
 from tests.conftest import _postgres_database

@@ -45,9 +45,10 @@ from agents.services import Services
 from agents.title_agent.runner import LLMTitleMapper
 from core import inbox
 from core.catalog import load_catalog
-from core.db import create_tables, make_engine
+from core.db import make_engine
 from core.employee import Employee
 from core.inbox import Claim, EmployeeCursor
+from core.schema import create_tables
 from core.settings import Settings
 from core.vault import VaultKeys
 from evals.scripted_chat_models import ScriptedChatModel, choice

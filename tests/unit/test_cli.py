@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from core import inbox
-from core.db import create_tables, make_engine
+from core.db import make_engine
+from core.schema import create_tables
 from core.settings import get_settings
 from tests.factories import make_event
 

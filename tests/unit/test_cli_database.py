@@ -12,7 +12,8 @@ from api.cli import app
 from api.demo_env import ENV_MARKER, demo_directory, point_cli_at
 from core import inbox
 from core.database_contents import printable_url
-from core.db import create_tables, make_engine
+from core.db import make_engine
+from core.schema import create_tables
 from core.settings import Settings, get_settings
 from tests.factories import make_event
 

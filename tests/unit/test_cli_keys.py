@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from core import api_keys
-from core.db import create_tables, make_engine
+from core.db import make_engine
+from core.schema import create_tables
 from core.settings import get_settings
 
 runner = CliRunner()

@@ -15,8 +15,9 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.ui.present import markdown_lite
 from core import api_keys, inbox, reviews
-from core.db import create_tables, make_engine
+from core.db import make_engine
 from core.inbox import InboxStatus
+from core.schema import create_tables
 from tests.review_ui_client import HX, World, open_world, post, sign_in, signed_in
 from tests.review_ui_data import (
     NURSE,

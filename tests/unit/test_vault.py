@@ -15,7 +15,8 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from core.db import create_tables, make_engine, session_scope
+from core.db import make_engine, session_scope
+from core.schema import create_tables
 from core.settings import Settings
 from core.vault import (
     EntryNotFoundError,

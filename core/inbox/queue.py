@@ -1,127 +1,37 @@
-"""The durable inbox: every accepted HRIS event is a row here before anyone answers 2xx.
-
-Workers claim rows with a lease. A worker that dies leaves its row ``processing`` with an
-expired lease, and the next claimer takes it over, so nothing accepted is ever lost. Events
-of one employee are claimed strictly in ``occurred_at`` order and never two at a time.
-"""
+"""The queue: durable intake, claims under a lease, and how a claimed run ends (applied,
+parked for review, failed with backoff, dead-lettered, replayed); plus the counts and
+listings the admin API shows."""
 
 from __future__ import annotations
 
 import logging
 import random
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import (
-    JSON,
-    Column,
-    Index,
-    Text,
-    UniqueConstraint,
-    and_,
-    exists,
-    func,
-    or_,
-    text,
-    update,
-)
+from sqlalchemy import and_, exists, func, or_, update
 from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from core import audit
 from core.audit import AuditEntryCreate
 from core.db import as_utc, session_scope, utcnow
-from core.employee import Employee, EmploymentStatus, HRISEvent
+from core.employee import Employee, HRISEvent
+from core.inbox.employee_cursor import (
+    advance_cursor,
+    enqueue_refresh,
+    has_active_reports,
+    lock_reporting_lines,
+)
+from core.inbox.models import OPEN_STATUSES, Claim, InboxEvent, InboxStatus, new_receipt_id
 
 log = logging.getLogger(__name__)
-
-
-class InboxStatus(StrEnum):
-    pending = "pending"
-    processing = "processing"
-    applied = "applied"
-    stale = "stale"  # older than an event already applied for the same employee
-    dead = "dead"  # gave up after the last attempt; replayable
-    awaiting_review = "awaiting_review"  # parked at a review checkpoint; a decision reopens it
-    rejected = "rejected"  # a reviewer rejected the change; the LMS was not touched
-
-
-OPEN_STATUSES = (InboxStatus.pending, InboxStatus.processing)
-
-
-class InboxEventBase(SQLModel):
-    source: str = Field(max_length=32)
-    event_id: str = Field(max_length=256)
-    event_type: str = Field(max_length=64)
-    employee_external_id: str = Field(max_length=128)
-    occurred_at: datetime
-
-
-class InboxEvent(InboxEventBase, table=True):
-    __tablename__ = "inbox_event"
-    __table_args__ = (
-        UniqueConstraint("source", "event_id", name="uq_inbox_source_event"),
-        Index("ix_inbox_claim", "status", "next_attempt_at"),
-        Index("ix_inbox_employee_order", "employee_external_id", "occurred_at"),
-    )
-
-    id: str = Field(primary_key=True, max_length=40, description="The receipt id.")
-    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    status: str = Field(default=InboxStatus.pending, max_length=16)
-    attempts: int = 0
-    next_attempt_at: datetime = Field(default_factory=utcnow)
-    lease_until: datetime | None = None
-    claimed_by: str | None = Field(default=None, max_length=128)
-    last_error: str | None = Field(default=None, sa_column=Column(Text))
-    outcome: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
-    received_at: datetime = Field(default_factory=utcnow)
-    finished_at: datetime | None = None
-
-
-class InboxEventPublic(InboxEventBase):
-    """What the admin API shows of an inbox row (no payload: it holds personal data)."""
-
-    id: str
-    status: str
-    attempts: int
-    last_error: str | None
-    received_at: datetime
-    finished_at: datetime | None
-
-
-class EmployeeCursor(SQLModel, table=True):
-    """The newest event applied per employee: anything older that arrives later is stale.
-
-    It also keeps who reports to whom (ids only, no personal data), which the rules need to
-    know whether someone manages others.
-    """
-
-    __tablename__ = "employee_cursor"
-
-    external_id: str = Field(primary_key=True, max_length=128)
-    last_occurred_at: datetime
-    last_receipt_id: str = Field(max_length=40)
-    manager_external_id: str | None = Field(default=None, max_length=128, index=True)
-    active: bool = True
-    updated_at: datetime = Field(default_factory=utcnow)
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A row a worker holds a lease on; only its holder may finish it."""
-
-    receipt_id: str
-    worker_id: str
-    attempts: int
-    event: HRISEvent
 
 
 class NotResumableError(RuntimeError):
@@ -134,10 +44,6 @@ class LeaseLostError(RuntimeError):
 
 class NotReplayableError(ValueError):
     pass
-
-
-def new_receipt_id() -> str:
-    return f"rcpt_{uuid.uuid4().hex}"
 
 
 def enqueue(
@@ -282,17 +188,6 @@ def renew_lease(engine: Engine, *, claim: Claim, lease_s: float) -> None:
         row.lease_until = utcnow() + timedelta(seconds=lease_s)
 
 
-def is_stale(engine: Engine, *, claim: Claim) -> EmployeeCursor | None:
-    """The cursor that makes this event stale, or ``None`` if it may be applied."""
-    with Session(engine) as session:
-        cursor = session.get(EmployeeCursor, claim.event.employee_external_id)
-        if cursor is None or cursor.last_receipt_id == claim.receipt_id:
-            return None
-        if as_utc(claim.event.occurred_at) < cursor.last_occurred_at:
-            return cursor
-        return None
-
-
 def newer_waiting_for_review(engine: Engine, *, claim: Claim) -> InboxEvent | None:
     """A later event of the same person parked for review, if any: it makes this one stale
     as surely as an applied one would (the newest snapshot is the one to decide on)."""
@@ -333,14 +228,14 @@ def complete(
         row.status, row.outcome, row.finished_at = status, outcome, now
         row.lease_until, row.last_error = None, None
         if status == InboxStatus.applied:
-            _lock_reporting_lines(session, claim=claim, employee=employee)
-            _advance_cursor(session, claim=claim, employee=employee)
+            lock_reporting_lines(session, claim=claim, employee=employee)
+            advance_cursor(session, claim=claim, employee=employee)
             external_id = claim.event.employee_external_id
-            if mapped_as_manager is not None and mapped_as_manager != _has_active_reports(
+            if mapped_as_manager is not None and mapped_as_manager != has_active_reports(
                 session, external_id
             ):
                 session.flush()
-                _enqueue_refresh(session, manager_external_id=external_id, cause=claim.receipt_id)
+                enqueue_refresh(session, manager_external_id=external_id, cause=claim.receipt_id)
         if audit_entries:  # last: the chain lock is taken after every row lock
             session.flush()
             audit.append_many_in(session, entries=audit_entries)
@@ -379,101 +274,6 @@ def close_parked(session: Session, *, receipt_id: str, reason: dict[str, Any]) -
     row = session.get(InboxEvent, receipt_id, with_for_update=True)
     if row is not None and row.status == InboxStatus.awaiting_review:
         row.status, row.outcome, row.finished_at = InboxStatus.stale, reason, utcnow()
-
-
-def _lock_reporting_lines(session: Session, *, claim: Claim, employee: Employee | None) -> None:
-    """Serialize completions that touch the same manager, so a manager's own completion and
-    their report's completion can never both miss each other (write skew). SQLite is
-    already serialized by BEGIN IMMEDIATE; PostgreSQL takes transaction advisory locks."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    keys = {claim.event.employee_external_id}
-    cursor = session.get(EmployeeCursor, claim.event.employee_external_id)
-    for manager in (
-        cursor.manager_external_id if cursor else None,
-        employee.manager_external_id if employee else None,
-    ):
-        if manager:
-            keys.add(manager)
-    for key in sorted(keys):  # one global order: no deadlocks between two completions
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"manager:{key}"}
-        )
-
-
-def _advance_cursor(session: Session, *, claim: Claim, employee: Employee | None) -> None:
-    occurred = as_utc(claim.event.occurred_at)
-    external_id = claim.event.employee_external_id
-    cursor = session.get(EmployeeCursor, external_id, with_for_update=True)
-    if cursor is None:
-        cursor = EmployeeCursor(
-            external_id=external_id, last_occurred_at=occurred, last_receipt_id=claim.receipt_id
-        )
-        session.add(cursor)
-    elif occurred < cursor.last_occurred_at:
-        return
-    cursor.last_occurred_at, cursor.last_receipt_id = occurred, claim.receipt_id
-    cursor.updated_at = utcnow()
-    if employee is None:
-        return
-    before = (cursor.manager_external_id, cursor.active)
-    after = (employee.manager_external_id, employee.employment_status != EmploymentStatus.inactive)
-    if before == after:
-        return
-    managers = {m for m in (before[0], after[0]) if m}
-    was = {m: _has_active_reports(session, m) for m in managers}
-    cursor.manager_external_id, cursor.active = after
-    session.flush()
-    for manager in managers:
-        if _has_active_reports(session, manager) != was[manager]:
-            _enqueue_refresh(session, manager_external_id=manager, cause=claim.receipt_id)
-
-
-def _has_active_reports(session: Session, manager_external_id: str) -> bool:
-    report = session.exec(
-        select(EmployeeCursor.external_id)
-        .where(EmployeeCursor.manager_external_id == manager_external_id, EmployeeCursor.active)
-        .limit(1)
-    ).first()
-    return report is not None
-
-
-def _enqueue_refresh(session: Session, *, manager_external_id: str, cause: str) -> None:
-    """Re-run a manager whose first report arrived or last report left.
-
-    Whether someone manages others is not in their own record, so no HRIS event of theirs
-    would ever fix their manager programme. The refresh replays their last applied event
-    with the same occurrence time: not stale, and older than anything newer from the HRIS.
-    A manager never applied yet needs none: their own first event will see the reports.
-    """
-    cursor = session.get(EmployeeCursor, manager_external_id)
-    last = session.get(InboxEvent, cursor.last_receipt_id) if cursor else None
-    if cursor is None or last is None:
-        return
-    previous = HRISEvent.model_validate(last.payload)
-    refresh = previous.model_copy(
-        update={
-            "event_id": f"refresh:{manager_external_id}:{cause}",
-            "changed_fields": ["direct_reports"],
-        }
-    )
-    session.add(
-        InboxEvent(
-            id=new_receipt_id(),
-            source=refresh.source,
-            event_id=refresh.event_id,
-            event_type=refresh.type.value,
-            employee_external_id=manager_external_id,
-            occurred_at=cursor.last_occurred_at,
-            payload=refresh.model_dump(mode="json"),
-        )
-    )
-
-
-def manages_others(engine: Engine, *, external_id: str) -> bool:
-    """Whether anyone active currently reports to this person, as far as applied events tell."""
-    with Session(engine) as session:
-        return _has_active_reports(session, external_id)
 
 
 def backoff_delay(attempt: int, *, base_s: float, max_s: float) -> float:
@@ -577,14 +377,3 @@ def upcoming_records(engine: Engine, *, limit: int) -> list[tuple[str, Employee]
         if employee is not None:
             records.append((receipt_id, employee))
     return records
-
-
-def latest_snapshot(engine: Engine, *, external_id: str) -> Employee | None:
-    """The newest applied record of a person, e.g. a manager's names for a report's
-    deny-list; ``None`` for thin events (their full record never entered the inbox)."""
-    with Session(engine) as session:
-        cursor = session.get(EmployeeCursor, external_id)
-        row = session.get(InboxEvent, cursor.last_receipt_id) if cursor else None
-        if row is None:
-            return None
-        return HRISEvent.model_validate(row.payload).employee

@@ -1,0 +1,185 @@
+"""What an audit entry is: its fields, its table, and the triggers that make the table
+append-only. How entries are hashed and chained is ``core.audit.chain``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Final
+
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, String, Table, event
+from sqlalchemy.engine import Connection
+from sqlmodel import Field, SQLModel
+
+from core.db import as_utc, utcnow
+
+GENESIS_HASH: Final = "0" * 64
+"""The ``prev_hash`` of the first entry."""
+
+PSEUDONYM_PATTERN: Final = r"^emp_[0-9a-f]{64}$"
+"""What ``core.vault.pseudonym`` returns; anything else (a raw HRIS id) is refused."""
+
+
+class AuditAction(StrEnum):
+    event_received = "event_received"
+    decision_made = "decision_made"
+    review_requested = "review_requested"
+    review_decided = "review_decided"
+    lms_write = "lms_write"
+    hris_writeback = "hris_writeback"
+    erasure = "erasure"
+    pii_reveal = "pii_reveal"
+    retention_purge = "retention_purge"
+
+
+class ActorKind(StrEnum):
+    agent = "agent"
+    reviewer = "reviewer"
+    admin = "admin"
+    system = "system"
+
+
+JSONObject = dict[str, Any]
+
+
+class AuditEntryBase(SQLModel):
+    """What the caller says happened. Every field is hashed; ``before``/``after``/
+    ``provenance``/``decision`` must already be scrubbed (no names, emails or raw ids): a
+    provisioning run's entries are built through ``agents.provisioning.audit_trail``, whose
+    ``pii.audit_text.AuditScreen`` passes every string through the PII firewall."""
+
+    event_id: str | None = Field(
+        default=None, min_length=1, max_length=256, description="HRIS event id, if any."
+    )
+    receipt_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="The run: inbox receipt id, which is also the LangGraph thread id.",
+    )
+    subject: str | None = Field(
+        default=None,
+        max_length=68,
+        schema_extra={"pattern": PSEUDONYM_PATTERN},
+        description="Pseudonym of the employee (core.vault.pseudonym), never the HRIS id.",
+    )
+    actor: str = Field(
+        min_length=1, max_length=128, description="e.g. agent:provisioning, reviewer:ana, system"
+    )
+    actor_kind: ActorKind = Field(sa_type=String(16))
+    action: AuditAction = Field(sa_type=String(32))
+    rule: str | None = Field(
+        default=None, min_length=1, max_length=256, description="Policy or mapping rule."
+    )
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    before: JSONObject | None = Field(default=None, sa_type=JSON(none_as_null=True))
+    after: JSONObject | None = Field(default=None, sa_type=JSON(none_as_null=True))
+    provenance: JSONObject = Field(
+        default_factory=dict,
+        sa_type=JSON,
+        description="Rules fired, model id, prompt id@version#hash, catalog version, "
+        "confidence, rationale, evidence ids, memory/cache hit.",
+    )
+    decision: JSONObject | None = Field(
+        default=None, sa_type=JSON(none_as_null=True), description="Reviewer and decision."
+    )
+
+
+class AuditEntryCreate(AuditEntryBase):
+    """What ``append`` takes; ``seq``, ``at`` and the hashes are assigned by the chain."""
+
+
+class AuditEntry(AuditEntryBase, table=True):
+    __tablename__ = "audit_entry"
+    __table_args__ = (
+        Index("ix_audit_subject_seq", "subject", "seq"),
+        Index("ix_audit_receipt_seq", "receipt_id", "seq"),
+        Index("ix_audit_event_seq", "event_id", "seq"),
+        Index("ix_audit_action_seq", "action", "seq"),
+        Index("ix_audit_at", "at"),
+    )
+
+    seq: int = Field(
+        sa_column=Column(
+            BigInteger().with_variant(Integer, "sqlite"),  # SQLite: the rowid itself
+            primary_key=True,
+            autoincrement=False,
+        )
+    )
+    at: datetime = Field(default_factory=utcnow)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditEntryPublic(AuditEntryBase):
+    seq: int
+    at: datetime
+    prev_hash: str
+    hash: str
+
+
+HASHED_FIELDS: Final = (
+    "seq",
+    "at",
+    "event_id",
+    "receipt_id",
+    "subject",
+    "actor",
+    "actor_kind",
+    "action",
+    "rule",
+    "confidence",
+    "before",
+    "after",
+    "provenance",
+    "decision",
+    "prev_hash",
+)
+ALL_FIELDS: Final = (*HASHED_FIELDS, "hash")
+JSON_FIELDS: Final = frozenset({"before", "after", "provenance", "decision"})
+"""The fields stored as JSON: plain JSON types in, plain JSON types out."""
+
+
+def iso_utc(moment: datetime) -> str:
+    """The one text of ``at``: what is hashed and what an export writes."""
+    return as_utc(moment).isoformat(timespec="microseconds")
+
+
+def fields_of(row: AuditEntry | AuditEntryPublic | Mapping[str, Any]) -> Mapping[str, Any]:
+    """Every field of an entry, whether a table row, an API model or an exported mapping."""
+    if isinstance(row, Mapping):
+        return row
+    return {name: getattr(row, name) for name in ALL_FIELDS}
+
+
+# --- append-only at the database level -------------------------------------------------
+
+APPEND_ONLY_MESSAGE: Final = "audit_entry is append-only"
+_POSTGRES_TRIGGERS: Final = (
+    f"""CREATE OR REPLACE FUNCTION audit_entry_append_only() RETURNS trigger
+        LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '{APPEND_ONLY_MESSAGE}'; END $$""",
+    """CREATE TRIGGER audit_entry_append_only BEFORE UPDATE OR DELETE ON audit_entry
+        FOR EACH ROW EXECUTE FUNCTION audit_entry_append_only()""",
+    """CREATE TRIGGER audit_entry_no_truncate BEFORE TRUNCATE ON audit_entry
+        FOR EACH STATEMENT EXECUTE FUNCTION audit_entry_append_only()""",
+)
+_SQLITE_TRIGGERS: Final = tuple(
+    f"CREATE TRIGGER audit_entry_no_{verb.lower()} BEFORE {verb} ON audit_entry "
+    f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END"
+    for verb in ("UPDATE", "DELETE")
+)
+
+
+AUDIT_TABLE: Table = AuditEntry.__table__  # type: ignore[attr-defined]
+_TRIGGERS: Final = {"postgresql": _POSTGRES_TRIGGERS, "sqlite": _SQLITE_TRIGGERS}
+
+
+def _refuse_rewrites(_table: Table, connection: Connection, **_: Any) -> None:
+    """Run when the table is created: the application never rewrites an entry, so the
+    database refuses it for everyone without the right to drop a trigger."""
+    for statement in _TRIGGERS.get(connection.dialect.name, ()):
+        connection.exec_driver_sql(statement)
+
+
+event.listen(AUDIT_TABLE, "after_create", _refuse_rewrites)

@@ -1,0 +1,78 @@
+"""The durable inbox: every accepted HRIS event is a row here before anyone answers 2xx.
+
+Workers claim rows with a lease. A worker that dies leaves its row ``processing`` with an
+expired lease, and the next claimer takes it over, so nothing accepted is ever lost. Events
+of one employee are claimed strictly in ``occurred_at`` order and never two at a time.
+
+The package: ``models`` (statuses, tables, the claim), ``queue`` (intake, claims, leases,
+finishing, retries, listings) and ``employee_cursor`` (staleness and reporting lines).
+Everything a caller needs is importable from ``core.inbox`` itself.
+"""
+
+from __future__ import annotations
+
+from core.inbox.employee_cursor import is_stale, latest_snapshot, manages_others
+from core.inbox.models import (
+    OPEN_STATUSES,
+    Claim,
+    EmployeeCursor,
+    InboxEvent,
+    InboxEventBase,
+    InboxEventPublic,
+    InboxStatus,
+    new_receipt_id,
+)
+from core.inbox.queue import (
+    LeaseLostError,
+    NotReplayableError,
+    NotResumableError,
+    backoff_delay,
+    claim_next,
+    close_parked,
+    complete,
+    enqueue,
+    fail,
+    get,
+    list_by_status,
+    newer_waiting_for_review,
+    open_count,
+    park,
+    renew_lease,
+    reopen_for_resume,
+    replay,
+    status_counts,
+    upcoming_records,
+)
+
+__all__ = [
+    "OPEN_STATUSES",
+    "Claim",
+    "EmployeeCursor",
+    "InboxEvent",
+    "InboxEventBase",
+    "InboxEventPublic",
+    "InboxStatus",
+    "LeaseLostError",
+    "NotReplayableError",
+    "NotResumableError",
+    "backoff_delay",
+    "claim_next",
+    "close_parked",
+    "complete",
+    "enqueue",
+    "fail",
+    "get",
+    "is_stale",
+    "latest_snapshot",
+    "list_by_status",
+    "manages_others",
+    "new_receipt_id",
+    "newer_waiting_for_review",
+    "open_count",
+    "park",
+    "renew_lease",
+    "reopen_for_resume",
+    "replay",
+    "status_counts",
+    "upcoming_records",
+]
