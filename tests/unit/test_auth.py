@@ -3,7 +3,7 @@
 OIDC tokens are signed with PyJWT by RSA and EC keys made here, and verified against a JWKS
 served by a real HTTP server on an ephemeral port, as an identity provider would serve it.
 The reviewer and auditor dependencies are exercised through a tiny router mounted in the
-test app (the reviews and audit APIs that will use them come later)."""
+test app, apart from the review and audit routes that use them."""
 
 from __future__ import annotations
 
