@@ -59,3 +59,14 @@ def test_using_replaces_named_parts_and_refuses_unknown_names(settings: Settings
     with pytest.raises(TypeError, match="no part lms_client"):
         services.using(lms_client=object())
     assert isinstance(replaced, Services)
+
+
+def test_the_api_reaches_services_only_through_api_deps() -> None:
+    """``app.state`` is read in one place, so a route cannot grow its own way to a part."""
+    api = Path(__file__).resolve().parents[2] / "api"
+    readers = sorted(
+        path.relative_to(api).as_posix()
+        for path in api.rglob("*.py")
+        if "app.state" in path.read_text(encoding="utf-8")
+    )
+    assert readers == ["app.py", "deps.py"]
