@@ -18,14 +18,8 @@ import numpy.typing as npt
 from evals.fitting.logistic import LogisticSettings, fit_logistic
 from evals.metrics import metrics_from_ranks
 from evals.skill_examples import Example
-from tools.skills.normaliser import (
-    Calibration,
-    EncodedMention,
-    NormaliserWeights,
-    Profile,
-    SkillNormaliser,
-    confidence_features,
-)
+from tools.skills.normaliser import EncodedMention, SkillNormaliser, confidence_features
+from tools.skills.profiles import Calibration, NormaliserWeights, Profile
 
 logger = logging.getLogger(__name__)
 

@@ -61,7 +61,8 @@ from evals.skill_examples import (
     entry_vectors,
     load_examples,
 )
-from tools.skills.normaliser import ALONE_PROFILE, CONTEXT_PROFILE, Profile, SkillNormaliser
+from tools.skills.normaliser import SkillNormaliser
+from tools.skills.profiles import ALONE_PROFILE, CONTEXT_PROFILE, Profile
 from tools.skills.taxonomy import default_collection_paths, load_taxonomy
 from vectorstore.embeddings import OfflineMiniLM, default_embedder
 

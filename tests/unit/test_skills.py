@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import chromadb
@@ -21,6 +22,7 @@ from tools.skills import (
     load_taxonomy,
     normalise_mention,
 )
+from tools.skills.profiles import ALONE_PROFILE, SHIPPED, load_profiles
 from tools.skills.taxonomy import SYNTHETIC_PREFIX, CollectionRow, synthetic_id
 from vectorstore.embeddings import MiniLMEmbeddingFunction, default_embedder
 from vectorstore.skills_index import SkillsIndex, StaleIndexError
@@ -348,3 +350,20 @@ def test_metrics_from_ranks() -> None:
     top1, recall5, mrr = metrics_from_ranks(np.asarray([1, 2, 6, 1], dtype=np.int64))
     assert (top1, recall5) == (0.5, 0.75)
     assert mrr == pytest.approx((1 + 0.5 + 1 / 6 + 1) / 4)
+
+
+def test_shipped_profiles_are_read_from_their_data_file_and_a_stale_file_is_refused(
+    tmp_path: Path,
+) -> None:
+    shipped = json.loads(SHIPPED.read_text(encoding="utf-8"))
+    assert shipped["provenance"]["fitted_by"].startswith("python -m evals.fitting.skills")
+    assert load_profiles()["alone"] == ALONE_PROFILE
+    stale = {**shipped, "components": ["embedding", "lexical"]}
+    (tmp_path / "stale.json").write_text(json.dumps(stale), encoding="utf-8")
+    with pytest.raises(ValueError, match="fitted on components"):
+        load_profiles(tmp_path / "stale.json")
+    short = json.loads(json.dumps(shipped))
+    short["profiles"]["context"]["calibration"]["coefficients"].pop()
+    (tmp_path / "short.json").write_text(json.dumps(short), encoding="utf-8")
+    with pytest.raises(ValueError, match="one coefficient per confidence feature"):
+        load_profiles(tmp_path / "short.json")

@@ -1,15 +1,13 @@
 """Skill understanding: free-text skills -> taxonomy concepts (ESCO by default), or abstain."""
 
 from tools.skills.normalise import clean_mention, normalise_mention
-from tools.skills.normaliser import (
+from tools.skills.normaliser import SkillCandidate, SkillMatch, SkillNormaliser
+from tools.skills.profiles import (
     ALONE_PROFILE,
     CONTEXT_PROFILE,
     Calibration,
     NormaliserWeights,
     Profile,
-    SkillCandidate,
-    SkillMatch,
-    SkillNormaliser,
 )
 from tools.skills.taxonomy import SkillConcept, build_taxonomy, load_taxonomy
 

@@ -43,8 +43,13 @@ import numpy as np
 import numpy.typing as npt
 
 from tools.skills.normalise import clean_mention, normalise_mention, tokens
+from tools.skills.profiles import (
+    ALONE_PROFILE,
+    COMPONENTS,
+    CONTEXT_PROFILE,
+    Profile,
+)
 from tools.skills.taxonomy import SkillConcept
-from tools.titles.fusion import FusionWeights, LogisticCalibration
 from tools.titles.lexical import LexicalIndex
 from vectorstore.embeddings import OfflineMiniLM
 from vectorstore.progress import Progress
@@ -57,28 +62,7 @@ logger = logging.getLogger(__name__)
 FloatArray = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
 
-COMPONENTS: tuple[str, ...] = ("embedding", "embedding_raw", "lexical", "context")
-"""embedding: normalised mention; embedding_raw: cleaned mention as written; lexical:
-char n-gram tf-idf of the normalised mention; context: the surrounding sentence."""
-
 EMBED_BATCH = 64
-
-
-@dataclass(frozen=True)
-class NormaliserWeights(FusionWeights):
-    """Linear fusion weights per component (see COMPONENTS), fields in COMPONENTS order."""
-
-    embedding: float = 1.0
-    embedding_raw: float = 0.5
-    lexical: float = 0.3
-    context: float = 0.1
-
-
-CONFIDENCE_FEATURES: tuple[str, ...] = ("top", "margin", "top_lexical", "top_embedding", "words")
-"""A fused score alone misjudges correctness: a near-exact lexical hit is right far more
-often than an equally-scored blend of fuzzy evidence, and how long a span is changes how
-much a given score means. ``top`` is a weighted sum of the others, so the fitted
-coefficients are not individually interpretable (signs can flip); only the sum is."""
 
 
 def confidence_features(
@@ -94,38 +78,6 @@ def confidence_features(
     lexical = float(comps[2, first]) if len(fused) else 0.0
     embedding = float(max(comps[0, first], comps[1, first])) if len(fused) else 0.0
     return np.asarray([top, margin, lexical, embedding, math.log1p(words)], dtype=np.float64)
-
-
-@dataclass(frozen=True)
-class Calibration(LogisticCalibration):
-    """Logistic P(top-1 correct) over CONFIDENCE_FEATURES; fitted by ``evals.fitting.skills``."""
-
-    bias: float = -3.0
-    coefficients: tuple[float, ...] = (2.0, 4.0, 1.0, 1.0, -0.5)
-    abstain_below: float = 0.5
-
-
-@dataclass(frozen=True)
-class Profile:
-    """Weights and calibration that were fitted together; one is meaningless without the
-    other (the calibration reads the fused score the weights produce)."""
-
-    weights: NormaliserWeights
-    calibration: Calibration
-
-
-CONTEXT_PROFILE = Profile(
-    NormaliserWeights(embedding=1.0, embedding_raw=0.1, lexical=0.7, context=0.7),
-    Calibration(bias=-6.505, coefficients=(1.045, 0.472, 1.185, 3.931, 0.51), abstain_below=0.5),
-)
-ALONE_PROFILE = Profile(
-    NormaliserWeights(embedding=1.0, embedding_raw=0.2, lexical=0.5, context=0.0),
-    Calibration(bias=-5.259, coefficients=(6.189, 0.546, -0.666, -3.516, 0.286), abstain_below=0.5),
-)
-"""Fitted by ``python -m evals.fitting.skills`` (seed 20260101) on half A of the skill-extraction
-dev files: CONTEXT for mentions given with their sentence, ALONE for bare skill strings
-(an HRIS profile's "ms excel"). Which one applies is decided per mention, so a confidence
-always means what it was calibrated to mean."""
 
 
 @dataclass(frozen=True)
