@@ -18,8 +18,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import model_validator
 
+from tools.titles.fitted_file import CalibrationFit, FittedFileModel, Provenance
 from tools.titles.fusion import FusionWeights, LogisticCalibration
 
 SHIPPED = Path(__file__).with_name("profiles.json")
@@ -64,32 +65,12 @@ class Profile:
     calibration: Calibration
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
-
-
-class Provenance(_Strict):
-    """Where the numbers came from, so a refit can be repeated and a stale file recognised."""
-
-    fitted_by: str
-    data: str
-    method: str
-    fitted: str
-    refit_when: str
-
-
-class CalibrationFit(_Strict):
-    bias: float
-    coefficients: list[float]
-    abstain_below: float = Field(ge=0.0, le=1.0)
-
-
-class ProfileFit(_Strict):
+class ProfileFit(FittedFileModel):
     weights: dict[str, float]
     calibration: CalibrationFit
 
 
-class ShippedProfiles(_Strict):
+class ShippedProfiles(FittedFileModel):
     provenance: Provenance
     components: list[str]
     confidence_features: list[str]
@@ -116,11 +97,7 @@ def load_profiles(path: Path = SHIPPED) -> dict[str, Profile]:
     return {
         name: Profile(
             NormaliserWeights(**fit.weights),
-            Calibration(
-                bias=fit.calibration.bias,
-                coefficients=tuple(fit.calibration.coefficients),
-                abstain_below=fit.calibration.abstain_below,
-            ),
+            fit.calibration.as_calibration(Calibration),
         )
         for name, fit in shipped.profiles.items()
     }

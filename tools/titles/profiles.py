@@ -37,10 +37,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import model_validator
 
 from tools.titles.components import COMPONENTS, RankerWeights
 from tools.titles.confidence import CONFIDENCE_FEATURES, Calibration
+from tools.titles.fitted_file import CalibrationFit, FittedFileModel, Provenance
 from tools.titles.rerank import SHIPPED as SHIPPED_RERANKERS
 from tools.titles.rerank import Reranker, load_rerankers
 
@@ -58,27 +59,9 @@ class RankerProfile:
     reranker: Reranker | None = None
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
-
-
-class Provenance(_Strict):
-    """Where the numbers came from, so a refit can be repeated and a stale file recognised."""
-
-    fitted_by: str
-    data: str
-    method: str
-    fitted: str
-    refit_when: str
-
-
-class CalibrationFit(_Strict):
-    bias: float
-    coefficients: list[float]
-    abstain_below: float = Field(ge=0.0, le=1.0)
-
+class RankerCalibrationFit(CalibrationFit):
     @model_validator(mode="after")
-    def _one_coefficient_per_feature(self) -> CalibrationFit:
+    def _one_coefficient_per_feature(self) -> RankerCalibrationFit:
         if len(self.coefficients) != len(CONFIDENCE_FEATURES):
             raise ValueError(
                 f"{len(self.coefficients)} coefficients for {len(CONFIDENCE_FEATURES)} "
@@ -87,11 +70,11 @@ class CalibrationFit(_Strict):
         return self
 
 
-class ProfileFit(_Strict):
+class ProfileFit(FittedFileModel):
     fitted_on: str
     """Which rows, memory and adapter this profile was fitted with."""
     weights: dict[str, float]
-    calibration: CalibrationFit
+    calibration: RankerCalibrationFit
 
     @model_validator(mode="after")
     def _one_weight_per_component(self) -> ProfileFit:
@@ -100,7 +83,7 @@ class ProfileFit(_Strict):
         return self
 
 
-class ProfilesFile(_Strict):
+class ProfilesFile(FittedFileModel):
     """``profiles.json``: the fitted weights and calibrations of every shipped profile."""
 
     provenance: Provenance
@@ -137,11 +120,7 @@ def load_profiles(
     return {
         name: RankerProfile(
             RankerWeights(**fit.weights),
-            Calibration(
-                bias=fit.calibration.bias,
-                coefficients=tuple(fit.calibration.coefficients),
-                abstain_below=fit.calibration.abstain_below,
-            ),
+            fit.calibration.as_calibration(Calibration),
             second_stage[name],
         )
         for name, fit in fitted.profiles.items()
