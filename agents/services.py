@@ -61,6 +61,10 @@ class Services:
     part needs another (the reasoning log needs the guard)."""
 
     def _part(self, name: str, build: Callable[[], T]) -> T:
+        # nodes read parts many times per event from every worker thread: a part already
+        # built is a plain dict read (atomic), and only a first build takes the lock
+        if name in self._built:
+            return cast(T, self._built[name])
         with self._lock:
             if name not in self._built:
                 self._built[name] = build()
