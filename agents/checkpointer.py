@@ -36,6 +36,9 @@ def open_checkpointer(settings: Settings) -> Iterator[BaseCheckpointSaver[str]]:
     settings.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
     connection = sqlite3.connect(settings.checkpoint_path, check_same_thread=False, timeout=30)
     connection.execute("PRAGMA journal_mode=WAL")
+    # as for the inbox (core.db): a commit survives a crash of the process, and only an OS
+    # crash can take the last ones; FULL syncs every checkpoint write, ~10 per event
+    connection.execute("PRAGMA synchronous=NORMAL")
     try:
         saver = SqliteSaver(connection)
         saver.setup()

@@ -26,9 +26,11 @@ from core.settings import Settings
 from pii.allowlist import AllowedTerms
 from pii.firewall import Channel, PIIFirewall
 from pii.identity import RecordIdentity
+from vectorstore.clause_pooling import pooled_embeddings
 from vectorstore.client import chroma_client
 from vectorstore.embedder import Embedder, embedder_from_settings, open_collection
 from vectorstore.embedding_memo import MemoizingEmbedder
+from vectorstore.embeddings import FloatMatrix
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +61,7 @@ class ReasoningLog:
         name: str = COLLECTION,
         backlog: Engine | None = None,
     ) -> None:
-        # decision paragraphs repeat across a workforce: each distinct one is embedded once
+        # decision clauses repeat across a workforce: each distinct one is embedded once
         self._embedder = MemoizingEmbedder(embedder)
         self._firewall = firewall
         self._backlog = backlog
@@ -98,9 +100,13 @@ class ReasoningLog:
         self.collection.upsert(
             ids=[entry_id],
             documents=[text],
-            embeddings=self._embedder.embed([text]),
+            embeddings=self.embed_documents([text]),
             metadatas=[dict(metadata)],
         )
+
+    def embed_documents(self, texts: list[str]) -> FloatMatrix:
+        """Stored vectors are clause-pooled (see ``vectorstore.clause_pooling``)."""
+        return pooled_embeddings(self._embedder, texts)
 
     def flush(self, *, batch: int = FLUSH_BATCH) -> int:
         """Index every queued entry, ``batch`` at a time; returns how many. One flush at a
@@ -116,7 +122,7 @@ class ReasoningLog:
                 self.collection.upsert(
                     ids=[row.entry_id for row in rows],
                     documents=documents,
-                    embeddings=self._embedder.embed(documents),
+                    embeddings=self.embed_documents(documents),
                     metadatas=[row.meta for row in rows],
                 )
                 reasoning_backlog.remove_indexed(self._backlog, rows)

@@ -11,7 +11,6 @@ from dataclasses import asdict
 from typing import Any, Literal
 
 from langgraph.runtime import Runtime
-from sqlalchemy.engine import Engine
 
 from agents.policy.planning import ProvisioningPlan, wants_active
 from agents.provisioning.audit_trail import decision_text, run_entries, run_outcome, screen_run
@@ -81,17 +80,6 @@ def _account_now(
     return LMSAccount(user=LMSUser(**user), group_ids=frozenset(state.get("lms_group_ids", [])))
 
 
-def manager_names(engine: Engine, employee: Employee) -> list[str]:
-    """The manager's names are personal values of this record too, though it holds only an id."""
-    if not employee.manager_external_id:
-        return []
-    manager = inbox.latest_snapshot(engine, external_id=employee.manager_external_id)
-    if manager is None:
-        return []
-    names = [manager.given_name, manager.family_name, manager.preferred_name]
-    return [n for n in names if n]
-
-
 def scrub(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
     """Build the only view of the record a model may ever see, and prove it is clean.
 
@@ -100,9 +88,7 @@ def scrub(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> di
     """
     ctx = runtime.context
     employee = Employee.model_validate(state["employee"])
-    guarded = ctx.services.pii.view_for_model(
-        employee, manager_names=manager_names(ctx.services.engine, employee)
-    )
+    guarded = ctx.services.pii.view_for_model(employee, manager_names=ctx.manager_names(employee))
     if guarded.placeholders:  # kept encrypted so an admin can reveal what was hidden
         vault.store(
             ctx.services.engine,
@@ -163,7 +149,7 @@ def map_title(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -
         hire_date=employee.hire_date,
     )
     view = state.get("model_view")
-    identity = RecordIdentity.from_employee(employee, manager_names(ctx.services.engine, employee))
+    identity = RecordIdentity.from_employee(employee, ctx.manager_names(employee))
     if view is None or not view.get("title"):
         suggestion = RoleSuggestion(
             title="",
@@ -281,9 +267,7 @@ def _learn_from_review(
             roles[0],
             approved_by=reviewer,
             subject=vault.pseudonym(employee.external_id, secret=ctx.services.vault_keys.pseudonym),
-            identity=RecordIdentity.from_employee(
-                employee, manager_names(ctx.services.engine, employee)
-            ),
+            identity=RecordIdentity.from_employee(employee, ctx.manager_names(employee)),
         )
     except FirewallRefusalError:
         log.warning(
@@ -334,7 +318,7 @@ def record(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> d
     rejected = review is not None and review.get("decision") == "rejected"
     if review is not None and review.get("decision") in ("approved", "edited"):
         _learn_from_review(ctx, state, employee, reviewer=str(review.get("by") or "reviewer"))
-    identity = RecordIdentity.from_employee(employee, manager_names(ctx.services.engine, employee))
+    identity = RecordIdentity.from_employee(employee, ctx.manager_names(employee))
     subject = vault.pseudonym(employee.external_id, secret=ctx.services.vault_keys.pseudonym)
     # the outcome outlives the run and the audit outlives erasure: both are built, and
     # screened as audit text, in `agents.provisioning.audit_trail`

@@ -8,10 +8,12 @@ checkpointed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from agents.services import Services
+from core import inbox
+from core.employee import Employee
 from core.inbox import Claim
 
 
@@ -41,3 +43,12 @@ class ProvisioningContext:
 
     services: Services
     claim: Claim
+    _managers: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
+
+    def manager_names(self, employee: Employee) -> list[str]:
+        """`core.inbox.manager_names`, read once per run (four steps need them; each read
+        is two queries and a record to validate)."""
+        key = employee.manager_external_id or ""
+        if key not in self._managers:
+            self._managers[key] = inbox.manager_names(self.services.engine, employee)
+        return self._managers[key]

@@ -15,7 +15,8 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -26,7 +27,6 @@ from sqlalchemy.engine import Engine
 
 from agents.provisioning.audit_trail import audit_screen, review_requested_entry
 from agents.provisioning.graph import ProvisioningGraph
-from agents.provisioning.nodes import manager_names
 from agents.provisioning.state import ProvisioningContext, ProvisioningState
 from agents.services import Services
 from core import inbox, reviews, vault
@@ -72,7 +72,7 @@ class Worker:
         if claim is None:
             self._index_reasoning()  # idle: what is queued becomes searchable now
             return False
-        with _LeaseKeeper(self.services.engine, claim, self.services.settings.worker_lease_s):
+        with _renewer.holding(self.services.engine, claim, self.services.settings.worker_lease_s):
             try:
                 self._prefetch(claim)
                 self._process(claim)
@@ -136,7 +136,12 @@ class Worker:
             log.info("stale %s: %s", claim.receipt_id, stale["reason"])
             return
         context = ProvisioningContext(services=self.services, claim=claim)
-        config: RunnableConfig = {"configurable": {"thread_id": claim.receipt_id}}
+        # one step runs at a time in this graph; a pool of one thread (for the checkpoint
+        # writes LangGraph runs in the background) is all each run needs to start
+        config: RunnableConfig = {
+            "configurable": {"thread_id": claim.receipt_id},
+            "max_concurrency": 1,
+        }
         snapshot = self.graph.get_state(config)
         if snapshot.next:
             decided = reviews.resolution_for(self.services.engine, receipt_id=claim.receipt_id)
@@ -208,7 +213,7 @@ class Worker:
             own = [claim.event.employee] if claim.event.employee is not None else []
             employees = [*own, *(employee for _, employee in upcoming)]
             self.services.pii.prepare(
-                [(e, manager_names(self.services.engine, e)) for e in employees]
+                [(e, inbox.manager_names(self.services.engine, e)) for e in employees]
             )
         except Exception:  # the run itself scrubs again; a failed hint costs nothing else
             log.warning("prefetch before %s failed", claim.receipt_id, exc_info=True)
@@ -256,7 +261,7 @@ class Worker:
                     screen=audit_screen(
                         firewall=self.services.pii.firewall,
                         identity=RecordIdentity.from_employee(
-                            employee, manager_names(self.services.engine, employee)
+                            employee, inbox.manager_names(self.services.engine, employee)
                         ),
                         catalog=self.services.catalog,
                         titles=self.services.titles,
@@ -298,30 +303,51 @@ class Worker:
         log.log(level, "%s attempt %d -> %s: %s", claim.receipt_id, claim.attempts, status, reason)
 
 
-class _LeaseKeeper:
-    """Renews the lease while a long run (LMS retries, slow HRIS) is still working."""
+class _LeaseRenewer:
+    """Renews the lease of every claim this process's workers hold while a long run (LMS
+    retries, a slow HRIS) is still working: one thread for the process, not one per event
+    (starting a thread per event was a tenth of an event's cost)."""
 
-    def __init__(self, engine: Engine, claim: Claim, lease_s: float) -> None:
-        self._renew: Callable[[], None] = lambda: inbox.renew_lease(
-            engine, claim=claim, lease_s=lease_s
-        )
-        self._interval = lease_s / 3
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True, name="lease-keeper")
+    def __init__(self) -> None:
+        self._held: dict[int, tuple[Engine, Claim, float, float]] = {}  # id -> (.., due)
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
 
-    def __enter__(self) -> _LeaseKeeper:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+    @contextmanager
+    def holding(self, engine: Engine, claim: Claim, lease_s: float) -> Iterator[None]:
+        key = id(claim)
+        with self._lock:
+            self._held[key] = (engine, claim, lease_s, time.monotonic() + lease_s / 3)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._loop, daemon=True, name="lease-renewer"
+                )
+                self._thread.start()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._held.pop(key, None)
 
     def _loop(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self._renew()
-            except LeaseLostError:
-                return
-            except Exception:
-                log.warning("lease renewal failed", exc_info=True)
+        while True:
+            time.sleep(RENEWER_TICK_S)
+            now = time.monotonic()
+            with self._lock:
+                due = [(k, held) for k, held in self._held.items() if held[3] <= now]
+            for key, (engine, claim, lease_s, _) in due:
+                try:
+                    inbox.renew_lease(engine, claim=claim, lease_s=lease_s)
+                except LeaseLostError:
+                    with self._lock:
+                        self._held.pop(key, None)
+                    continue
+                except Exception:
+                    log.warning("lease renewal failed", exc_info=True)
+                with self._lock:
+                    if key in self._held:
+                        self._held[key] = (engine, claim, lease_s, now + lease_s / 3)
+
+
+RENEWER_TICK_S = 0.1
+_renewer = _LeaseRenewer()

@@ -11,7 +11,12 @@ Everything a caller needs is importable from ``core.inbox`` itself.
 
 from __future__ import annotations
 
-from core.inbox.employee_cursor import is_stale, latest_snapshot, manages_others
+from core.inbox.employee_cursor import (
+    is_stale,
+    latest_snapshot,
+    manager_names,
+    manages_others,
+)
 from core.inbox.models import (
     OPEN_STATUSES,
     Claim,
@@ -65,6 +70,7 @@ __all__ = [
     "is_stale",
     "latest_snapshot",
     "list_by_status",
+    "manager_names",
     "manages_others",
     "new_receipt_id",
     "newer_waiting_for_review",

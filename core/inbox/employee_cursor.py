@@ -128,3 +128,14 @@ def latest_snapshot(engine: Engine, *, external_id: str) -> Employee | None:
         if row is None:
             return None
         return HRISEvent.model_validate(row.payload).employee
+
+
+def manager_names(engine: Engine, employee: Employee) -> list[str]:
+    """The manager's names are personal values of this record too, though it holds only an id."""
+    if not employee.manager_external_id:
+        return []
+    manager = latest_snapshot(engine, external_id=employee.manager_external_id)
+    if manager is None:
+        return []
+    names = [manager.given_name, manager.family_name, manager.preferred_name]
+    return [n for n in names if n]

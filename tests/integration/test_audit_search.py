@@ -69,7 +69,7 @@ def test_search_finds_the_leadership_decision_among_thousands(tmp_path: Path) ->
     reasoning.collection.upsert(  # bulk fill; the recording path is tested with the graph
         ids=[f"{m['receipt_id']}:decision" for m in metas],
         documents=texts,
-        embeddings=reasoning._embedder.embed(texts),
+        embeddings=reasoning.embed_documents(texts),
         metadatas=metas,  # type: ignore[arg-type]
     )
 

@@ -4,7 +4,6 @@ erasure reaches what is still queued."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,9 +19,9 @@ NOBODY = RecordIdentity()
 
 
 @pytest.fixture
-def log(tmp_path: Path, engine: Engine) -> Iterator[ReasoningLog]:
+def log(tmp_path: Path, engine: Engine) -> ReasoningLog:
     settings = Settings(var_dir=tmp_path, database_url=str(engine.url))
-    yield reasoning_log(settings, firewall=get_guard().firewall, backlog=engine)
+    return reasoning_log(settings, firewall=get_guard().firewall, backlog=engine)
 
 
 def _record(log: ReasoningLog, receipt: str, text: str, subject: str = "subj-1") -> None:
