@@ -267,7 +267,7 @@ class SandboxApp:
         return _json_response(start_response, 404, {"detail": f"no sandbox endpoint {path}"})
 
 
-def build_sandbox_app(catalog: Catalog, token: str | None) -> SandboxApp:
+def build_sandbox_app(catalog: Catalog, token: str | None, preload: int = 0) -> SandboxApp:
     """A fresh in-memory LMS holding one group per catalog entry.
 
     Without ``token`` every request is accepted, as the demo needs no credentials.
@@ -292,10 +292,29 @@ def build_sandbox_app(catalog: Catalog, token: str | None) -> SandboxApp:
             {"displayName": group.display_name, "externalId": group.id}
         )
         storage.create(group_type, resource)
+    if preload:
+        _naive_preload(service, storage, catalog, preload)
     scim_app = BearerTokenApplication(
         storage, provider, service=service, bearer_tokens=[token] if token else []
     )
     return SandboxApp(scim_app, storage)
+
+
+def _naive_preload(service: Any, storage: Any, catalog: Catalog, count: int) -> None:
+    from tools.lms.sandbox_workforce import workforce
+    user_type = service.get_resource_type("User")
+    user_model = service.get_model(user_type)
+    group_type = service.get_resource_type("Group")
+    groups = {g.external_id: g for g in storage.resources if g.meta.resource_type == "Group"}
+    members: dict[str, list[dict[str, str]]] = {k: [] for k in groups}
+    for person in workforce(catalog, count):
+        user = user_model.model_validate({"userName": person.user_name, "externalId": person.external_id, "name": {"givenName": person.given_name, "familyName": person.family_name}, "displayName": person.display_name, "emails": [{"value": person.user_name, "type": "work", "primary": True}], "active": True, "title": person.title, "userType": person.user_type})
+        created = storage.create(user_type, user)
+        for g in person.group_ids:
+            members[g].append({"value": created.id})
+    for ext, group in groups.items():
+        group.members = [group_model_member for group_model_member in type(group).model_validate({"displayName": "x", "members": members[ext]}).members or []]
+        storage.update(group_type, group)
 
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
@@ -343,9 +362,15 @@ class SandboxServer:
     """
 
     def __init__(
-        self, catalog: Catalog, token: str | None = None, *, host: str = "127.0.0.1", port: int = 0
+        self,
+        catalog: Catalog,
+        token: str | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        preload: int = 0,
     ) -> None:
-        self.app = build_sandbox_app(catalog, token)
+        self.app = build_sandbox_app(catalog, token, preload)
         self._host = host
         self._port = port
         self._server: WSGIServer | None = None
