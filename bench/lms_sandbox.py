@@ -134,9 +134,7 @@ def bench_size(users: int, samples: int, budget_s: float) -> tuple[float, list[K
         found: list[str] = []
 
         def find(i: int) -> httpx.Response:
-            response = http.get(
-                "/Users", params={"filter": f'externalId eq "{external_ids[i]}"'}
-            )
+            response = http.get("/Users", params={"filter": f'externalId eq "{external_ids[i]}"'})
             found.extend(r["id"] for r in response.json()["Resources"])
             return response
 
@@ -152,9 +150,7 @@ def bench_size(users: int, samples: int, budget_s: float) -> tuple[float, list[K
                 },
             )
 
-        results.append(
-            measure("GET /Groups?filter=members.value eq", samples, budget_s, groups_of)
-        )
+        results.append(measure("GET /Groups?filter=members.value eq", samples, budget_s, groups_of))
 
         def patch_user(i: int) -> httpx.Response:
             body = {
@@ -171,9 +167,7 @@ def bench_size(users: int, samples: int, budget_s: float) -> tuple[float, list[K
             user_id = created[i % len(created)]
             return http.patch(f"/Groups/{everyone}", json=add_member(user_id), headers=scim)
 
-        results.append(
-            measure("PATCH /Groups/{id} (add member)", samples, budget_s, patch_group)
-        )
+        results.append(measure("PATCH /Groups/{id} (add member)", samples, budget_s, patch_group))
 
         def bulk(i: int) -> httpx.Response:
             user_id = created[i % len(created)]
@@ -202,9 +196,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--users", default="0,10000,100000", help="comma-separated sizes")
     parser.add_argument("--samples", type=int, default=200, help="requests per kind")
-    parser.add_argument(
-        "--budget-s", type=float, default=30.0, help="stop a kind after this long"
-    )
+    parser.add_argument("--budget-s", type=float, default=30.0, help="stop a kind after this long")
     args = parser.parse_args()
     for users in (int(n) for n in args.users.split(",")):
         load_before = os.getloadavg()[0]

@@ -70,9 +70,9 @@ def workforce(catalog: Catalog, count: int, *, seed: int = 16) -> Iterator[Prelo
             family_name=family,
             title=title,
             department=department,
-            user_type="contractor" if index % CONTRACTOR_EVERY == CONTRACTOR_EVERY - 1 else (
-                "employee"
-            ),
+            user_type="contractor"
+            if index % CONTRACTOR_EVERY == CONTRACTOR_EVERY - 1
+            else ("employee"),
             group_ids=group_ids,
         )
 
@@ -107,9 +107,7 @@ class _RulePlacer:
         job_code = rng.choice(self._job_codes)
         ids = [*self._everyone, *rules.departments[department], *rules.job_codes[job_code]]
         if self._locations:
-            slot = self._locations.index(
-                rng.choices(self._locations, self._location_weights)[0]
-            )
+            slot = self._locations.index(rng.choices(self._locations, self._location_weights)[0])
             ids += rules.locations[self._locations[slot]]
             if self._countries:
                 ids += rules.countries[self._countries[slot % len(self._countries)]]
