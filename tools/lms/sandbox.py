@@ -397,9 +397,14 @@ def build_sandbox_app(catalog: Catalog, token: str | None, *, preload: int = 0) 
         storage.create(group_type, resource)
     if preload:
         user_type = service.get_resource_type("User")
-        storage.preload(user_type, service.get_model(user_type), workforce(catalog, preload))
-        # Millions of long-lived objects: keep the collector from re-scanning them on every
-        # full collection (a 100 ms pause mid-request). They are never freed while frozen.
+        # Millions of long-lived objects: the collector would re-scan the growing heap while
+        # they are made (the preload's time grows with its square), and then on every full
+        # collection (a 100 ms pause mid-request). Frozen, they are never freed.
+        gc.disable()
+        try:
+            storage.preload(user_type, service.get_model(user_type), workforce(catalog, preload))
+        finally:
+            gc.enable()
         gc.freeze()
     scim_app = BearerTokenApplication(
         storage, provider, service=service, bearer_tokens=[token] if token else []

@@ -24,7 +24,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, cast, get_args, get_origin
+from typing import Any, TypeVar, cast, get_args, get_origin
 
 from scim2_models import (
     BaseModel,
@@ -379,9 +379,10 @@ class SandboxStorage(InMemoryStorage):
         user_model: type[Resource[Any]],
         people: Iterable[PreloadedPerson],
     ) -> int:
-        """Write ``people`` as users with their memberships straight into the indexes (no
-        per-user validation or copies: 100,000 in seconds); returns how many were written.
-        Each person's ``group_ids`` are catalog ids, the groups' ``externalId``."""
+        """Write ``people`` as users with their memberships straight into the indexes: each
+        user is a copy of one validated template with its own values (``_copied``), so
+        100,000 take seconds, not the minutes ``create`` would; returns how many were
+        written. Each person's ``group_ids`` are catalog ids, the groups' ``externalId``."""
         with self.lock:
             template: Any = user_model.model_validate(
                 {
@@ -410,6 +411,7 @@ class SandboxStorage(InMemoryStorage):
             owners = self._owners.setdefault(user_name_urn, {})
             users = self._resources.setdefault(USER, {})
             now = self.clock()
+            meta_t = Meta(resource_type=USER, created=now, last_modified=now)
             count = 0
             for person in people:
                 user_id = uuid.uuid4().hex
@@ -417,34 +419,29 @@ class SandboxStorage(InMemoryStorage):
                 user_name = user_name_binding.comparable(person.user_name)
                 if user_name in owners:
                     raise ValueError(f"userName {person.user_name!r} is taken")
-                user = template.model_copy(
-                    update={
+                user = _copied(
+                    template,
+                    {
                         "id": user_id,
                         "external_id": person.external_id,
                         "user_name": person.user_name,
-                        "name": name_t.model_copy(
-                            update={
-                                "given_name": person.given_name,
-                                "family_name": person.family_name,
-                            }
+                        "name": _copied(
+                            name_t,
+                            {"given_name": person.given_name, "family_name": person.family_name},
                         ),
                         "display_name": person.display_name,
                         "title": person.title,
                         "user_type": person.user_type,
-                        "emails": [email_t.model_copy(update={"value": person.user_name})],
-                        enterprise_field: enterprise_t.model_copy(
-                            update={
+                        "emails": [_copied(email_t, {"value": person.user_name})],
+                        enterprise_field: _copied(
+                            enterprise_t,
+                            {
                                 "employee_number": person.external_id,
                                 "department": person.department,
-                            }
+                            },
                         ),
-                        "meta": Meta(
-                            resource_type=USER,
-                            created=now,
-                            last_modified=now,
-                            version=self.next_version(),
-                        ),
-                    }
+                        "meta": _copied(meta_t, {"version": self.next_version()}),
+                    },
                 )
                 users[user_id] = user
                 self._unique_values[key] = {user_name_urn: user_name}
@@ -458,6 +455,29 @@ class SandboxStorage(InMemoryStorage):
                         self.index.add(group_id, user_id)
                 count += 1
             return count
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def _copied(model: ModelT, changes: dict[str, Any]) -> ModelT:
+    """``model.model_copy(update=changes)`` without pydantic's per-call bookkeeping (a tenth
+    of its cost; the preload makes five per user). Like it, the copy shares the values it
+    does not change; the storage never mutates a stored value in place (reads deep-copy)."""
+    copied = model.__class__.__new__(model.__class__)
+    object.__setattr__(copied, "__dict__", {**model.__dict__, **changes})
+    object.__setattr__(
+        copied, "__pydantic_fields_set__", model.__pydantic_fields_set__ | changes.keys()
+    )
+    object.__setattr__(copied, "__pydantic_extra__", _shallow(model.__pydantic_extra__))
+    object.__setattr__(copied, "__pydantic_private__", _shallow(model.__pydantic_private__))
+    return copied
+
+
+def _shallow(values: dict[str, Any] | None) -> dict[str, Any] | None:
+    if values is None:
+        return None
+    return {k: dict(v) if isinstance(v, dict) else v for k, v in values.items()}
 
 
 def _member_value_equality(

@@ -11,8 +11,10 @@ or the test factories', so streamed events always add people on top of the prelo
 from __future__ import annotations
 
 import random
+from bisect import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import accumulate
 
 from core.catalog import Catalog, GroupKind
 
@@ -82,40 +84,54 @@ def _has_rules(catalog: Catalog) -> bool:
     return bool(rules.everyone and rules.departments and rules.job_codes)
 
 
-def _skewed(keys: list[str]) -> list[float]:
-    """Weights 1, 1/2, 1/3...: the first departments and sites hold most people."""
-    return [1 / (rank + 1) for rank in range(len(keys))]
+class _Skewed:
+    """Picks among keys with weights 1, 1/2, 1/3...: the first departments and sites hold
+    most people (``random.choices`` would re-sum the weights on every call)."""
+
+    def __init__(self, keys: list[str], rng: random.Random) -> None:
+        self.keys = keys
+        self._bounds = list(accumulate(1 / (rank + 1) for rank in range(len(keys))))
+        self._rng = rng
+
+    def pick(self) -> int:
+        return bisect(self._bounds, self._rng.random() * self._bounds[-1])
 
 
 class _RulePlacer:
     def __init__(self, catalog: Catalog, rng: random.Random) -> None:
         rules = catalog.rules
-        self._catalog = catalog
         self._rng = rng
         self._everyone = list(rules.everyone)
-        self._departments = list(rules.departments)
-        self._department_weights = _skewed(self._departments)
-        self._locations = list(rules.locations)
-        self._location_weights = _skewed(self._locations)
+        self._departments = _Skewed(list(rules.departments), rng)
+        self._locations = _Skewed(list(rules.locations), rng)
         self._countries = list(rules.countries)
         self._job_codes = list(rules.job_codes)
+        self._titles = {
+            code: next(
+                (
+                    catalog.by_id[g].display_name.removeprefix("Role: ")
+                    for g in ids
+                    if catalog.by_id[g].kind == GroupKind.role
+                ),
+                None,
+            )
+            for code, ids in rules.job_codes.items()
+        }
         self._rules = rules
 
     def place(self, *, is_manager: bool) -> tuple[str | None, str | None, tuple[str, ...]]:
-        rules, rng = self._rules, self._rng
-        department = rng.choices(self._departments, self._department_weights)[0]
-        job_code = rng.choice(self._job_codes)
+        rules = self._rules
+        department = self._departments.keys[self._departments.pick()]
+        job_code = self._rng.choice(self._job_codes)
         ids = [*self._everyone, *rules.departments[department], *rules.job_codes[job_code]]
-        if self._locations:
-            slot = self._locations.index(rng.choices(self._locations, self._location_weights)[0])
-            ids += rules.locations[self._locations[slot]]
+        if self._locations.keys:
+            slot = self._locations.pick()
+            ids += rules.locations[self._locations.keys[slot]]
             if self._countries:
                 ids += rules.countries[self._countries[slot % len(self._countries)]]
         if is_manager:
             ids += rules.managers
-        role = next((self._catalog.by_id[g] for g in rules.job_codes[job_code]), None)
-        title = role.display_name.removeprefix("Role: ") if role is not None else None
-        return title, department, tuple(dict.fromkeys(ids))
+        return self._titles[job_code], department, tuple(dict.fromkeys(ids))
 
 
 class _KindPlacer:
