@@ -346,3 +346,12 @@ def test_filters_answer_correctly_at_20k_users() -> None:
                 params={"filter": 'externalId eq "everyone"', "attributes": "members"},
             ).json()["Resources"][0]
         assert len(everyone["members"]) == 20_001
+
+
+def test_a_stopped_sandbox_ends_its_kept_alive_connections(catalog: Catalog) -> None:
+    sandbox = SandboxServer(catalog).start()
+    with httpx.Client(base_url=sandbox.base_url, timeout=5) as client:
+        assert client.get("/Groups", params={"count": 1}).status_code == 200
+        sandbox.stop()
+        with pytest.raises(httpx.TransportError):
+            client.get("/Groups", params={"count": 1})

@@ -9,7 +9,10 @@ it, a chunked request, or ``Connection: close`` ends the connection after the re
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
+import threading
 from collections.abc import Callable
 from socketserver import ThreadingMixIn
 from typing import TYPE_CHECKING, Any, cast
@@ -81,11 +84,17 @@ class KeepAliveHandler(WSGIRequestHandler):
     disable_nagle_algorithm = True  # headers and body are separate writes
     timeout = IDLE_TIMEOUT_S
 
+    server: KeepAliveWSGIServer
+
     def setup(self) -> None:
         super().setup()
-        on_connection = getattr(self.server, "on_connection", None)
-        if on_connection is not None:
-            on_connection()
+        self.server.opened(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.closed(self.connection)
 
     def handle(self) -> None:
         self.close_connection = True
@@ -123,7 +132,9 @@ class KeepAliveHandler(WSGIRequestHandler):
             multithread=True,
         )
         handler.request_handler = self  # wsgiref logs through it
-        handler.run(self.server.get_app())  # type: ignore[attr-defined]
+        app = self.server.get_app()
+        assert app is not None
+        handler.run(app)
         body.drain()
         if not handler.keep_alive:
             self.close_connection = True
@@ -133,10 +144,38 @@ class KeepAliveHandler(WSGIRequestHandler):
 
 
 class KeepAliveWSGIServer(ThreadingMixIn, WSGIServer):
-    """One thread per connection; ``on_connection`` is called as each one is accepted."""
+    """One thread per connection; ``on_connection`` is called as each one is accepted.
+
+    ``server_close`` also ends the connections still open, so a stopped sandbox stops
+    answering at once, as it did when each request had its own connection (tests stop it to
+    play an LMS outage, and a client's pool would otherwise still reach it).
+    """
 
     daemon_threads = True
     on_connection: Callable[[], None] | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+
+    def opened(self, connection: socket.socket) -> None:
+        with self._open_lock:
+            self._open.add(connection)
+        if self.on_connection is not None:
+            self.on_connection()
+
+    def closed(self, connection: socket.socket) -> None:
+        with self._open_lock:
+            self._open.discard(connection)
+
+    def server_close(self) -> None:
+        super().server_close()
+        with self._open_lock:
+            open_connections = list(self._open)
+        for connection in open_connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
 
 def make_keep_alive_server(
