@@ -458,6 +458,7 @@ class SandboxServer:
         preload: int = 0,
     ) -> None:
         self.app = build_sandbox_app(catalog, token, preload=preload)
+        self._froze_objects = preload > 0
         self._host = host
         self._port = port
         self._server: KeepAliveWSGIServer | None = None
@@ -486,6 +487,11 @@ class SandboxServer:
         return self
 
     def stop(self) -> None:
+        if self._froze_objects:
+            # The preload froze every object of the process; let the collector see them
+            # again, so a test session does not keep each stopped sandbox's users.
+            gc.unfreeze()
+            self._froze_objects = False
         if self._server is None:
             return
         self._server.shutdown()
