@@ -337,7 +337,8 @@ class SandboxStorage(InMemoryStorage):
                 self._touch(GROUP, group_id)
                 for member_id in touched:
                     self._touch(USER, member_id)
-            return self._stored(resource_type, group_id).model_copy(deep=True)
+            # A shallow copy is enough: stored values are replaced, never changed in place.
+            return self._stored(resource_type, group_id).model_copy()
 
     def delete(
         self,
