@@ -58,6 +58,12 @@ def lms_sandbox(
         str | None, typer.Option(help="Bearer token to require (default: TALENTSYNC_LMS_TOKEN).")
     ] = None,
     catalog: Annotated[Path | None, typer.Option(help="Catalog YAML to preload.")] = None,
+    preload_users: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Users (PRE-000001...) already in the LMS, in groups by the catalog rules."
+        ),
+    ] = 0,
 ) -> None:
     """Run the bundled SCIM 2.0 LMS sandbox, preloaded with the catalog's groups."""
     from tools.lms.sandbox import serve_sandbox
@@ -68,8 +74,9 @@ def lms_sandbox(
     loaded = load_catalog(catalog or settings.catalog_path)
     console.print(
         f"LMS sandbox (SCIM 2.0) on http://{host}:{port}/v2 with {len(loaded.groups)} groups"
+        f" and {preload_users:,} preloaded users"
     )
-    serve_sandbox(host, port, loaded, bearer)
+    serve_sandbox(host, port, loaded, bearer, preload=preload_users)
 
 
 def demo(

@@ -64,12 +64,14 @@ class SandboxControl:
         count: int,
         retry_after: float | None = None,
         methods: Iterable[str] | None = None,
+        templates: Iterable[str] | None = None,
     ) -> None:
         spec = {
             "status": status,
             "count": count,
             "retry_after": retry_after,
             "methods": list(methods) if methods is not None else None,
+            "templates": list(templates) if templates is not None else None,
         }
         self._http.post("/_sandbox/faults", json=spec).raise_for_status()
 
@@ -86,8 +88,10 @@ class SandboxControl:
 def start_sandbox(catalog: Catalog) -> Iterator[Callable[..., SandboxServer]]:
     with ExitStack() as stack:
 
-        def start(token: str | None = None, groups: Catalog | None = None) -> SandboxServer:
-            return stack.enter_context(SandboxServer(groups or catalog, token))
+        def start(
+            token: str | None = None, groups: Catalog | None = None, preload: int = 0
+        ) -> SandboxServer:
+            return stack.enter_context(SandboxServer(groups or catalog, token, preload=preload))
 
         yield start
 

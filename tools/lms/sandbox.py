@@ -1,19 +1,34 @@
-"""The bundled LMS sandbox: a real SCIM 2.0 server (scim2-server, in memory) preloaded with
-the catalog's groups, so the demo and the integration tests run offline against the same
-protocol a customer's LMS speaks.
+"""The bundled LMS sandbox: a real SCIM 2.0 server (scim2-server) preloaded with the
+catalog's groups, and optionally with a customer's existing workforce, so the demo, the
+integration tests and the benchmarks run offline against the same protocol a customer's LMS
+speaks, at a customer's size.
 
-Two sandbox-only endpoints live under ``/_sandbox/`` (outside ``/v2``, so no SCIM client can
+It holds 100,000 users with full group memberships and still answers each request the
+provisioning client sends in a few milliseconds: members live in an index beside the groups
+(``sandbox_storage``), member PATCHes touch only that index (``sandbox_handler``), and the
+server keeps connections alive over HTTP/1.1 (``sandbox_http``). Users are answered with
+their ``groups`` (RFC 7643 §4.1.2), and ``/ServiceProviderConfig`` advertises bulk (RFC 7644
+§3.7: ``maxOperations`` 1000, ``maxPayloadSize`` 1 MiB).
+
+Sandbox-only endpoints live under ``/_sandbox/`` (outside ``/v2``, so no SCIM client can
 reach them by accident):
 
 - ``GET /_sandbox/requests`` tells what reached the LMS, so tests can assert "exactly one
   write" instead of trusting the client's own account; ``DELETE`` clears the log.
-- ``POST /_sandbox/faults`` makes the next N matching ``/v2`` requests fail with 429/5xx,
-  so retry behaviour is tested over real HTTP; ``DELETE`` clears pending faults.
+  A ``POST /v2/Bulk`` counts as one request and one write (``POST /Bulk``), as it is one
+  HTTP exchange; its entry in ``write_log`` lists its operations (method, path template,
+  status), and ``bulk_operations`` counts the accepted ones by ``METHOD /template``.
+  ``connections`` counts the TCP connections accepted (keep-alive reuses one).
+- ``POST /_sandbox/faults`` makes the next N matching ``/v2`` requests fail with 429/5xx
+  (match on ``methods`` and/or path ``templates`` such as ``/Bulk``), so retry behaviour is
+  tested over real HTTP; a faulted bulk request runs none of its operations. ``DELETE``
+  clears pending faults.
 - ``PUT /_sandbox/latency`` slows every ``/v2`` request down, like a loaded LMS.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import secrets
@@ -23,15 +38,12 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from http import HTTPStatus
-from socketserver import ThreadingMixIn
+from io import BytesIO
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scim2_models import Error, ScimProvider
-from scim2_server.memory import InMemoryStorage
-from scim2_server.service import ScimService
 from scim2_server.testserver.application import BEARER_TOKEN_SCHEME, BearerTokenApplication
 from scim2_server.utils import (
     load_default_resource_types,
@@ -40,6 +52,11 @@ from scim2_server.utils import (
 )
 
 from core.catalog import Catalog
+from tools.lms.sandbox_handler import SandboxHandler
+from tools.lms.sandbox_http import KeepAliveWSGIServer, make_keep_alive_server
+from tools.lms.sandbox_service import SandboxService
+from tools.lms.sandbox_storage import SandboxStorage
+from tools.lms.sandbox_workforce import workforce
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -61,9 +78,13 @@ class FaultSpec(BaseModel):
     count: int = Field(1, ge=1)
     retry_after: float | None = Field(None, ge=0)
     methods: list[str] | None = None
+    templates: list[str] | None = Field(
+        None, description="Path templates to fail, e.g. /Bulk or /Groups/{id}; all if None."
+    )
 
-    def matches(self, method: str) -> bool:
-        return self.methods is None or method.upper() in {m.upper() for m in self.methods}
+    def matches(self, method: str, template: str) -> bool:
+        method_ok = self.methods is None or method.upper() in {m.upper() for m in self.methods}
+        return method_ok and (self.templates is None or template in self.templates)
 
 
 class LatencySpec(BaseModel):
@@ -75,6 +96,15 @@ class LatencySpec(BaseModel):
 
 
 @dataclass(frozen=True)
+class RecordedOperation:
+    """One operation of a bulk request; ``status`` is None when it did not run (faulted)."""
+
+    method: str
+    template: str
+    status: int | None
+
+
+@dataclass(frozen=True)
 class RecordedWrite:
     method: str
     path: str
@@ -82,6 +112,7 @@ class RecordedWrite:
     status: int
     time: float
     faulted: bool
+    operations: tuple[RecordedOperation, ...] = ()
 
 
 def path_template(path: str) -> str:
@@ -101,15 +132,30 @@ class RequestLog:
         self._methods: Counter[str] = Counter()
         self._writes: list[RecordedWrite] = []
         self._faults_served = 0
+        self._connections = 0
 
-    def record(self, method: str, path: str, status: int, *, faulted: bool) -> None:
+    def record(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        *,
+        faulted: bool,
+        operations: tuple[RecordedOperation, ...] = (),
+    ) -> None:
         with self._lock:
             self._methods[method] += 1
             self._faults_served += faulted
             if method in WRITE_METHODS:
                 self._writes.append(
-                    RecordedWrite(method, path, path_template(path), status, time.time(), faulted)
+                    RecordedWrite(
+                        method, path, path_template(path), status, time.time(), faulted, operations
+                    )
                 )
+
+    def note_connection(self) -> None:
+        with self._lock:
+            self._connections += 1
 
     def snapshot(self) -> dict[str, Any]:
         """``writes`` counts only writes the storage accepted (2xx), keyed ``METHOD /template``;
@@ -120,10 +166,19 @@ class RequestLog:
                 for w in self._writes
                 if not w.faulted and 200 <= w.status < 300
             )
+            bulk_accepted = Counter(
+                f"{op.method} {op.template}"
+                for w in self._writes
+                if not w.faulted
+                for op in w.operations
+                if op.status is not None and 200 <= op.status < 300
+            )
             return {
                 "requests": dict(self._methods),
                 "writes": dict(accepted),
+                "bulk_operations": dict(bulk_accepted),
                 "faults_served": self._faults_served,
+                "connections": self._connections,
                 "write_log": [asdict(w) for w in self._writes],
             }
 
@@ -132,6 +187,7 @@ class RequestLog:
             self._methods.clear()
             self._writes.clear()
             self._faults_served = 0
+            self._connections = 0
 
 
 @dataclass
@@ -151,10 +207,10 @@ class FaultQueue:
         with self._lock:
             self._pending.append(_PendingFault(spec, spec.count))
 
-    def take(self, method: str) -> FaultSpec | None:
+    def take(self, method: str, template: str) -> FaultSpec | None:
         with self._lock:
             for entry in self._pending:
-                if entry.spec.matches(method):
+                if entry.spec.matches(method, template):
                     entry.remaining -= 1
                     if entry.remaining == 0:
                         self._pending.remove(entry)
@@ -186,7 +242,7 @@ class SandboxApp:
     """WSGI middleware: serves ``/_sandbox/*`` itself, injects faults into ``/v2`` requests
     and records what the SCIM application answered."""
 
-    def __init__(self, scim_app: WSGIApplication, storage: InMemoryStorage) -> None:
+    def __init__(self, scim_app: WSGIApplication, storage: SandboxStorage) -> None:
         self.scim_app = scim_app
         self.storage = storage
         self.requests = RequestLog()
@@ -203,9 +259,12 @@ class SandboxApp:
 
         if self.latency_s:
             time.sleep(self.latency_s)
-        fault = self.faults.take(method)
+        template = path_template(path)
+        bulk = method == "POST" and template == "/Bulk"
+        asked = _bulk_operations(environ) if bulk else ()
+        fault = self.faults.take(method, template)
         if fault is not None:
-            self.requests.record(method, path, fault.status, faulted=True)
+            self.requests.record(method, path, fault.status, faulted=True, operations=asked)
             return self._fault_response(fault, start_response)
 
         seen: list[int] = []
@@ -217,8 +276,15 @@ class SandboxApp:
             return start_response(status, headers, exc_info)
 
         body = self.scim_app(environ, recording_start_response)
-        self.requests.record(method, path, seen[-1] if seen else 500, faulted=False)
-        return body
+        status = seen[-1] if seen else 500
+        if not bulk:
+            self.requests.record(method, path, status, faulted=False)
+            return body
+        answer = b"".join(body)
+        self.requests.record(
+            method, path, status, faulted=False, operations=_bulk_outcomes(asked, answer)
+        )
+        return [answer]
 
     @staticmethod
     def _fault_response(fault: FaultSpec, start_response: StartResponse) -> list[bytes]:
@@ -267,8 +333,45 @@ class SandboxApp:
         return _json_response(start_response, 404, {"detail": f"no sandbox endpoint {path}"})
 
 
-def build_sandbox_app(catalog: Catalog, token: str | None) -> SandboxApp:
-    """A fresh in-memory LMS holding one group per catalog entry.
+def _bulk_operations(environ: WSGIEnvironment) -> tuple[RecordedOperation, ...]:
+    """The operations a bulk request asks for, read from its body (put back for the
+    SCIM application); an unreadable body lists none and is the application's to refuse."""
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = BytesIO(raw)
+    try:
+        operations = json.loads(raw).get("Operations") or []
+        return tuple(
+            RecordedOperation(
+                str(op.get("method", "")).upper(), path_template(str(op.get("path", ""))), None
+            )
+            for op in operations
+            if isinstance(op, dict)
+        )
+    except (ValueError, AttributeError):
+        return ()
+
+
+def _bulk_outcomes(
+    asked: tuple[RecordedOperation, ...], answer: bytes
+) -> tuple[RecordedOperation, ...]:
+    """The asked operations with the statuses the bulk response gives them, in order."""
+    try:
+        outcomes = json.loads(answer).get("Operations") or []
+    except (ValueError, AttributeError):
+        return asked
+    statuses = [
+        int(o["status"]) if isinstance(o, dict) and "status" in o else None for o in outcomes
+    ]
+    return tuple(
+        RecordedOperation(op.method, op.template, statuses[i] if i < len(statuses) else None)
+        for i, op in enumerate(asked)
+    )
+
+
+def build_sandbox_app(catalog: Catalog, token: str | None, *, preload: int = 0) -> SandboxApp:
+    """A fresh in-memory LMS holding one group per catalog entry, and ``preload`` users
+    placed in them by the catalog's rules (``sandbox_workforce``).
 
     Without ``token`` every request is accepted, as the demo needs no credentials.
     """
@@ -282,8 +385,8 @@ def build_sandbox_app(catalog: Catalog, token: str | None) -> SandboxApp:
         load_default_schemas().values(), load_default_resource_types().values(), config=config
     )
     # One process serves every cursor the sandbox issues, so a throwaway secret is enough.
-    service = ScimService(provider, secret=secrets.token_urlsafe(32))
-    storage = InMemoryStorage()
+    service = SandboxService(provider, secret=secrets.token_urlsafe(32))
+    storage = SandboxStorage()
     group_type = service.get_resource_type("Group")
     group_model = service.get_model(group_type)
     for group in catalog.groups:
@@ -292,27 +395,26 @@ def build_sandbox_app(catalog: Catalog, token: str | None) -> SandboxApp:
             {"displayName": group.display_name, "externalId": group.id}
         )
         storage.create(group_type, resource)
+    if preload:
+        user_type = service.get_resource_type("User")
+        # Millions of long-lived objects: the collector would re-scan the growing heap while
+        # they are made (the preload's time grows with its square), and then on every full
+        # collection (a 100 ms pause mid-request). Frozen, they are never freed.
+        gc.disable()
+        try:
+            storage.preload(user_type, service.get_model(user_type), workforce(catalog, preload))
+        finally:
+            gc.enable()
+        gc.freeze()
     scim_app = BearerTokenApplication(
         storage, provider, service=service, bearer_tokens=[token] if token else []
     )
+    scim_app.handler = SandboxHandler(service, storage)
     return SandboxApp(scim_app, storage)
 
 
-class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """Routes wsgiref's per-request stderr lines into logging."""
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("sandbox %s - %s", self.address_string(), format % args)
-
-
-def _make_server(host: str, port: int, app: SandboxApp) -> WSGIServer:
-    return make_server(
-        host, port, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
-    )
+def _make_server(host: str, port: int, app: SandboxApp) -> KeepAliveWSGIServer:
+    return make_keep_alive_server(host, port, app, on_connection=app.requests.note_connection)
 
 
 def serve_sandbox(
@@ -321,9 +423,12 @@ def serve_sandbox(
     catalog: Catalog,
     token: str | None,
     ready: threading.Event | None = None,
+    *,
+    preload: int = 0,
 ) -> None:
     """Serve the sandbox until interrupted (what ``talentsync lms-sandbox`` runs)."""
-    with _make_server(host, port, build_sandbox_app(catalog, token)) as server:
+    app = build_sandbox_app(catalog, token, preload=preload)
+    with _make_server(host, port, app) as server:
         log.info(
             "LMS sandbox serving SCIM on http://%s:%s%s", host, server.server_port, SCIM_PREFIX
         )
@@ -336,19 +441,27 @@ def serve_sandbox(
 
 
 class SandboxServer:
-    """The sandbox on an ephemeral port in a background thread, for tests and the demo.
+    """The sandbox on an ephemeral port in a background thread, for tests, benches and the
+    demo; ``preload`` users (``PRE-000001``...) are in the LMS before it starts.
 
-    >>> with SandboxServer(catalog) as lms:
+    >>> with SandboxServer(catalog, preload=100_000) as lms:
     ...     ScimLMS(lms.base_url, ...)
     """
 
     def __init__(
-        self, catalog: Catalog, token: str | None = None, *, host: str = "127.0.0.1", port: int = 0
+        self,
+        catalog: Catalog,
+        token: str | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        preload: int = 0,
     ) -> None:
-        self.app = build_sandbox_app(catalog, token)
+        self.app = build_sandbox_app(catalog, token, preload=preload)
+        self._froze_objects = preload > 0
         self._host = host
         self._port = port
-        self._server: WSGIServer | None = None
+        self._server: KeepAliveWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -374,6 +487,11 @@ class SandboxServer:
         return self
 
     def stop(self) -> None:
+        if self._froze_objects:
+            # The preload froze every object of the process; let the collector see them
+            # again, so a test session does not keep each stopped sandbox's users.
+            gc.unfreeze()
+            self._froze_objects = False
         if self._server is None:
             return
         self._server.shutdown()
