@@ -143,7 +143,7 @@ def test_sigkill_mid_run_then_restart_applies_every_event_exactly_once(
             groups = {by_scim_id[g] for g in lms.member_group_ids(user.id)}
             assert groups == set(mapper.map(final, manages_others=False).group_ids)
 
-        writes = httpx.get(f"{sandbox.root_url}/_sandbox/requests").json()["writes"]
+        writes = httpx.get(f"{sandbox.root_url}/_sandbox/requests").json()["changes"]
         assert writes.get("POST /Users", 0) == len(people)
 
         expected_patches = 0

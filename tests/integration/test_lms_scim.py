@@ -400,3 +400,74 @@ def test_thread_writes_counts_only_the_calling_threads_writes(lms: ScimLMS) -> N
 
     assert lms.writes == 2
     assert lms.thread_writes == 1
+
+
+def test_an_account_is_read_with_its_groups_in_one_request(
+    lms: ScimLMS, control: SandboxControl
+) -> None:
+    groups = lms.groups()
+    eng, berlin = groups["dept-eng"].id, groups["loc-berlin"].id
+    created = lms.create_account(make_employee())
+    assert created.group_ids == frozenset()
+    lms.change_memberships(created.user.id, add=[eng, berlin], remove=[])
+    before = control.requests()["requests"].get("GET", 0)
+
+    account = lms.read_account(created.user.external_id or "")
+
+    assert account is not None and account.user == created.user
+    assert account.group_ids == {eng, berlin}
+    assert control.requests()["requests"].get("GET", 0) == before + 1
+    assert lms.read_account("E-nobody") is None
+
+
+def test_membership_changes_go_as_one_bulk_and_count_each_change(
+    lms: ScimLMS, control: SandboxControl
+) -> None:
+    groups = lms.groups()
+    user = lms.create_user(make_employee())
+    eng, berlin, sales = (groups[g].id for g in ("dept-eng", "loc-berlin", "all-staff"))
+    lms.add_member(sales, user.id)
+    writes_before = lms.writes
+
+    lms.change_memberships(user.id, add=[eng, berlin], remove=[sales])
+
+    seen = control.requests()
+    assert seen["writes"]["POST /Bulk"] == 1
+    assert seen["bulk_operations"] == {"PATCH /Groups/{id}": 3}
+    assert lms.writes - writes_before == 3
+    assert lms.member_group_ids(user.id) == {eng, berlin}
+
+
+def test_without_bulk_each_group_is_one_patch(
+    sandbox: SandboxServer, control: SandboxControl, make_lms: Callable[..., ScimLMS]
+) -> None:
+    lms = make_lms(sandbox.base_url, bulk=False)
+    groups = lms.groups()
+    user = lms.create_user(make_employee())
+    lms.change_memberships(user.id, add=[groups["dept-eng"].id, groups["loc-berlin"].id], remove=[])
+    assert control.requests()["writes"] == {"POST /Users": 1, "PATCH /Groups/{id}": 2}
+
+
+def test_a_failed_bulk_is_retried_then_reported_with_nothing_half_applied(
+    sandbox: SandboxServer, control: SandboxControl, make_lms: Callable[..., ScimLMS]
+) -> None:
+    lms = make_lms(sandbox.base_url, max_retries=1)
+    groups = lms.groups()
+    user = lms.create_user(make_employee())
+    control.fault(503, count=2, templates=["/Bulk"])
+
+    with pytest.raises(LMSUnavailable):
+        lms.change_memberships(
+            user.id, add=[groups["dept-eng"].id, groups["loc-berlin"].id], remove=[]
+        )
+    assert lms.member_group_ids(user.id) == set()
+
+    lms.change_memberships(user.id, add=[groups["dept-eng"].id, groups["loc-berlin"].id], remove=[])
+    assert lms.member_group_ids(user.id) == {groups["dept-eng"].id, groups["loc-berlin"].id}
+
+
+def test_removing_a_non_member_inside_a_bulk_counts_as_done(lms: ScimLMS) -> None:
+    groups = lms.groups()
+    user = lms.create_user(make_employee())
+    lms.change_memberships(user.id, add=[groups["dept-eng"].id], remove=[groups["loc-berlin"].id])
+    assert lms.member_group_ids(user.id) == {groups["dept-eng"].id}

@@ -70,8 +70,9 @@ def harness(database_url: str, engine: Engine, tmp_path: Path) -> Iterator[Harne
 
 
 def _writes(log: dict[str, Any], key: str) -> int:
-    """Writes the SCIM server accepted, e.g. ``_writes(log, "POST /Users")``."""
-    return int(log["writes"].get(key, 0))
+    """Changes the SCIM server accepted, e.g. ``_writes(log, "POST /Users")`` (an operation
+    inside a ``/Bulk`` counts under its own method and path)."""
+    return int(log["changes"].get(key, 0))
 
 
 def test_hire_creates_the_account_and_the_catalog_memberships(harness: Harness) -> None:
@@ -264,7 +265,7 @@ def test_one_event_delivered_three_times_over_http_is_written_to_the_lms_once(
     assert [r.status_code for r in statuses] == [202, 200, 200]
     harness.drain()
 
-    writes = harness.sandbox_log()["writes"]
+    writes = harness.sandbox_log()["changes"]
     assert writes.get("POST /Users", 0) == 1
     assert writes.get("PATCH /Groups/{id}", 0) == len(harness.expected_groups(person))
     assert harness.groups_of(person.external_id) == harness.expected_groups(person)

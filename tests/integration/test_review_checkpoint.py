@@ -80,7 +80,7 @@ class Service:
 
     def writes(self, key: str) -> int:
         log = httpx.get(f"{self.sandbox.root_url}/_sandbox/requests").json()
-        return int(log["writes"].get(key, 0))
+        return int(log["changes"].get(key, 0))
 
 
 @pytest.fixture

@@ -159,7 +159,10 @@ class RequestLog:
 
     def snapshot(self) -> dict[str, Any]:
         """``writes`` counts only writes the storage accepted (2xx), keyed ``METHOD /template``;
-        ``write_log`` holds every write attempt, refused and faulted ones included."""
+        ``bulk_operations`` the accepted operations inside them; ``changes`` both together
+        (a ``/Bulk`` by its operations), so "each group written once" reads the same whether
+        a client sends one PATCH per group or one bulk; ``write_log`` holds every write
+        attempt, refused and faulted ones included."""
         with self._lock:
             accepted = Counter(
                 f"{w.method} {w.template}"
@@ -173,10 +176,13 @@ class RequestLog:
                 for op in w.operations
                 if op.status is not None and 200 <= op.status < 300
             )
+            changes = Counter({k: n for k, n in accepted.items() if k != "POST /Bulk"})
+            changes.update(bulk_accepted)
             return {
                 "requests": dict(self._methods),
                 "writes": dict(accepted),
                 "bulk_operations": dict(bulk_accepted),
+                "changes": dict(changes),
                 "faults_served": self._faults_served,
                 "connections": self._connections,
                 "write_log": [asdict(w) for w in self._writes],
