@@ -17,6 +17,7 @@ from core.db import make_engine
 from core.migrations import grant_app_role, upgrade
 from core.schema import create_tables
 from core.settings import Settings, get_settings
+from tests.database_roles import APP_ROLE, OWNER_ROLE, POSTGRES_ADMIN_URL, role_url
 from tools.mapping.embedded import EmbeddedTitleMapper
 from tools.mapping.role_directory import RoleDirectory
 from tools.titles.ranker import TitleRanker
@@ -25,8 +26,6 @@ from vectorstore.embeddings import default_embedder
 # A developer's ./.env (`talentsync demo` writes one pointing at var/demo, where a running
 # demo's embedded Chroma lives) must not steer the tests: they read the environment they set.
 Settings.model_config["env_file"] = None
-
-from tests.database_roles import APP_ROLE, OWNER_ROLE, POSTGRES_ADMIN_URL, role_url
 
 
 @functools.cache
@@ -75,6 +74,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"sqlite:///{tmp_path}/talentsync.db"
     else:
         yield from _postgres_database()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def blank_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no tables, on SQLite and on PostgreSQL; there the URL connects as the
+    role that owns the database (``OWNER_ROLE``), which is who creates and migrates tables
+    (``role_url(url, APP_ROLE)`` is the service's)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/talentsync.db"
+    else:
+        for app_url in _postgres_database(migrated=False):
+            yield role_url(app_url, OWNER_ROLE)
 
 
 @pytest.fixture

@@ -65,8 +65,10 @@ def db_upgrade(
     with _engine(url) as engine, exit_on(NotARelease010DatabaseError, GrantError):
         before = schema_status(engine)
         after = upgrade(engine)
-        verb = "already" if before.revision == after.revision else f"upgraded from {_was(before)}"
-        console.print(f"schema {verb} at revision {after.revision} (current)")
+        if before.revision == after.revision:
+            console.print(f"schema already at revision {after.revision} (current)")
+        else:
+            console.print(f"schema upgraded from {_was(before)} to revision {after.revision}")
         if grant_to:
             grant_app_role(engine, role=grant_to)
             console.print(f"granted {escape(grant_to)} the service's rights")
