@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from api.cli.output import console, err_console, exit_on
 from core.database_contents import printable_url
@@ -64,7 +65,16 @@ def db_upgrade(
     release 0.1.0 at the baseline, then apply every newer revision."""
     with _engine(url) as engine, exit_on(NotARelease010DatabaseError, GrantError):
         before = schema_status(engine)
-        after = upgrade(engine)
+        try:
+            after = upgrade(engine)
+        except DBAPIError as error:
+            err_console.print(
+                f"[red]{escape(str(error.orig))}[/red]: on PostgreSQL, run `db upgrade` as the"
+                " role that owns the database",
+                soft_wrap=True,
+                highlight=False,
+            )
+            raise typer.Exit(1) from None
         if before.revision == after.revision:
             console.print(f"schema already at revision {after.revision} (current)")
         else:

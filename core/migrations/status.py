@@ -93,11 +93,13 @@ def _status_on(connection: Connection) -> SchemaStatus:
 
     heads = MigrationContext.configure(connection).get_current_heads()
     revision = heads[0] if heads else None
-    tables = set(inspect(connection).get_table_names())
+    has_tables = revision is not None or bool(
+        set(inspect(connection).get_table_names()) & BASELINE_TABLES
+    )
     return SchemaStatus(
         revision=revision,
         head=head(),
-        has_tables=bool(tables & BASELINE_TABLES),
+        has_tables=has_tables,
         known=revision is None or revision in _known_revisions(),
     )
 

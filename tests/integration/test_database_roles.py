@@ -19,10 +19,8 @@ from core.migrations import grant_app_role
 from core.migrations.grants import GrantError
 from tests.database_roles import APP_ROLE, OWNER_ROLE, role_url
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.parametrize("database_url", ["postgres"], indirect=True),
-]
+pytestmark = pytest.mark.postgres
+on_postgres = pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 
 runner = CliRunner()
 
@@ -51,6 +49,7 @@ def _entry(n: int) -> AuditEntryCreate:
     )
 
 
+@on_postgres
 @pytest.mark.parametrize("statement", TAMPERING)
 def test_the_service_role_cannot_tamper_with_the_audit_trail(
     engine: Engine, statement: str
@@ -66,6 +65,7 @@ def test_the_service_role_cannot_tamper_with_the_audit_trail(
     assert report.ok and report.checked == 2
 
 
+@on_postgres
 def test_the_service_role_is_no_superuser_and_owns_none_of_the_tables(engine: Engine) -> None:
     with engine.connect() as connection:
         superuser = connection.scalar(
@@ -80,6 +80,7 @@ def test_the_service_role_is_no_superuser_and_owns_none_of_the_tables(engine: En
     assert owners == {OWNER_ROLE}
 
 
+@on_postgres
 def test_grant_refuses_a_superuser_and_the_tables_owner(database_url: str) -> None:
     owner = make_engine(role_url(database_url, OWNER_ROLE))
     with pytest.raises(GrantError, match="superuser, which can disable the audit triggers"):
@@ -91,9 +92,21 @@ def test_grant_refuses_a_superuser_and_the_tables_owner(database_url: str) -> No
     owner.dispose()
 
 
+@on_postgres
 def test_db_grant_prints_what_it_granted(database_url: str, cli_env: pytest.MonkeyPatch) -> None:
     owner_url = role_url(database_url, OWNER_ROLE)
     result = runner.invoke(app, ["db", "grant", APP_ROLE, "--url", owner_url])
     assert result.exit_code == 0, result.output
     assert f"GRANT SELECT, INSERT ON TABLE audit_entry TO {APP_ROLE}" in result.stdout
     assert f"GRANT SELECT ON TABLE alembic_version TO {APP_ROLE}" in result.stdout
+
+
+@pytest.mark.parametrize("blank_database_url", ["postgres"], indirect=True)
+def test_db_upgrade_as_the_service_role_is_refused_with_the_reason(
+    blank_database_url: str, cli_env: pytest.MonkeyPatch
+) -> None:
+    service_url = role_url(blank_database_url, APP_ROLE)
+    result = runner.invoke(app, ["db", "upgrade", "--url", service_url])
+    assert result.exit_code == 1
+    assert "permission denied for schema public" in result.stderr
+    assert "run `db upgrade` as the role that owns the database" in result.stderr
