@@ -121,7 +121,9 @@ class Services:
             # the firewall every guard shares (get_guard's): an API process that only
             # searches the audit trail need not build the catalog's HR-field readers
             "reasoning",
-            lambda: reasoning_log(self.settings, firewall=get_guard().firewall),
+            lambda: reasoning_log(
+                self.settings, firewall=get_guard().firewall, backlog=self.engine
+            ),
         )
 
     @property

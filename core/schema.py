@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 import core.api_keys
 import core.audit
 import core.inbox
+import core.reasoning_backlog
 import core.reviews
 import core.vault  # noqa: F401
 

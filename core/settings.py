@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     lms_max_retry_after_s: float = Field(
         30.0, gt=0, description="Longest Retry-After honoured inside one attempt."
     )
+    lms_bulk: bool = Field(
+        True,
+        description="Send an event's group membership changes as one SCIM Bulk request when "
+        "the LMS's ServiceProviderConfig offers bulk; off: one PATCH per group.",
+    )
 
     # --- webhooks ------------------------------------------------------------------------
     webhook_secrets_standard: SecretList = Field(

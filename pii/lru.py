@@ -1,4 +1,4 @@
-"""The bounded map behind the scrubber's analysis caches."""
+"""The bounded map behind the scrubber's analysis caches (and the embedding memo)."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Collection as Terms
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,17 +19,21 @@ from typing import Any
 import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
+from sqlalchemy.engine import Engine
 
+from core import reasoning_backlog
 from core.settings import Settings
 from pii.allowlist import AllowedTerms
 from pii.firewall import Channel, PIIFirewall
 from pii.identity import RecordIdentity
 from vectorstore.client import chroma_client
 from vectorstore.embedder import Embedder, embedder_from_settings, open_collection
+from vectorstore.embedding_memo import MemoizingEmbedder
 
 log = logging.getLogger(__name__)
 
 COLLECTION = "reasoning"
+FLUSH_BATCH = 256
 Metadata = Mapping[str, str | int | float | bool]
 
 
@@ -41,6 +46,10 @@ class ReasoningHit:
 
 
 class ReasoningLog:
+    """With a ``backlog`` engine, ``record`` queues the entry in the database and ``flush``
+    indexes the queue in batches (see ``core.reasoning_backlog``: one Chroma write per event
+    was the costliest step of an event); without one, ``record`` writes straight through."""
+
     def __init__(
         self,
         client: ClientAPI,
@@ -48,10 +57,14 @@ class ReasoningLog:
         *,
         firewall: PIIFirewall,
         name: str = COLLECTION,
+        backlog: Engine | None = None,
     ) -> None:
-        self._embedder = embedder
+        # decision paragraphs repeat across a workforce: each distinct one is embedded once
+        self._embedder = MemoizingEmbedder(embedder)
         self._firewall = firewall
+        self._backlog = backlog
         self.collection: Collection = open_collection(client, name, embedder)
+        self._flushing = threading.Lock()
 
     def record(
         self,
@@ -73,12 +86,46 @@ class ReasoningLog:
         self._firewall.check(
             strings, identity=identity, channel=Channel.vector_metadata, allowed=allowed
         )
+        if self._backlog is not None:
+            reasoning_backlog.put(
+                self._backlog,
+                entry_id=entry_id,
+                collection=self.collection.name,
+                document=text,
+                meta=metadata,
+            )
+            return
         self.collection.upsert(
             ids=[entry_id],
             documents=[text],
             embeddings=self._embedder.embed([text]),
             metadatas=[dict(metadata)],
         )
+
+    def flush(self, *, batch: int = FLUSH_BATCH) -> int:
+        """Index every queued entry, ``batch`` at a time; returns how many. One flush at a
+        time per process (a second caller finds the queue being emptied and returns 0)."""
+        if self._backlog is None or not self._flushing.acquire(blocking=False):
+            return 0
+        indexed = 0
+        try:
+            while rows := reasoning_backlog.oldest(
+                self._backlog, collection=self.collection.name, limit=batch
+            ):
+                documents = [row.document for row in rows]
+                self.collection.upsert(
+                    ids=[row.entry_id for row in rows],
+                    documents=documents,
+                    embeddings=self._embedder.embed(documents),
+                    metadatas=[row.meta for row in rows],
+                )
+                reasoning_backlog.remove_indexed(self._backlog, rows)
+                indexed += len(rows)
+                if len(rows) < batch:
+                    break
+        finally:
+            self._flushing.release()
+        return indexed
 
     def search(
         self, query: str, *, k: int = 10, where: dict[str, Any] | None = None
@@ -88,7 +135,9 @@ class ReasoningLog:
         Decision texts repeat a lot ("Code of Conduct" is in everyone's), so the one unusual
         decision a compliance question is about can sit below hundreds of look-alikes in
         embedding order; its distinctive words ("leadership programme") find it anyway.
-        The score is the cosine similarity plus half the share of content words present."""
+        The score is the cosine similarity plus half the share of content words present.
+        Queued entries are indexed first, so a decision is searchable once it is recorded."""
+        self.flush()
         count = self.collection.count()
         if not count:
             return []
@@ -204,8 +253,13 @@ def _rows(
     }
 
 
-def reasoning_log(settings: Settings, *, firewall: PIIFirewall) -> ReasoningLog:
+def reasoning_log(
+    settings: Settings, *, firewall: PIIFirewall, backlog: Engine | None = None
+) -> ReasoningLog:
     """The process's reasoning collection on the configured Chroma and embedder."""
     return ReasoningLog(
-        chroma_client(settings), embedder_from_settings(settings), firewall=firewall
+        chroma_client(settings),
+        embedder_from_settings(settings),
+        firewall=firewall,
+        backlog=backlog,
     )

@@ -28,6 +28,7 @@ from core.inbox import InboxStatus
 from pii.allowlist import AllowedTerms
 from pii.firewall import FirewallRefusalError
 from pii.identity import RecordIdentity
+from tools.lms.models import LMSAccount, LMSUser
 from tools.mapping.base import MappingDecision
 from tools.mapping.suggestion import RoleSuggestion
 from tools.mapping.title_mapping import TitleMapping
@@ -56,13 +57,28 @@ def load_state(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) 
         source=event.source, external_id=event.employee_external_id
     )
     employee = _employee_as_of_event(event, employee)
-    user = ctx.services.lms.find_user(employee.external_id)
-    current = _catalog_ids(ctx, ctx.services.lms.member_group_ids(user.id)) if user else []
+    account = ctx.services.lms.read_account(employee.external_id)
     return {
         "employee": employee.model_dump(mode="json"),
-        "lms_user": asdict(user) if user else None,
-        "current_groups": current,
+        "lms_user": asdict(account.user) if account else None,
+        "lms_group_ids": sorted(account.group_ids) if account else [],
+        "lms_read_attempt": ctx.claim.attempts,
+        "current_groups": _catalog_ids(ctx, set(account.group_ids)) if account else [],
     }
+
+
+def _account_now(
+    ctx: ProvisioningContext, state: ProvisioningState, external_id: str
+) -> LMSAccount | None:
+    """The LMS account as it is now. What `load_state` read under this same claim still
+    holds (the claim's lease keeps every other worker off this employee), so it is reused;
+    a run resumed later (after a crash, or after a review) reads the LMS again."""
+    if state.get("lms_read_attempt") != ctx.claim.attempts:
+        return ctx.services.lms.read_account(external_id)
+    user = state.get("lms_user")
+    if user is None:
+        return None
+    return LMSAccount(user=LMSUser(**user), group_ids=frozenset(state.get("lms_group_ids", [])))
 
 
 def manager_names(engine: Engine, employee: Employee) -> list[str]:
@@ -219,24 +235,24 @@ def apply(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> di
     employee = Employee.model_validate(state["employee"])
     proposal = ProvisioningPlan.model_validate(state["plan"])
     writes_before = ctx.services.lms.thread_writes
-    user = ctx.services.lms.find_user(employee.external_id)
-    if user is None and not wants_active(employee):
+    account = _account_now(ctx, state, employee.external_id)
+    if account is None and not wants_active(employee):
         return {"applied": {"user_id": None, "writes": 0, "note": "not in the LMS; nothing to do"}}
-    if user is None:
-        user = ctx.services.lms.create_user(employee)
+    if account is None:
+        account = ctx.services.lms.create_account(employee)
     else:
-        ctx.services.lms.update_user(user, employee)
-        ctx.services.lms.set_active(user, wants_active(employee))
+        ctx.services.lms.update_user(account.user, employee)
+        ctx.services.lms.set_active(account.user, wants_active(employee))
+    user = account.user
 
     groups = ctx.services.lms_groups.resolve()
-    member_of = set(_catalog_ids(ctx, ctx.services.lms.member_group_ids(user.id)))
+    member_of = set(_catalog_ids(ctx, set(account.group_ids)))
     desired = proposal.desired_groups
     added = sorted(desired - member_of)
     removed = sorted((member_of & set(ctx.services.catalog.by_id)) - desired)
-    for group_id in added:
-        ctx.services.lms.add_member(groups[group_id].id, user.id)
-    for group_id in removed:
-        ctx.services.lms.remove_member(groups[group_id].id, user.id)
+    ctx.services.lms.change_memberships(
+        user.id, add=[groups[g].id for g in added], remove=[groups[g].id for g in removed]
+    )
     return {
         "applied": {
             "user_id": user.id,

@@ -40,7 +40,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from agents.checkpointer import delete_saved_threads, open_checkpointer, thread_config
-from core import audit
+from core import audit, reasoning_backlog
 from core.audit import ActorKind, AuditAction, AuditEntryCreate
 from core.db import as_utc, session_scope, utcnow
 from core.inbox import OPEN_STATUSES, EmployeeCursor, InboxEvent, InboxStatus
@@ -124,7 +124,8 @@ def erase_employee(
         deleted |= _delete_threads(checkpointer, late, external_id=external_id)
         if isinstance(checkpointer, SqliteSaver):
             _purge_sqlite(checkpointer.conn)
-    vector_entries = forget_subject(chroma_client(settings), subject)
+    vector_entries = reasoning_backlog.forget_subject(engine, subject)  # not indexed yet
+    vector_entries += forget_subject(chroma_client(settings), subject)
     shredded = shred(engine, subject=subject)
     if engine.dialect.name == "sqlite":
         raw = engine.raw_connection()

@@ -39,6 +39,10 @@ from tools.lms.errors import LMSRejected, LMSUnavailable
 
 log = logging.getLogger(__name__)
 
+# Events between two indexing batches of their reasoning: large enough that embedding and
+# the Chroma write are paid per batch, small enough that audit search lags by seconds.
+REASONING_BATCH = 64
+
 
 def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -56,6 +60,7 @@ class Worker:
     def __post_init__(self) -> None:
         self.worker_id = self.worker_id or new_worker_id()
         self._prefetched: OrderedDict[str, None] = OrderedDict()
+        self._unindexed = 0  # events run since this worker last indexed queued reasoning
 
     def run_once(self) -> bool:
         """Process at most one event; ``False`` when nothing was ready."""
@@ -65,6 +70,7 @@ class Worker:
             lease_s=self.services.settings.worker_lease_s,
         )
         if claim is None:
+            self._index_reasoning()  # idle: what is queued becomes searchable now
             return False
         with _LeaseKeeper(self.services.engine, claim, self.services.settings.worker_lease_s):
             try:
@@ -74,7 +80,19 @@ class Worker:
                 log.warning("lost the lease on %s; another worker owns it now", claim.receipt_id)
             except Exception as error:
                 self._fail(claim, error)
+        self._unindexed += 1
+        if self._unindexed >= REASONING_BATCH:
+            self._index_reasoning()
         return True
+
+    def _index_reasoning(self) -> None:
+        """Embed the decisions queued since the last batch (see `core.reasoning_backlog`);
+        a failure leaves them queued for the next try and fails no event."""
+        self._unindexed = 0
+        try:
+            self.services.reasoning.flush()
+        except Exception:
+            log.warning("indexing queued reasoning failed; it stays queued", exc_info=True)
 
     def run_until_idle(self, *, max_events: int | None = None) -> int:
         processed = 0
@@ -86,6 +104,7 @@ class Worker:
         """Work until no event is open, waiting out backoffs; for batch jobs and tests.
 
         Unlike `run_until_idle`, an event waiting for its next attempt keeps this going.
+        What was decided is searchable when it returns (queued reasoning is indexed).
         """
         deadline, processed = time.monotonic() + timeout_s, 0
         while inbox.open_count(self.services.engine) and time.monotonic() < deadline:
@@ -93,6 +112,7 @@ class Worker:
                 processed += 1
             else:
                 time.sleep(min(self.services.settings.worker_poll_s, 0.05))
+        self._index_reasoning()
         return processed
 
     def run_forever(self, stop: threading.Event) -> None:

@@ -31,3 +31,12 @@ class LMSGroup:
     id: str
     external_id: str | None
     display_name: str
+
+
+@dataclass(frozen=True)
+class LMSAccount:
+    """A user with the groups it is a direct member of (LMS group ids), read together so a
+    plan diffs against one consistent snapshot."""
+
+    user: LMSUser
+    group_ids: frozenset[str]

@@ -10,6 +10,7 @@ How an employee becomes a SCIM user (and an LMS answer an ``LMSUser``) is
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -33,8 +34,9 @@ from core.employee import Employee
 from core.settings import Settings
 from tools.lms.auth import BearerToken, ClientCredentials
 from tools.lms.errors import LMSConflict, LMSError, LMSRejected, LMSUnavailable
-from tools.lms.models import LMSGroup, LMSUser
+from tools.lms.models import LMSAccount, LMSGroup, LMSUser
 from tools.lms.retry import RETRYABLE_STATUSES, RetryableStatusError, RetryPolicy
+from tools.lms.scim_bulk import MembershipChange, bulk_request, failures
 from tools.lms.scim_mapping import (
     ScimUser,
     changed_attributes,
@@ -50,6 +52,21 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 GROUP_ATTRIBUTES = "displayName,externalId"
 
 ResourceT = TypeVar("ResourceT", bound=Resource[Any])
+
+
+@functools.cache
+def list_response(model: type[ResourceT]) -> type[ListResponse[ResourceT]]:
+    """``ListResponse[model]``, built once and kept. Pydantic caches parameterised generics
+    only weakly, so a subscript nobody holds is garbage and the next one builds the class
+    again (~70 ms: scim2-models rebuilds its tagged union and pydantic re-reads docstrings);
+    that was half of all provisioning time."""
+    return ListResponse[model]  # type: ignore[valid-type]
+
+
+@functools.cache
+def patch_op(model: type[ResourceT]) -> type[PatchOp[ResourceT]]:
+    """``PatchOp[model]``, kept for the same reason as ``list_response``."""
+    return PatchOp[model]  # type: ignore[valid-type]
 
 
 def filter_eq(attribute: str, value: str) -> str:
@@ -77,6 +94,7 @@ class ScimLMS:
         backoff_base_s: float = 0.5,
         backoff_max_s: float = 8.0,
         page_size: int = 100,
+        bulk: bool = True,
         http: httpx.Client | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -89,6 +107,9 @@ class ScimLMS:
             max_retry_after_s=max_retry_after_s,
         )
         self._page_size = page_size
+        self._bulk_wanted = bulk
+        self._bulk_limit: int | None = None  # operations per /Bulk; 0 = not offered
+        self._fills_user_groups = False  # learned: the LMS fills the read-only User.groups
         self._owns_http = http is None
         self._http = http if http is not None else httpx.Client()
         self._writes_lock = threading.Lock()
@@ -120,6 +141,7 @@ class ScimLMS:
             timeout_s=settings.lms_timeout_s,
             max_retries=settings.lms_max_retries,
             max_retry_after_s=settings.lms_max_retry_after_s,
+            bulk=settings.lms_bulk,
             http=http,
         )
 
@@ -151,11 +173,32 @@ class ScimLMS:
     def create_user(self, employee: Employee) -> LMSUser:
         """Create the user; when the LMS already holds one with this external id (a retry
         after a lost response, or a concurrent worker), return that one instead."""
+        return self.create_account(employee).user
+
+    def read_account(self, external_id: str) -> LMSAccount | None:
+        """The user and its direct group memberships, in one request when the LMS fills the
+        read-only ``User.groups`` (RFC 7643 §4.1.2), else with one group search more.
+
+        Whether it does is learned from the answers: once any user arrived with ``groups``,
+        a user without them is a member of nothing.
+        """
+        found = list(
+            self._search("/Users", ScimUser, filter_eq("externalId", external_id), limit=2)
+        )
+        if len(found) > 1:
+            raise LMSError(f"several LMS users share externalId {external_id!r}")
+        if not found:
+            return None
+        return self._account(found[0])
+
+    def create_account(self, employee: Employee) -> LMSAccount:
+        """``create_user``, answered as an account: a user just created is in no group; one
+        that already existed (a retry after a lost response, a concurrent worker) is read."""
         payload = user_resource(employee).model_dump(scim_ctx=Context.RESOURCE_CREATION_REQUEST)
         try:
             response = self._request("POST", "/Users", body=payload)
         except LMSConflict as conflict:
-            existing = self.find_user(employee.external_id)
+            existing = self.read_account(employee.external_id)
             if existing is None:
                 raise LMSConflict(
                     "LMS refused the user: its userName or another unique attribute is "
@@ -164,9 +207,25 @@ class ScimLMS:
                     scim_type=conflict.scim_type,
                     detail=conflict.detail,
                 ) from conflict
-            log.info("LMS user %s already existed; create treated as done", existing.id)
+            log.info("LMS user %s already existed; create treated as done", existing.user.id)
             return existing
-        return to_lms_user(_parse(ScimUser, response, Context.RESOURCE_CREATION_RESPONSE))
+        created = _parse(ScimUser, response, Context.RESOURCE_CREATION_RESPONSE)
+        return LMSAccount(user=to_lms_user(created), group_ids=frozenset())
+
+    def _account(self, resource: ScimUser) -> LMSAccount:
+        user = to_lms_user(resource)
+        if resource.groups is not None:
+            self._fills_user_groups = True
+        if resource.groups is None and not self._fills_user_groups:
+            return LMSAccount(user=user, group_ids=frozenset(self.member_group_ids(user.id)))
+        return LMSAccount(
+            user=user,
+            group_ids=frozenset(
+                str(m.value)
+                for m in resource.groups or []
+                if m.value is not None and m.type in (None, "direct")
+            ),
+        )
 
     def update_user(self, user: LMSUser, employee: Employee) -> bool:
         """Write the attributes that differ from ``user`` (a snapshot the caller just read).
@@ -192,7 +251,7 @@ class ScimLMS:
             "Operations": [{"op": "replace", "value": values}],
         }
         # Validating our own payload catches a misspelt attribute before the LMS sees it.
-        patch = PatchOp[ScimUser].model_validate(payload, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
+        patch = patch_op(ScimUser).model_validate(payload, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
         self._request(
             "PATCH",
             f"/Users/{user_id}",
@@ -257,6 +316,63 @@ class ScimLMS:
     def add_member(self, group_id: str, user_id: str) -> None:
         self._patch_group(group_id, {"op": "add", "path": "members", "value": [{"value": user_id}]})
 
+    def change_memberships(self, user_id: str, *, add: list[str], remove: list[str]) -> None:
+        """Add the user to the groups ``add`` and take it out of ``remove`` (LMS group ids):
+        in one ``POST /Bulk`` when the LMS offers bulk, else one PATCH per group."""
+        changes = [MembershipChange(g, user_id, add=True) for g in add] + [
+            MembershipChange(g, user_id, add=False) for g in remove
+        ]
+        limit = self._bulk_operations() if len(changes) > 1 else 0
+        if limit < 2:
+            for change in changes:
+                if change.add:
+                    self.add_member(change.group_id, user_id)
+                else:
+                    self.remove_member(change.group_id, user_id)
+            return
+        for start in range(0, len(changes), limit):
+            self._bulk(changes[start : start + limit])
+
+    def _bulk_operations(self) -> int:
+        """Operations one ``/Bulk`` may carry, from the LMS's ServiceProviderConfig (read
+        once); 0 when bulk is off, not offered, or the config cannot be read."""
+        if not self._bulk_wanted:
+            return 0
+        if self._bulk_limit is None:
+            try:
+                config = self._request("GET", "/ServiceProviderConfig").json()
+                bulk = config.get("bulk") or {}
+                offered = bulk.get("supported") is True
+                self._bulk_limit = int(bulk.get("maxOperations") or 0) if offered else 0
+            except (LMSError, ValueError, AttributeError, TypeError):
+                log.info("LMS ServiceProviderConfig unreadable; membership changes one by one")
+                self._bulk_limit = 0
+        return self._bulk_limit
+
+    def _bulk(self, changes: list[MembershipChange]) -> None:
+        body = bulk_request([(c, c.patch(filter_eq("value", c.user_id))) for c in changes])
+        response = self._request("POST", "/Bulk", body=body, writes=0)
+        try:
+            failed = failures(response.json(), changes)
+        except ValueError:
+            failed = None
+        if failed is None:
+            raise LMSError("LMS answered POST /Bulk without a status for every operation")
+        refused = [f for f in failed if not f.nothing_to_remove]
+        self._count_writes(len(changes) - len(failed))
+        if not refused:
+            return
+        first = refused[0]
+        label = f"PATCH /Groups/{first.change.group_id} (in POST /Bulk)"
+        if any(f.retryable for f in refused):
+            raise LMSUnavailable(f"LMS failed {label}", status=first.status)
+        raise LMSRejected(
+            f"LMS refused {label}",
+            status=first.status,
+            scim_type=first.scim_type,
+            detail=first.detail,
+        )
+
     def remove_member(self, group_id: str, user_id: str) -> None:
         """Removing a non-member is a no-op (RFC 7644 §3.5.2.2 treats a missing target on
         remove as success); a ``noTarget`` answer from stricter servers counts as done too."""
@@ -274,7 +390,7 @@ class ScimLMS:
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
             "Operations": [operation],
         }
-        patch = PatchOp[Group].model_validate(payload, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
+        patch = patch_op(Group).model_validate(payload, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
         self._request(
             "PATCH",
             f"/Groups/{group_id}",
@@ -282,6 +398,11 @@ class ScimLMS:
         )
 
     # --- transport -----------------------------------------------------------------------
+
+    def _count_writes(self, count: int) -> None:
+        with self._writes_lock:
+            self.writes += count
+        self._thread_counts.writes = self.thread_writes + count
 
     def _search(
         self,
@@ -303,7 +424,7 @@ class ScimLMS:
             if attributes is not None:
                 params["attributes"] = attributes
             response = self._request("GET", endpoint, params=params)
-            page = _parse(ListResponse[model], response, Context.SEARCH_RESPONSE)  # type: ignore[valid-type]
+            page = _parse(list_response(model), response, Context.SEARCH_RESPONSE)
             resources: list[ResourceT] = list(page.resources or [])
             for resource in resources:
                 yield resource
@@ -321,8 +442,12 @@ class ScimLMS:
         *,
         params: dict[str, str | int] | None = None,
         body: dict[str, Any] | None = None,
+        writes: int = 1,
     ) -> httpx.Response:
-        """Send with retries, count and log writes, and turn failures into LMS errors."""
+        """Send with retries, count and log writes, and turn failures into LMS errors.
+
+        ``writes`` is how many changes a successful write request makes (a ``/Bulk`` counts
+        its operations itself, once it has read which succeeded)."""
         label = f"{method} {path}"
         headers = {"Accept": SCIM_JSON}
         content: bytes | None = None
@@ -362,9 +487,7 @@ class ScimLMS:
         status = response.status_code
         if 200 <= status < 300:
             if method in WRITE_METHODS:
-                with self._writes_lock:
-                    self.writes += 1
-                self._thread_counts.writes = self.thread_writes + 1
+                self._count_writes(writes)
             return response
         raise _error_for(label, response)
 
