@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 from core.audit.entry import AUDIT_TABLE
@@ -29,8 +29,9 @@ class GrantError(ValueError):
 
 
 def grant_app_role(engine: Engine, *, role: str) -> list[str]:
-    """Grant ``role`` what the service needs on every table at head, revoking anything more;
-    idempotent, so ``db upgrade --grant-to`` runs it after every upgrade. Returns the SQL."""
+    """Grant ``role`` what the service needs on every table of the service that exists,
+    revoking anything more; idempotent, so ``db upgrade --grant-to`` runs it after every
+    upgrade. Returns the SQL."""
     from core.migrations.target import target_metadata
 
     if engine.dialect.name != "postgresql":
@@ -47,7 +48,8 @@ def grant_app_role(engine: Engine, *, role: str) -> list[str]:
             f"GRANT CONNECT ON DATABASE {database} TO {name}",
             f"GRANT USAGE, CREATE ON SCHEMA {schema} TO {name}",
         ]
-        for table in sorted(t.name for t in target_metadata().sorted_tables):
+        existing = set(inspect(connection).get_table_names())
+        for table in sorted(t.name for t in target_metadata().sorted_tables if t.name in existing):
             rights = (
                 "SELECT, INSERT"
                 if table in APPEND_ONLY_TABLES

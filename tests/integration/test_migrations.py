@@ -18,7 +18,7 @@ from api.cli import app
 from core import api_keys, audit, inbox
 from core.audit import ActorKind, AuditAction, AuditEntryCreate
 from core.db import make_engine
-from core.migrations import BASELINE, head, schema_status, upgrade
+from core.migrations import BASELINE, grant_app_role, head, schema_status, upgrade
 from core.migrations.status import BASELINE_TABLES
 from core.migrations.target import target_metadata
 from core.settings import get_settings
@@ -157,6 +157,25 @@ def test_serve_and_worker_refuse_a_release_0_1_0_database_and_name_the_command(
     engine = make_engine(blank_database_url)
     assert schema_status(engine).revision is None  # refused, not changed
     engine.dispose()
+
+
+@pytest.mark.parametrize("command", [["serve", "--port", "0"], ["worker"]], ids=" ".join)
+def test_serve_and_worker_refuse_an_older_revision_and_name_the_command(
+    blank_database_url: str, cli_env: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    owner = make_engine(blank_database_url)
+    upgrade(owner, to=BASELINE)
+    if owner.dialect.name == "postgresql":
+        grant_app_role(owner, role=APP_ROLE)  # what the previous release's upgrade granted
+    owner.dispose()
+    cli_env.setenv("TALENTSYNC_DATABASE_URL", _service_url(blank_database_url))
+    get_settings.cache_clear()
+
+    result = runner.invoke(app, command)
+
+    assert result.exit_code == 1, result.output
+    assert f"at revision {BASELINE}, older than this release's {head()}" in result.stderr
+    assert "run `talentsync db upgrade`" in result.stderr
 
 
 def test_serve_and_worker_refuse_a_newer_releases_revision(

@@ -17,9 +17,9 @@ from sqlalchemy.engine import Engine
 from api.app import create_app
 from core.db import make_engine
 from core.migrations import (
+    BASELINE,
     NotARelease010DatabaseError,
     SchemaNotCurrentError,
-    SchemaStatus,
     head,
     open_schema,
     schema_status,
@@ -66,13 +66,15 @@ def test_the_app_refuses_to_start_on_an_old_schema(tmp_path: Path, sqlite: Engin
         pass
 
 
-def test_an_older_revision_is_refused_with_the_command() -> None:
-    older = SchemaStatus(revision="0001", head="0002", has_tables=True, known=True)
-    message = str(SchemaNotCurrentError(older))
-    assert "at revision 0001, older than this release's 0002" in message
+def test_an_older_revision_is_refused_with_the_command_then_upgraded(sqlite: Engine) -> None:
+    assert upgrade(sqlite, to=BASELINE).revision == BASELINE
+    with pytest.raises(SchemaNotCurrentError) as refused:
+        open_schema(sqlite)
+    assert f"at revision {BASELINE}, older than this release's {head()}" in str(refused.value)
     assert "run `talentsync db upgrade` (on PostgreSQL as the role that owns the tables)" in (
-        message
+        str(refused.value)
     )
+    assert upgrade(sqlite).current and open_schema(sqlite).revision == head()
 
 
 def test_a_newer_revision_is_refused_without_suggesting_a_downgrade(sqlite: Engine) -> None:
