@@ -20,7 +20,7 @@ from api.routes import admin, employees, health, reviews, webhooks
 from api.routes import audit as audit_routes
 from api.ui import install_ui
 from core.db import make_engine
-from core.schema import create_tables
+from core.migrations import open_schema
 from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None, *, workers: int = 0) -> FastAPI
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
-        create_tables(engine)
+        open_schema(engine)  # refuses a schema not at head (serve checks before, too)
         async with AsyncExitStack() as stack:
             # the one place the app gets its collaborators; routes reach them via api.deps
             app.state.services = stack.enter_context(open_services(settings, engine))

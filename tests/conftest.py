@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import logging
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 from core.catalog import load_catalog
 from core.db import make_engine
+from core.migrations import grant_app_role, upgrade
 from core.schema import create_tables
 from core.settings import Settings, get_settings
+from tests.database_roles import APP_ROLE, OWNER_ROLE, POSTGRES_ADMIN_URL, role_url
 from tools.mapping.embedded import EmbeddedTitleMapper
 from tools.mapping.role_directory import RoleDirectory
 from tools.titles.ranker import TitleRanker
@@ -25,23 +27,41 @@ from vectorstore.embeddings import default_embedder
 # demo's embedded Chroma lives) must not steer the tests: they read the environment they set.
 Settings.model_config["env_file"] = None
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "TALENTSYNC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
+
+@functools.cache
+def _test_roles() -> None:
+    """Once per session, and idempotent across sessions (roles outlive databases)."""
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5) as admin:
+        for role in (OWNER_ROLE, APP_ROLE):
+            admin.execute(
+                f"DO $$ BEGIN CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE; "
+                "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+            )
 
 
-def _postgres_database() -> Iterator[str]:
-    """A throwaway database per test, so tests never see each other's rows."""
+def _postgres_database(*, migrated: bool = True) -> Iterator[str]:
+    """A throwaway database per test, so tests never see each other's rows: owned by
+    ``OWNER_ROLE``, which creates the tables (``migrated``) and grants ``APP_ROLE`` the
+    service's rights; the URL yielded connects as ``APP_ROLE``, like the service."""
     name = f"talentsync_test_{uuid.uuid4().hex[:10]}"
     try:
+        _test_roles()
         admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as error:  # a missing server is a failure, not a skip
         pytest.fail(f"PostgreSQL at {POSTGRES_ADMIN_URL} is not reachable: {error}")
     with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+        admin.execute(f'CREATE DATABASE "{name}" OWNER {OWNER_ROLE}')
+    database_url = role_url(
+        make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False),
+        APP_ROLE,
+    )
     try:
-        yield f"{base}/{name}"
+        if migrated:
+            owner = make_engine(role_url(database_url, OWNER_ROLE))
+            upgrade(owner)
+            grant_app_role(owner, role=APP_ROLE)
+            owner.dispose()
+        yield database_url
     finally:
         with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -56,8 +76,21 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield from _postgres_database()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def blank_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no tables, on SQLite and on PostgreSQL; there the URL connects as the
+    role that owns the database (``OWNER_ROLE``), which is who creates and migrates tables
+    (``role_url(url, APP_ROLE)`` is the service's)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/talentsync.db"
+    else:
+        for app_url in _postgres_database(migrated=False):
+            yield role_url(app_url, OWNER_ROLE)
+
+
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
+    """At head: created by the migrations on SQLite, already there on PostgreSQL."""
     engine = make_engine(database_url)
     create_tables(engine)
     yield engine

@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from api.cli.audit import audit_app
+from api.cli.db import db_app
 from api.cli.erasure import erase
 from api.cli.eval import eval_app
 from api.cli.inbox import inbox_status, replay
@@ -30,6 +31,7 @@ app.command("inbox")(inbox_status)
 app.command()(demo)
 app.command()(erase)
 
+app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(eval_app, name="eval")
 app.add_typer(audit_app, name="audit")

@@ -1,4 +1,5 @@
-"""How every CLI command opens the database: it names what it opened and warns when empty.
+"""How every CLI command opens the database: it checks the schema is this release's, names
+what it opened and warns when empty.
 
 On stderr, so exports and ``--json`` on stdout stay machine-readable.
 """
@@ -8,22 +9,33 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import typer
 from rich.markup import escape
 from sqlalchemy.engine import Engine
 
 from api.cli.output import err_console
 from core.database_contents import DatabaseContents, database_contents, printable_url
 from core.db import make_engine
-from core.schema import create_tables
+from core.migrations import SchemaNotCurrentError, open_schema
 from core.settings import Settings
 
 DEMO_DATABASE = ("demo", "talentsync.db")
 
 
 def open_database(settings: Settings) -> Engine:
-    """The engine for ``settings.database_url``, with its tables, announced on stderr."""
+    """The engine for ``settings.database_url``, announced on stderr, once its schema is
+    this release's (an empty SQLite database is created; anything else not at head is
+    refused with the command that upgrades it, before any work starts)."""
     engine = make_engine(settings.database_url)
-    create_tables(engine)
+    try:
+        open_schema(engine)
+    except SchemaNotCurrentError as refusal:
+        engine.dispose()
+        where = escape(printable_url(settings.database_url))
+        err_console.print(
+            f"[red]{where}: {escape(str(refusal))}[/red]", soft_wrap=True, highlight=False
+        )
+        raise typer.Exit(1) from None
     announce(settings, database_contents(engine))
     return engine
 

@@ -28,10 +28,10 @@ erasing. Erasing someone shreds their vault key and redacts the inbox, so nothin
 turn the pseudonym back into a person, while every entry stays as it was and the chain stays
 verifiable. The erasure itself is recorded by appending an ``erasure`` entry.
 
-The package: ``entry`` (the entry, its table and its append-only triggers), ``chain``
-(hashing, appending, verifying), ``query`` (filters and pages) and ``export`` (JSON Lines and
-CSV that re-verify outside the database). Everything a caller needs is importable from
-``core.audit`` itself.
+The package: ``entry`` (the entry and its table, whose append-only triggers the
+migrations create), ``chain`` (hashing, appending, verifying), ``query`` (filters and
+pages) and ``export`` (JSON Lines and CSV that re-verify outside the database).
+Everything a caller needs is importable from ``core.audit`` itself.
 """
 
 from __future__ import annotations

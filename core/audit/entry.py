@@ -1,5 +1,5 @@
-"""What an audit entry is: its fields, its table, and the triggers that make the table
-append-only. How entries are hashed and chained is ``core.audit.chain``."""
+"""What an audit entry is: its fields and its table, append-only (see the end). How entries
+are hashed and chained is ``core.audit.chain``."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, String, Table, event
-from sqlalchemy.engine import Connection
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, String, Table
 from sqlmodel import Field, SQLModel
 
 from core.db import as_utc, utcnow
@@ -154,32 +153,13 @@ def fields_of(row: AuditEntry | AuditEntryPublic | Mapping[str, Any]) -> Mapping
 
 
 # --- append-only at the database level -------------------------------------------------
+# The table's triggers refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL) to everyone who
+# cannot drop them: they are created with the table by the migrations
+# (core/migrations/versions/v0001_baseline.py), and the service's PostgreSQL role, which
+# owns no table, can neither disable them nor write anything but INSERT here
+# (core.migrations.grants).
 
 APPEND_ONLY_MESSAGE: Final = "audit_entry is append-only"
-_POSTGRES_TRIGGERS: Final = (
-    f"""CREATE OR REPLACE FUNCTION audit_entry_append_only() RETURNS trigger
-        LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '{APPEND_ONLY_MESSAGE}'; END $$""",
-    """CREATE TRIGGER audit_entry_append_only BEFORE UPDATE OR DELETE ON audit_entry
-        FOR EACH ROW EXECUTE FUNCTION audit_entry_append_only()""",
-    """CREATE TRIGGER audit_entry_no_truncate BEFORE TRUNCATE ON audit_entry
-        FOR EACH STATEMENT EXECUTE FUNCTION audit_entry_append_only()""",
-)
-_SQLITE_TRIGGERS: Final = tuple(
-    f"CREATE TRIGGER audit_entry_no_{verb.lower()} BEFORE {verb} ON audit_entry "
-    f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END"
-    for verb in ("UPDATE", "DELETE")
-)
-
+"""What the triggers raise."""
 
 AUDIT_TABLE: Table = AuditEntry.__table__  # type: ignore[attr-defined]
-_TRIGGERS: Final = {"postgresql": _POSTGRES_TRIGGERS, "sqlite": _SQLITE_TRIGGERS}
-
-
-def _refuse_rewrites(_table: Table, connection: Connection, **_: Any) -> None:
-    """Run when the table is created: the application never rewrites an entry, so the
-    database refuses it for everyone without the right to drop a trigger."""
-    for statement in _TRIGGERS.get(connection.dialect.name, ()):
-        connection.exec_driver_sql(statement)
-
-
-event.listen(AUDIT_TABLE, "after_create", _refuse_rewrites)

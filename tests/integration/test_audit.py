@@ -38,10 +38,11 @@ from core.audit import (
     AuditEntryCreate,
     AuditFilter,
 )
-from core.db import session_scope, utcnow
+from core.db import make_engine, session_scope, utcnow
 from core.inbox import EmployeeCursor, InboxEvent, InboxStatus, new_receipt_id
 from core.settings import Settings, get_settings
 from core.vault import load_keys, pseudonym
+from tests.database_roles import OWNER_ROLE, role_url, superuser_url
 from tests.factories import make_employee, make_event
 
 ADMIN_KEY = "audit.admin.key"
@@ -76,8 +77,10 @@ def _fill(engine: Engine, count: int, **overrides: Any) -> list[AuditEntry]:
 
 def _as_attacker(engine: Engine, *statements: str) -> None:
     """Raw SQL by someone who can also drop the append-only triggers (a DBA, a stolen
-    superuser): the chain is what still tells."""
-    with engine.begin() as connection:
+    superuser; not the service's role, which cannot): the chain is what still tells."""
+    url = engine.url.render_as_string(hide_password=False)
+    attacker = make_engine(superuser_url(url)) if engine.dialect.name == "postgresql" else engine
+    with attacker.begin() as connection:
         if engine.dialect.name == "postgresql":
             connection.exec_driver_sql("ALTER TABLE audit_entry DISABLE TRIGGER USER")
         else:
@@ -85,6 +88,8 @@ def _as_attacker(engine: Engine, *statements: str) -> None:
             connection.exec_driver_sql("DROP TRIGGER IF EXISTS audit_entry_no_delete")
         for statement in statements:
             connection.exec_driver_sql(statement)
+    if attacker is not engine:
+        attacker.dispose()
 
 
 # --- appending and verifying --------------------------------------------------------------
@@ -149,14 +154,20 @@ def test_what_cannot_be_a_permanent_record_is_refused_before_writing(engine: Eng
     assert audit.append(engine, entry=_entry(3)).seq == 1
 
 
-def test_the_database_refuses_rewrites(engine: Engine) -> None:
+def test_the_database_refuses_rewrites_even_to_the_tables_owner(
+    engine: Engine, database_url: str
+) -> None:
+    """The triggers stop the owner's role too (the service's role has no UPDATE or DELETE
+    at all: tests/integration/test_database_roles.py)."""
     _fill(engine, 3)
+    owner = make_engine(role_url(database_url, OWNER_ROLE))
     for statement in (
         "UPDATE audit_entry SET actor = 'reviewer:mallory' WHERE seq = 2",
         "DELETE FROM audit_entry WHERE seq = 3",
     ):
-        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+        with pytest.raises(DBAPIError, match="append-only"), owner.begin() as connection:
             connection.exec_driver_sql(statement)
+    owner.dispose()
     assert audit.verify(engine).checked == 3
 
 

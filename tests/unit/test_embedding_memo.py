@@ -55,4 +55,4 @@ def test_the_memo_is_bounded_and_forgets_the_least_recent() -> None:
 
 def test_a_bare_string_is_refused() -> None:
     with pytest.raises(TypeError):
-        MemoizingEmbedder(default_embedder()).embed("one string")  # type: ignore[arg-type]
+        MemoizingEmbedder(default_embedder()).embed("one string")
