@@ -61,7 +61,7 @@ def load_state(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) 
         "employee": employee.model_dump(mode="json"),
         "lms_user": asdict(account.user) if account else None,
         "lms_group_ids": sorted(account.group_ids) if account else [],
-        "lms_read_attempt": ctx.claim.attempts,
+        "lms_read_by": ctx.claim.token,
         "current_groups": _catalog_ids(ctx, set(account.group_ids)) if account else [],
     }
 
@@ -72,7 +72,7 @@ def _account_now(
     """The LMS account as it is now. What `load_state` read under this same claim still
     holds (the claim's lease keeps every other worker off this employee), so it is reused;
     a run resumed later (after a crash, or after a review) reads the LMS again."""
-    if state.get("lms_read_attempt") != ctx.claim.attempts:
+    if state.get("lms_read_by") != ctx.claim.token:
         return ctx.services.lms.read_account(external_id)
     user = state.get("lms_user")
     if user is None:

@@ -23,7 +23,7 @@ class ProvisioningState(TypedDict, total=False):
     employee: dict[str, Any]
     lms_user: dict[str, Any] | None
     lms_group_ids: list[str]  # LMS ids of the groups lms_user is a direct member of
-    lms_read_attempt: int  # the claim attempt that read lms_user (reused within it)
+    lms_read_by: str  # token of the claim under which lms_user was read (reused within it)
     current_groups: list[str]
     model_view: dict[str, str] | None  # the scrubbed fields an AI step may see; None if refused
     pii: dict[str, Any]  # finding counts by type and any firewall refusal, never values

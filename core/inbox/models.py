@@ -4,7 +4,7 @@ worker holds on a row."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -94,6 +94,9 @@ class Claim:
     worker_id: str
     attempts: int
     event: HRISEvent
+    # unique to this claim (attempts restart at 0 when a review resumes a run or a dead
+    # letter is replayed): what a run read under this claim is still current while it lasts
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 def new_receipt_id() -> str:

@@ -246,6 +246,28 @@ def test_a_termination_waits_for_review_under_the_default_policy(service: Servic
     assert reviews.counts(service.engine).get(ReviewStatus.approved) == 1
 
 
+def test_a_run_resumed_after_review_reads_the_lms_again(service: Service) -> None:
+    """What the run read before it waited is days old when a reviewer decides; the LMS may
+    have changed meanwhile (here an admin deactivated the user by hand), so the resumed run
+    reads it again and writes only what is still missing."""
+    person = make_employee()
+    service.run(make_event(person, occurred_at=T0))
+    leaver = person.model_copy(update={"employment_status": EmploymentStatus.inactive})
+    service.run(make_event(leaver, type=EventType.terminated, occurred_at=T0 + timedelta(days=9)))
+    (review,) = service.pending()
+    user = service.lms.find_user(person.external_id)
+    assert user is not None and user.active
+    service.lms.set_active(user, False)  # by hand, in the LMS, while the review waits
+    patches = service.writes("PATCH /Users/{id}")
+
+    service.decide(review.id, "ana", {"type": "accept", "args": None})
+    service.resume()
+
+    user = service.lms.find_user(person.external_id)
+    assert user is not None and not user.active
+    assert service.writes("PATCH /Users/{id}") == patches  # nothing left to write
+
+
 def test_reviewers_decide_through_the_api_and_approvals_teach_the_memory(service: Service) -> None:
     person = nurse_by_title()
     (receipt,) = service.run(make_event(person, occurred_at=T0))
