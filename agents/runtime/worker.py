@@ -28,11 +28,14 @@ from sqlalchemy.engine import Engine
 from agents.provisioning.audit_trail import audit_screen, review_requested_entry
 from agents.provisioning.graph import ProvisioningGraph
 from agents.provisioning.state import ProvisioningContext, ProvisioningState
+from agents.runtime.liveness import HEARTBEATS
 from agents.services import Services
 from core import inbox, reviews, vault
 from core.db import as_utc
 from core.employee import Employee
 from core.inbox import Claim, InboxStatus, LeaseLostError
+from core.metrics import RUN_DURATION
+from core.run_context import run_context
 from pii.identity import RecordIdentity
 from tools.hris.errors import HRISFetchError
 from tools.lms.errors import LMSRejected, LMSUnavailable
@@ -72,7 +75,11 @@ class Worker:
         if claim is None:
             self._index_reasoning()  # idle: what is queued becomes searchable now
             return False
-        with _renewer.holding(self.services.engine, claim, self.services.settings.worker_lease_s):
+        ids = run_context(
+            receipt_id=claim.receipt_id, run_id=uuid.uuid4().hex, subject=self._subject(claim)
+        )
+        lease = _renewer.holding(self.services.engine, claim, self.services.settings.worker_lease_s)
+        with ids, lease, RUN_DURATION.time():  # every log line of the run carries its ids
             try:
                 self._prefetch(claim)
                 self._process(claim)
@@ -118,6 +125,7 @@ class Worker:
     def run_forever(self, stop: threading.Event) -> None:
         log.info("worker %s started", self.worker_id)
         while not stop.is_set():
+            HEARTBEATS.beat(self.worker_id)
             try:
                 busy = self.run_once()
             except Exception:  # the database may be restarting: wait and try again
@@ -125,6 +133,7 @@ class Worker:
                 busy = False
             if not busy:
                 stop.wait(self.services.settings.worker_poll_s)
+        HEARTBEATS.forget(self.worker_id)
         log.info("worker %s stopped", self.worker_id)
 
     def _process(self, claim: Claim) -> None:
