@@ -76,10 +76,13 @@ class _Quiet(WSGIRequestHandler):
 
 
 @contextmanager
-def serving_probes(host: str, port: int, *, max_age_s: float) -> Iterator[WSGIServer]:
+def serving_probes(
+    host: str, port: int, *, max_age_s: float, heartbeats: Heartbeats = HEARTBEATS
+) -> Iterator[WSGIServer]:
     """Serve /metrics and /livez until the block ends; ``port`` 0 picks a free one (read it
     from ``server.server_port``)."""
-    server = make_server(host, port, probe_app(max_age_s), _Server, handler_class=_Quiet)
+    app = probe_app(max_age_s, heartbeats)
+    server = make_server(host, port, app, _Server, handler_class=_Quiet)
     thread = threading.Thread(target=server.serve_forever, name="worker-probes", daemon=True)
     thread.start()
     try:

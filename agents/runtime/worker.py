@@ -306,10 +306,27 @@ class Worker:
                 not_before_s=error.retry_after if isinstance(error, LMSUnavailable) else None,
             )
         except LeaseLostError:
-            log.warning("lost the lease on %s while recording: %s", claim.receipt_id, reason)
+            log.warning(
+                "lost the lease on %s while recording: %s", claim.receipt_id, _error_kind(error)
+            )
             return
         level = logging.ERROR if status == InboxStatus.dead else logging.WARNING
-        log.log(level, "%s attempt %d -> %s: %s", claim.receipt_id, claim.attempts, status, reason)
+        log.log(
+            level,
+            "%s attempt %d -> %s: %s",
+            claim.receipt_id,
+            claim.attempts,
+            status,
+            _error_kind(error),
+        )
+
+
+def _error_kind(error: Exception) -> str:
+    """An error as a log line may show it: its type and HTTP status, not its message, which
+    may quote an HRIS id or a field value (the whole reason is the inbox row's last_error,
+    for admins: ``talentsync inbox --dead``)."""
+    status = getattr(error, "status", None) or getattr(error, "status_code", None)
+    return f"{type(error).__name__} (status {status})" if status else type(error).__name__
 
 
 class _LeaseRenewer:

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
 
+from api.access_log import AccessPathFilter
 from core.db import as_utc
 from core.json_logs import JsonFormatter
 from core.run_context import RunContextFilter
@@ -36,7 +37,12 @@ def configure_logging(settings: Settings) -> None:
         handler = RichHandler(console=Console(stderr=True), show_path=False)
         handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     handler.addFilter(RunContextFilter())
+    handler.addFilter(AccessPathFilter())
     logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
+    # httpx logs every request's full URL at INFO, and an LMS search's filter holds the
+    # person's HRIS id; the connector logs its own writes without it
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.root.level))
 
 
 def when(moment: datetime | None) -> str:

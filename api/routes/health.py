@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, choose_encoder
 
 from api.auth import Principal, Role, authenticate, require_auditor
 from api.deps import EngineDep, MetricsRegistryDep, SettingsDep
@@ -75,7 +75,7 @@ def healthz(request: Request, settings: SettingsDep, engine: EngineDep) -> dict[
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text."}},
+    responses={200: {"content": {CONTENT_TYPE_PLAIN_0_0_4: {}}, "description": "Prometheus text."}},
 )
 def metrics(
     request: Request, settings: SettingsDep, engine: EngineDep, registry: MetricsRegistryDep
@@ -84,4 +84,6 @@ def metrics(
     *Operations*)."""
     if not settings.metrics_public:
         require_auditor(authenticate(request, settings, engine, None))
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    # the format the scraper asks for (its Accept header): OpenMetrics, or text 0.0.4
+    encode, content_type = choose_encoder(request.headers.get("accept", ""))
+    return Response(encode(registry), headers={"Content-Type": content_type})
