@@ -61,9 +61,16 @@ def worker(
         signal.signal(sig, lambda *_: done.set())
     with ExitStack() as stack:
         if metrics_port:
-            server = stack.enter_context(
-                serving_probes(metrics_host, metrics_port, max_age_s=settings.worker_liveness_s)
-            )
+            try:  # before anything is loaded: a taken port is a mistake to say at once
+                server = stack.enter_context(
+                    serving_probes(metrics_host, metrics_port, max_age_s=settings.worker_liveness_s)
+                )
+            except OSError as error:
+                err_console.print(
+                    f"[red]metrics port {metrics_port}: {error.strerror}; give each worker "
+                    "process on this host its own --metrics-port (0: none)[/red]"
+                )
+                raise typer.Exit(1) from None
             err_console.print(
                 f"worker probes on http://{metrics_host}:{server.server_port} (/metrics, /livez)"
             )

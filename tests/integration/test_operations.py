@@ -4,8 +4,14 @@ running worker threads, and /readyz when the database really is gone."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,10 +29,12 @@ from agents.runtime.probes import serving_probes
 from agents.runtime.workers import open_workers, running_workers
 from api.app import create_app
 from api.cli.output import configure_logging
+from core.catalog import load_catalog
 from tests.factories import make_employee, make_event, make_worker_settings
-from tests.harness import WorkerHarness, sandbox_and_settings
+from tests.harness import SANDBOX_TOKEN, WorkerHarness, sandbox_and_settings
 from tools.lms.sandbox import SandboxServer
 
+REPO = Path(__file__).resolve().parents[2]
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
@@ -180,3 +188,66 @@ def test_readyz_is_503_naming_the_database_when_it_is_gone(
     assert response.status_code == 503
     assert [e["field"] for e in response.json()["errors"]] == ["database"]
     assert "talentsync_database_up 0.0" in metrics.text
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@pytest.mark.slow
+def test_a_worker_process_serves_its_probes_and_refuses_a_taken_port(tmp_path: Path) -> None:
+    """`talentsync worker --metrics-port P` as a process: /livez counts its threads once they
+    run, /metrics answers, a second worker on the same port exits naming the option, and
+    SIGTERM stops the first cleanly."""
+    port = _free_port()
+    with SandboxServer(load_catalog(), token=SANDBOX_TOKEN) as sandbox:
+        env = {
+            **os.environ,
+            "TALENTSYNC_DATABASE_URL": f"sqlite:///{tmp_path}/w.db",
+            "TALENTSYNC_VAR_DIR": str(tmp_path),
+            "TALENTSYNC_LMS_URL": sandbox.base_url,
+            "TALENTSYNC_LMS_TOKEN": SANDBOX_TOKEN,
+            "TALENTSYNC_LOG_FORMAT": "json",
+        }
+        command = [sys.executable, "-m", "api.cli", "worker", "--threads", "2"]
+        log = tmp_path / "worker.log"
+        first = subprocess.Popen(
+            [*command, "--metrics-port", str(port)],
+            env=env,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=log.open("wb"),
+        )
+        try:
+            livez: dict[str, object] = {}
+            deadline = time.monotonic() + 180  # services load before the threads start
+            while livez.get("worker_threads") != 2 and time.monotonic() < deadline:
+                assert first.poll() is None, log.read_text()
+                with contextlib.suppress(httpx.TransportError):
+                    livez = httpx.get(f"http://127.0.0.1:{port}/livez").json()
+                time.sleep(0.2)
+            assert livez["status"] == "ok" and livez["worker_threads"] == 2
+            metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+            assert "talentsync_worker_heartbeat_age_seconds" in metrics
+
+            second = subprocess.run(
+                [*command, "--metrics-port", str(port)],
+                env=env,
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            assert second.returncode == 1
+            assert f"metrics port {port}" in second.stderr and "--metrics-port" in second.stderr
+        finally:
+            first.send_signal(signal.SIGTERM)
+            first.wait(timeout=60)
+        stderr = log.read_text()
+        assert first.returncode == 0, stderr
+        # its log is JSON lines, whatever the command printed besides
+        logged = [line for line in stderr.splitlines() if line.startswith("{")]
+        assert logged and all(json.loads(line)["level"] for line in logged)
