@@ -92,4 +92,3 @@ def test_the_access_log_shows_the_erasure_route_without_the_id(path: str, shown:
     )
     AccessPathFilter().filter(record)
     assert record.getMessage() == f'127.0.0.1:5 - "DELETE {shown} HTTP/1.1" 200'
-
