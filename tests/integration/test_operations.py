@@ -31,6 +31,7 @@ from agents.runtime.workers import open_workers, running_workers
 from api.app import create_app
 from api.cli.output import configure_logging
 from core.catalog import load_catalog
+from tests.database_roles import POSTGRES_ADMIN_URL
 from tests.factories import make_employee, make_event, make_worker_settings
 from tests.harness import SANDBOX_TOKEN, WorkerHarness, sandbox_and_settings
 from tools.lms.sandbox import SandboxServer
@@ -176,8 +177,8 @@ def _make_unreachable(database_url: str) -> None:
             leftover.unlink()
         path.mkdir()
         return
-    admin_url, name = database_url.rsplit("/", 1)
-    with psycopg.connect(f"{admin_url}/postgres", autocommit=True) as admin:
+    name = database_url.rsplit("/", 1)[1]
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
