@@ -19,12 +19,14 @@ from typing import TypeVar, cast
 
 from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from prometheus_client.registry import CollectorRegistry
 from sqlalchemy.engine import Engine
 
 from agents.checkpointer import open_checkpointer
 from agents.policy.rules import ReviewPolicy, load_policy
 from agents.title_agent.stack import build_title_mapping
 from core.catalog import Catalog, load_catalog
+from core.queue_metrics import registry_with_queue
 from core.settings import Settings
 from core.vault import VaultKeys, load_keys
 from pii.guard import PIIGuard, get_guard, guard_for_catalog
@@ -144,6 +146,12 @@ class Services:
         """None: skill mapping is off."""
         return self._part("skills", lambda: build_skill_mapping(self.settings))
 
+    @property
+    def metrics(self) -> CollectorRegistry:
+        """What this process's /metrics serves: its own counters and histograms plus the
+        inbox and review queue, read from the database when scraped."""
+        return self._part("metrics", lambda: registry_with_queue(self.engine))
+
     def using(self, **parts: object) -> Services:
         """A copy with these parts given instead of built (tests and evals that assemble a
         run by hand); an unknown name is an error, not a silently unused part."""
@@ -166,7 +174,7 @@ class Services:
 
 PARTS = (
     "lms", "lms_groups", "checkpointer", "mapper", "hris", "pii", "policy", "reasoning",
-    "notifier", "titles", "skills",
+    "notifier", "titles", "skills", "metrics",
 )  # fmt: skip
 """The parts built on first use, in the order the workers have always built them."""
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import Depends, Request
+from prometheus_client.registry import CollectorRegistry
 from sqlalchemy.engine import Engine
 
 from agents.services import Services
@@ -52,9 +53,14 @@ def _reasoning(services: ServicesDep) -> ReasoningLog:
     return services.reasoning
 
 
+def _metrics(services: ServicesDep) -> CollectorRegistry:
+    return services.metrics
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 CatalogDep = Annotated[Catalog, Depends(_catalog)]
 EngineDep = Annotated[Engine, Depends(_engine)]
 SourcesDep = Annotated[Mapping[str, WebhookSource], Depends(_sources)]
 VaultKeysDep = Annotated[VaultKeys, Depends(_vault_keys)]
 ReasoningDep = Annotated[ReasoningLog, Depends(_reasoning)]
+MetricsRegistryDep = Annotated[CollectorRegistry, Depends(_metrics)]

@@ -232,8 +232,24 @@ class Settings(BaseSettings):
     )
     oidc_leeway_s: float = Field(30.0, ge=0, description="Clock skew allowed on exp/nbf/iat.")
 
-    # --- logging -------------------------------------------------------------------------
+    # --- logging and operations -----------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["console", "json"] = Field(
+        "console",
+        description="console: readable lines on stderr; json: one JSON object per line "
+        "(timestamp, level, logger, message, and receipt_id, run_id, subject during a run).",
+    )
+    metrics_public: bool = Field(
+        True,
+        description="/metrics answers without credentials (aggregates only: counts, "
+        "durations, no ids); false: an admin or auditor bearer credential is required.",
+    )
+    worker_liveness_s: float = Field(
+        300.0,
+        gt=0,
+        description="A worker's /livez fails when one of its threads has not come round its "
+        "loop for this long (one event, LMS retries included, should take far less).",
+    )
 
     # --- personal data -------------------------------------------------------------------
     pii_master_key: SecretStr | None = Field(

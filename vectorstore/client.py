@@ -15,12 +15,17 @@ from chromadb.config import Settings as ChromaSettings
 
 from core.settings import Settings
 
-_QUIET = ChromaSettings(anonymized_telemetry=False)
+
+def _quiet() -> ChromaSettings:
+    """A fresh settings object per client: chromadb's constructors write the server address
+    and mode into the one they are given, so a shared one made an embedded client built
+    after a remote one talk to that server (and a second server URL raise)."""
+    return ChromaSettings(anonymized_telemetry=False)
 
 
 @cache
 def _embedded(path: str) -> ClientAPI:
-    return chromadb.PersistentClient(path=path, settings=_QUIET)
+    return chromadb.PersistentClient(path=path, settings=_quiet())
 
 
 @cache
@@ -30,7 +35,7 @@ def _remote(url: str) -> ClientAPI:
         host=parts.hostname or "127.0.0.1",
         port=parts.port or (443 if parts.scheme == "https" else 8000),
         ssl=parts.scheme == "https",
-        settings=_QUIET,
+        settings=_quiet(),
     )
 
 

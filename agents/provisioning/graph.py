@@ -13,6 +13,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from agents.provisioning import nodes, review_nodes
+from agents.provisioning.node_timing import timed_node
 from agents.provisioning.state import ProvisioningContext, ProvisioningState
 
 ProvisioningGraph = CompiledStateGraph[
@@ -22,16 +23,19 @@ ProvisioningGraph = CompiledStateGraph[
 
 def build_provisioning_graph(checkpointer: BaseCheckpointSaver[str]) -> ProvisioningGraph:
     builder = StateGraph(ProvisioningState, context_schema=ProvisioningContext)
-    builder.add_node("load_state", nodes.load_state)
-    builder.add_node("scrub", nodes.scrub)
-    builder.add_node("map_roles", nodes.map_roles)
-    builder.add_node("map_title", nodes.map_title)
-    builder.add_node("infer_skills", nodes.infer_skills)
-    builder.add_node("plan", review_nodes.plan)
-    builder.add_node("assess", review_nodes.assess_change)
-    builder.add_node("review", review_nodes.review)
-    builder.add_node("apply", nodes.apply)
-    builder.add_node("record", nodes.record)
+    for name, node in (
+        ("load_state", nodes.load_state),
+        ("scrub", nodes.scrub),
+        ("map_roles", nodes.map_roles),
+        ("map_title", nodes.map_title),
+        ("infer_skills", nodes.infer_skills),
+        ("plan", review_nodes.plan),
+        ("assess", review_nodes.assess_change),
+        ("review", review_nodes.review),
+        ("apply", nodes.apply),
+        ("record", nodes.record),
+    ):
+        builder.add_node(name, timed_node(name, node))  # talentsync_node_duration_seconds
     builder.add_edge(START, "load_state")
     builder.add_edge("load_state", "scrub")
     builder.add_edge("scrub", "map_roles")

@@ -28,11 +28,14 @@ from sqlalchemy.engine import Engine
 from agents.provisioning.audit_trail import audit_screen, review_requested_entry
 from agents.provisioning.graph import ProvisioningGraph
 from agents.provisioning.state import ProvisioningContext, ProvisioningState
+from agents.runtime.liveness import HEARTBEATS
 from agents.services import Services
 from core import inbox, reviews, vault
 from core.db import as_utc
 from core.employee import Employee
 from core.inbox import Claim, InboxStatus, LeaseLostError
+from core.metrics import RUN_DURATION
+from core.run_context import run_context
 from pii.identity import RecordIdentity
 from tools.hris.errors import HRISFetchError
 from tools.lms.errors import LMSRejected, LMSUnavailable
@@ -72,7 +75,11 @@ class Worker:
         if claim is None:
             self._index_reasoning()  # idle: what is queued becomes searchable now
             return False
-        with _renewer.holding(self.services.engine, claim, self.services.settings.worker_lease_s):
+        ids = run_context(
+            receipt_id=claim.receipt_id, run_id=uuid.uuid4().hex, subject=self._subject(claim)
+        )
+        lease = _renewer.holding(self.services.engine, claim, self.services.settings.worker_lease_s)
+        with ids, lease, RUN_DURATION.time():  # every log line of the run carries its ids
             try:
                 self._prefetch(claim)
                 self._process(claim)
@@ -118,6 +125,7 @@ class Worker:
     def run_forever(self, stop: threading.Event) -> None:
         log.info("worker %s started", self.worker_id)
         while not stop.is_set():
+            HEARTBEATS.beat(self.worker_id)
             try:
                 busy = self.run_once()
             except Exception:  # the database may be restarting: wait and try again
@@ -125,6 +133,7 @@ class Worker:
                 busy = False
             if not busy:
                 stop.wait(self.services.settings.worker_poll_s)
+        HEARTBEATS.forget(self.worker_id)
         log.info("worker %s stopped", self.worker_id)
 
     def _process(self, claim: Claim) -> None:
@@ -297,10 +306,27 @@ class Worker:
                 not_before_s=error.retry_after if isinstance(error, LMSUnavailable) else None,
             )
         except LeaseLostError:
-            log.warning("lost the lease on %s while recording: %s", claim.receipt_id, reason)
+            log.warning(
+                "lost the lease on %s while recording: %s", claim.receipt_id, _error_kind(error)
+            )
             return
         level = logging.ERROR if status == InboxStatus.dead else logging.WARNING
-        log.log(level, "%s attempt %d -> %s: %s", claim.receipt_id, claim.attempts, status, reason)
+        log.log(
+            level,
+            "%s attempt %d -> %s: %s",
+            claim.receipt_id,
+            claim.attempts,
+            status,
+            _error_kind(error),
+        )
+
+
+def _error_kind(error: Exception) -> str:
+    """An error as a log line may show it: its type and HTTP status, not its message, which
+    may quote an HRIS id or a field value (the whole reason is the inbox row's last_error,
+    for admins: ``talentsync inbox --dead``)."""
+    status = getattr(error, "status", None) or getattr(error, "status_code", None)
+    return f"{type(error).__name__} (status {status})" if status else type(error).__name__
 
 
 class _LeaseRenewer:

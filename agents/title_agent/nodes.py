@@ -21,6 +21,7 @@ from agents.title_agent.answer_match import (
     match_answer,
     read_confidence,
 )
+from agents.title_agent.model_metering import count_call, count_failure
 from agents.title_agent.state import RoleChoice, TitleAgentContext, TitleAgentState
 from agents.title_agent.structured import StructuredOutputUnsupportedError, refuses_method
 from pii.firewall import Channel, FirewallRefusalError
@@ -59,11 +60,13 @@ def _call(ctx: TitleAgentContext, runnable: Runnable[Any, Any], messages: list[A
         raise  # never sent: not a call
     except Exception:
         ctx.meter.failed()
+        count_failure(ctx.model)
         raise
 
 
 def _accounting(ctx: TitleAgentContext, reply: AIMessage | None) -> dict[str, Any]:
     ctx.meter.record(reply.usage_metadata if reply is not None else None)
+    count_call(ctx.model, reply.usage_metadata if reply is not None else None)
     if reply is None:
         return {}
     name = reply.response_metadata.get("model_name") or reply.response_metadata.get("model")

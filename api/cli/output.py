@@ -5,6 +5,7 @@ logging through rich, and the one way the CLI shows a moment and a refusal."""
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -14,7 +15,10 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.markup import escape
 
+from api.access_log import AccessPathFilter
 from core.db import as_utc
+from core.json_logs import JsonFormatter
+from core.run_context import RunContextFilter
 from core.settings import Settings
 
 console = Console()
@@ -22,12 +26,23 @@ err_console = Console(stderr=True)
 
 
 def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(name)s: %(message)s",
-        handlers=[RichHandler(console=Console(stderr=True), show_path=False)],
-        force=True,
-    )
+    """Readable lines through rich, or one JSON object per line (``log_format``); either
+    way on stderr, and every record of a worker's run carries its receipt, run and subject
+    ids (``core.run_context``), which the JSON lines show."""
+    handler: logging.Handler
+    if settings.log_format == "json":
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler = RichHandler(console=Console(stderr=True), show_path=False)
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    handler.addFilter(RunContextFilter())
+    handler.addFilter(AccessPathFilter())
+    logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
+    # httpx logs every request's full URL at INFO, and an LMS search's filter holds the
+    # person's HRIS id; the connector logs its own writes without it
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.root.level))
 
 
 def when(moment: datetime | None) -> str:

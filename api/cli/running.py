@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +13,7 @@ import typer
 import uvicorn
 
 from api.cli.database import announce_database, open_database
-from api.cli.output import configure_logging, console
+from api.cli.output import configure_logging, console, err_console
 from core.catalog import load_catalog
 from core.settings import get_settings
 
@@ -36,8 +37,19 @@ def serve(
 
 def worker(
     threads: Annotated[int, typer.Option(help="Worker threads in this process.")] = 1,
+    metrics_port: Annotated[
+        int,
+        typer.Option(
+            help="Port of this process's /metrics (Prometheus) and /livez (liveness); "
+            "0 turns it off. Give each worker process on a host its own."
+        ),
+    ] = 9100,
+    metrics_host: Annotated[str, typer.Option(help="Interface of the metrics port.")] = (
+        "127.0.0.1"
+    ),
 ) -> None:
     """Run inbox workers only (scale out by starting more of these)."""
+    from agents.runtime.probes import serving_probes
     from agents.runtime.workers import running_workers
     from agents.services import open_services
 
@@ -47,7 +59,23 @@ def worker(
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: done.set())
-    with open_services(settings, engine) as services, running_workers(services, count=threads):
+    with ExitStack() as stack:
+        if metrics_port:
+            try:  # before anything is loaded: a taken port is a mistake to say at once
+                server = stack.enter_context(
+                    serving_probes(metrics_host, metrics_port, max_age_s=settings.worker_liveness_s)
+                )
+            except OSError as error:
+                err_console.print(
+                    f"[red]metrics port {metrics_port}: {error.strerror}; give each worker "
+                    "process on this host its own --metrics-port (0: none)[/red]"
+                )
+                raise typer.Exit(1) from None
+            err_console.print(
+                f"worker probes on http://{metrics_host}:{server.server_port} (/metrics, /livez)"
+            )
+        services = stack.enter_context(open_services(settings, engine))
+        stack.enter_context(running_workers(services, count=threads))
         done.wait()
 
 

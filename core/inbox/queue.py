@@ -30,6 +30,7 @@ from core.inbox.employee_cursor import (
     lock_reporting_lines,
 )
 from core.inbox.models import OPEN_STATUSES, Claim, InboxEvent, InboxStatus, new_receipt_id
+from core.metrics import EVENTS_PROCESSED
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,7 @@ def claim_next(engine: Engine, *, worker_id: str, lease_s: float) -> Claim | Non
         claim = _claim_once(engine, worker_id=worker_id, lease_s=lease_s)
         if not isinstance(claim, _Unreadable):
             return claim
+        EVENTS_PROCESSED.labels(outcome="dead").inc()
 
 
 @dataclass(frozen=True)
@@ -239,6 +241,7 @@ def complete(
         if audit_entries:  # last: the chain lock is taken after every row lock
             session.flush()
             audit.append_many_in(session, entries=audit_entries)
+    EVENTS_PROCESSED.labels(outcome=status.value).inc()  # committed; a repeat returned early
 
 
 def park(
@@ -257,6 +260,7 @@ def park(
         if audit_entries:
             session.flush()
             audit.append_many_in(session, entries=audit_entries)
+    EVENTS_PROCESSED.labels(outcome="parked").inc()
 
 
 def reopen_for_resume(session: Session, *, receipt_id: str) -> None:
@@ -308,7 +312,9 @@ def fail(
             row.next_attempt_at = utcnow() + timedelta(seconds=delay)
         else:
             row.status, row.finished_at = InboxStatus.dead, utcnow()
-        return InboxStatus(row.status)
+        status = InboxStatus(row.status)
+    EVENTS_PROCESSED.labels(outcome="dead" if status == InboxStatus.dead else "retry").inc()
+    return status
 
 
 def replay(engine: Engine, *, receipt_id: str) -> InboxEvent:

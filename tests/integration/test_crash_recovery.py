@@ -43,7 +43,7 @@ def _wait(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
 
 def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "worker", "--threads", "2"],
+        [sys.executable, "-m", "api.cli", "worker", "--threads", "2", "--metrics-port", "0"],
         env=env,
         cwd=REPO,
         stdout=log.open("ab"),

@@ -29,6 +29,9 @@ PUBLIC = {"none", "forged_key", "forged_jwt", "reviewer", "auditor", "admin", "a
 # (method, path) -> callers allowed; webhooks are authenticated by signature, not bearer
 ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/livez"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,  # TALENTSYNC_METRICS_PUBLIC defaults to true
     ("GET", "/admin/inbox/counts"): ADMINS,
     ("GET", "/admin/inbox"): ADMINS,
     ("GET", "/admin/dead-letters"): ADMINS,

@@ -8,6 +8,7 @@ import httpx2
 import openai
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from prometheus_client import REGISTRY
 
 from agents.title_agent.runner import LLMTitleMapper
 from evals.scripted_chat_models import ScriptedChatModel, choice, tool_call
@@ -339,3 +340,39 @@ def test_rules_folded_into_the_user_turn_when_configured(
     (only,) = model.prompts[0]
     assert isinstance(only, HumanMessage)
     assert "Choose only a role id that appeared" in only.text and "Web Developer" in only.text
+
+
+def test_model_calls_and_tokens_are_counted_for_prometheus(
+    role_directory: RoleDirectory, embedded_mapper: EmbeddedTitleMapper
+) -> None:
+    def sample(name: str, **labels: str) -> float:
+        value = REGISTRY.get_sample_value(name, {"model": "ScriptedChatModel", **labels})
+        return value or 0.0
+
+    calls, tokens = "talentsync_model_calls_total", "talentsync_model_tokens_total"
+    before = (
+        sample(calls, outcome="ok"),
+        sample(tokens, kind="input"),
+        sample(calls, outcome="failed"),
+    )
+    model = ScriptedChatModel(script=[AIMessage(content=""), choice("role-15-1252", 0.92)])
+    make_mapper(model, role_directory, embedded_mapper).suggest(
+        "Sr. Software Engineer", department=None, identity=NOBODY
+    )
+    response = httpx2.Response(429, request=httpx2.Request("POST", "http://llm/v1/chat"))
+    failing = ScriptedChatModel(
+        script=[openai.RateLimitError("slow down", response=response, body=None)]
+    )
+    with pytest.raises(LLMUnavailableError):
+        make_mapper(failing, role_directory, embedded_mapper).suggest(
+            "Backend Developer", department=None, identity=NOBODY
+        )
+
+    after = (
+        sample(calls, outcome="ok"),
+        sample(tokens, kind="input"),
+        sample(calls, outcome="failed"),
+    )
+    assert after[0] - before[0] == 2  # the look-around and the answer
+    assert after[1] - before[1] == 100  # the tokens the answer reported
+    assert after[2] - before[2] == 1

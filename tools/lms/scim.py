@@ -34,6 +34,7 @@ from core.employee import Employee
 from core.settings import Settings
 from tools.lms.auth import BearerToken, ClientCredentials
 from tools.lms.errors import LMSConflict, LMSError, LMSRejected, LMSUnavailable
+from tools.lms.metering import lms_request_hooks
 from tools.lms.models import LMSAccount, LMSGroup, LMSUser
 from tools.lms.retry import RETRYABLE_STATUSES, RetryableStatusError, RetryPolicy
 from tools.lms.scim_bulk import MembershipChange, bulk_request, failures
@@ -111,7 +112,9 @@ class ScimLMS:
         self._bulk_limit: int | None = None  # operations per /Bulk; 0 = not offered
         self._fills_user_groups = False  # learned: the LMS fills the read-only User.groups
         self._owns_http = http is None
-        self._http = http if http is not None else httpx.Client()
+        self._http = (
+            http if http is not None else httpx.Client(event_hooks=lms_request_hooks(base_url))
+        )
         self._writes_lock = threading.Lock()
         self._thread_counts = threading.local()
         self.writes = 0
