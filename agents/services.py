@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field, replace
 from threading import RLock
 from typing import TypeVar, cast
@@ -25,6 +25,7 @@ from agents.checkpointer import open_checkpointer
 from agents.policy.rules import ReviewPolicy, load_policy
 from agents.title_agent.stack import build_title_mapping
 from core.catalog import Catalog, load_catalog
+from core.inbox import InboxWriter
 from core.settings import Settings
 from core.vault import VaultKeys, load_keys
 from pii.guard import PIIGuard, get_guard, guard_for_catalog
@@ -69,6 +70,15 @@ class Services:
             if name not in self._built:
                 self._built[name] = build()
             return cast(T, self._built[name])
+
+    @property
+    def inbox_writer(self) -> InboxWriter:
+        """Webhook intake's group commit (``core.inbox.group_commit``): one writer thread per
+        process, started by the first delivery; `close` commits what it holds, then stops it."""
+        return self._part(
+            "inbox_writer",
+            lambda: self._resources.enter_context(closing(InboxWriter(self.engine))),
+        )
 
     @property
     def lms(self) -> ScimLMS:

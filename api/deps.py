@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from agents.services import Services
 from core.catalog import Catalog
+from core.inbox import InboxWriter
 from core.settings import Settings
 from core.vault import VaultKeys
 from tools.hris.source import WebhookSource
@@ -47,6 +48,10 @@ def _vault_keys(services: ServicesDep) -> VaultKeys:
     return services.vault_keys
 
 
+def _inbox_writer(services: ServicesDep) -> InboxWriter:
+    return services.inbox_writer
+
+
 def _reasoning(services: ServicesDep) -> ReasoningLog:
     """Built on the first audit search (it loads Presidio), then shared."""
     return services.reasoning
@@ -57,4 +62,5 @@ CatalogDep = Annotated[Catalog, Depends(_catalog)]
 EngineDep = Annotated[Engine, Depends(_engine)]
 SourcesDep = Annotated[Mapping[str, WebhookSource], Depends(_sources)]
 VaultKeysDep = Annotated[VaultKeys, Depends(_vault_keys)]
+InboxWriterDep = Annotated[InboxWriter, Depends(_inbox_writer)]
 ReasoningDep = Annotated[ReasoningLog, Depends(_reasoning)]

@@ -1,4 +1,8 @@
-"""`POST /webhooks/{source}`: verify, store, answer. Nothing is processed on this path."""
+"""`POST /webhooks/{source}`: verify, store, answer. Nothing is processed on this path.
+
+Verifying runs on the event loop (CPU only); storing goes to the process's inbox writer
+(group commit, ``core.inbox.group_commit``), so the loop never blocks on the database and
+deliveries arriving together share one commit. The answer waits for that commit."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Request, Response, status
 from pydantic import BaseModel
 
-from api.deps import EngineDep, SettingsDep, SourcesDep, VaultKeysDep
+from api.deps import InboxWriterDep, SettingsDep, SourcesDep, VaultKeysDep
 from api.problems import Problem
 from core.db import utcnow
 from tools.hris import intake
@@ -74,13 +78,13 @@ async def receive_webhook(
     request: Request,
     response: Response,
     settings: SettingsDep,
-    engine: EngineDep,
+    writer: InboxWriterDep,
     sources: SourcesDep,
     vault_keys: VaultKeysDep,
 ) -> WebhookReceipt:
     body = await _read_body(request, settings.webhook_max_body_bytes)
-    receipt = intake.receive(
-        engine=engine,
+    receipt = await intake.receive_grouped(
+        writer=writer,
         sources=sources,
         source_name=source,
         body=body,
