@@ -29,6 +29,7 @@ from core.inbox import InboxWriter
 from core.settings import Settings
 from core.vault import VaultKeys, load_keys
 from pii.guard import PIIGuard, get_guard, guard_for_catalog
+from tools.hris.intake import WebhookIntake
 from tools.hris.records import EmployeeFetcher, records_from_settings
 from tools.hris.source import WebhookSource
 from tools.hris.sources import build_sources
@@ -72,13 +73,21 @@ class Services:
             return cast(T, self._built[name])
 
     @property
-    def inbox_writer(self) -> InboxWriter:
-        """Webhook intake's group commit (``core.inbox.group_commit``): one writer thread per
-        process, started by the first delivery; `close` commits what it holds, then stops it."""
-        return self._part(
-            "inbox_writer",
-            lambda: self._resources.enter_context(closing(InboxWriter(self.engine))),
-        )
+    def intake(self) -> WebhookIntake:
+        """Webhook intake with the inbox's group-commit writer (``core.inbox.group_commit``),
+        one per process, built by the first delivery; `close` commits what the writer holds,
+        then stops it."""
+
+        def build() -> WebhookIntake:
+            writer = self._resources.enter_context(closing(InboxWriter(self.engine)))
+            return WebhookIntake(
+                sources=self.sources,
+                writer=writer,
+                max_body_bytes=self.settings.webhook_max_body_bytes,
+                pseudonym_key=self.vault_keys.pseudonym,
+            )
+
+        return self._part("intake", build)
 
     @property
     def lms(self) -> ScimLMS:

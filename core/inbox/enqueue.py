@@ -76,7 +76,7 @@ def enqueue_many(engine: Engine, arrivals: Sequence[Arrival]) -> list[Stored]:
             if a.receipt_id in inserted and a.audit_entry is not None
         ]
         if entries:
-            audit.append_many_in(session, entries=entries)
+            audit.extend_in(session, entries=entries)
         known = {
             key: arrival.receipt_id
             for key, arrival in firsts.items()
@@ -151,7 +151,10 @@ def _insert_new(session: Session, rows: list[dict[str, Any]]) -> set[str]:
         statement = sqlite.insert(INBOX_TABLE).on_conflict_do_nothing(
             index_elements=["source", "event_id"]
         )
-    result = session.execute(statement.values(rows).returning(INBOX_TABLE.c.id))
+    # a list of parameter sets, not .values(rows): SQLAlchemy batches it into multi-row
+    # INSERTs ("insertmanyvalues") from one cached compilation instead of compiling a new
+    # statement for every batch size
+    result = session.execute(statement.returning(INBOX_TABLE.c.id), rows)
     return set(result.scalars())
 
 

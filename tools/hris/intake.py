@@ -77,7 +77,7 @@ def receive(
     pseudonym_key: bytes | None = None,
 ) -> Receipt:
     """Verify and store one delivery in its own transaction; the row is committed before
-    this returns. (The API goes through ``receive_grouped``.)"""
+    this returns. (The API goes through ``WebhookIntake``.)"""
     checked = arrival(
         sources=sources,
         source_name=source_name,
@@ -91,30 +91,39 @@ def receive(
     return _receipt(checked, stored)
 
 
-async def receive_grouped(
-    *,
-    writer: inbox.InboxWriter,
-    sources: Mapping[str, WebhookSource],
-    source_name: str,
-    body: bytes,
-    headers: Mapping[str, str],
-    now: datetime,
-    max_body_bytes: int,
-    pseudonym_key: bytes | None = None,
-) -> Receipt:
-    """Verify one delivery and store it with whatever else arrived meanwhile (group commit,
-    ``core.inbox.group_commit``); returns once the commit holding its row is done."""
-    checked = arrival(
-        sources=sources,
-        source_name=source_name,
-        body=body,
-        headers=headers,
-        now=now,
-        max_body_bytes=max_body_bytes,
-        pseudonym_key=pseudonym_key,
-    )
-    stored = await asyncio.wrap_future(writer.submit(checked))
-    return _receipt(checked, stored)
+@dataclass(frozen=True)
+class WebhookIntake:
+    """What the API's webhook route needs, built once per process (``Services.intake``):
+    the sources with their verifiers, the size limit, the pseudonym key, and the inbox's
+    group-commit writer. One object, so a delivery costs one dependency lookup."""
+
+    sources: Mapping[str, WebhookSource]
+    writer: inbox.InboxWriter
+    max_body_bytes: int
+    pseudonym_key: bytes | None
+
+    async def receive(
+        self, *, source_name: str, body: bytes, headers: Mapping[str, str], now: datetime
+    ) -> Receipt:
+        """Verify one delivery on the caller's event loop, then store it with whatever
+        else arrived meanwhile (group commit, ``core.inbox.group_commit``); returns once
+        the commit holding its row is done."""
+        checked = arrival(
+            sources=self.sources,
+            source_name=source_name,
+            body=body,
+            headers=headers,
+            now=now,
+            max_body_bytes=self.max_body_bytes,
+            pseudonym_key=self.pseudonym_key,
+        )
+        try:
+            stored = await asyncio.wrap_future(self.writer.submit(checked))
+        except Exception as error:  # the batch rolled back (logged by the writer)
+            raise IntakeError(
+                503, "Not stored", "the inbox could not commit this delivery; send it again"
+            ) from error
+        return _receipt(checked, stored)
 
 
 def _receipt(checked: inbox.Arrival, stored: inbox.Stored) -> Receipt:
