@@ -40,10 +40,11 @@ from standardwebhooks.webhooks import Webhook
 
 from bench.databases import DEFAULT_POSTGRES_URL, postgres_database
 from core import audit
-from core.audit import AuditAction, AuditEntry
+from core.audit import AuditAction
+from core.audit.entry import AUDIT_TABLE
 from core.catalog import load_catalog
 from core.db import make_engine
-from core.inbox import InboxEvent
+from core.inbox.enqueue import INBOX_TABLE
 from tools.hris.simulator import simulate_stream, standard_webhook_body
 
 SECRET = "whsec_" + "QmVuY2htYXJrU2VjcmV0S2V5Rm9yVGFsZW50U3luYw=="
@@ -226,11 +227,11 @@ def check_inbox(database_url: str, pool: Pool, wrk: dict[str, Any], connections:
     engine = make_engine(database_url)
     try:
         with engine.connect() as connection:
-            event_ids = set(connection.execute(select(InboxEvent.__table__.c.event_id)).scalars())
+            event_ids = set(connection.execute(select(INBOX_TABLE.c.event_id)).scalars())
             receipts = connection.execute(
                 select(func.count())
-                .select_from(AuditEntry.__table__)
-                .where(AuditEntry.__table__.c.action == AuditAction.event_received.value)
+                .select_from(AUDIT_TABLE)
+                .where(AUDIT_TABLE.c.action == AuditAction.event_received.value)
             ).scalar_one()
         chain = audit.verify(engine)
     finally:
