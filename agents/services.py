@@ -25,6 +25,7 @@ from agents.checkpointer import open_checkpointer
 from agents.policy.rules import ReviewPolicy, load_policy
 from agents.title_agent.stack import build_title_mapping
 from core.catalog import Catalog, load_catalog
+from core.db import flushing_every_commit
 from core.inbox import InboxWriter
 from core.settings import Settings
 from core.vault import VaultKeys, load_keys
@@ -79,7 +80,10 @@ class Services:
         then stops it."""
 
         def build() -> WebhookIntake:
-            writer = self._resources.enter_context(closing(InboxWriter(self.engine)))
+            engine = flushing_every_commit(self.engine)  # a 202 survives a power cut
+            if engine is not self.engine:
+                self._resources.callback(engine.dispose)
+            writer = self._resources.enter_context(closing(InboxWriter(engine)))
             return WebhookIntake(
                 sources=self.sources,
                 writer=writer,
