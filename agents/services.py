@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass, field, replace
 from threading import RLock
 from typing import TypeVar, cast
@@ -27,9 +27,12 @@ from agents.policy.rules import ReviewPolicy, load_policy
 from agents.title_agent.stack import build_title_mapping
 from core.catalog import Catalog, load_catalog
 from core.queue_metrics import registry_with_queue
+from core.db import flushing_every_commit
+from core.inbox import InboxWriter
 from core.settings import Settings
 from core.vault import VaultKeys, load_keys
 from pii.guard import PIIGuard, get_guard, guard_for_catalog
+from tools.hris.intake import WebhookIntake
 from tools.hris.records import EmployeeFetcher, records_from_settings
 from tools.hris.source import WebhookSource
 from tools.hris.sources import build_sources
@@ -71,6 +74,26 @@ class Services:
             if name not in self._built:
                 self._built[name] = build()
             return cast(T, self._built[name])
+
+    @property
+    def intake(self) -> WebhookIntake:
+        """Webhook intake with the inbox's group-commit writer (``core.inbox.group_commit``),
+        one per process, built by the first delivery; `close` commits what the writer holds,
+        then stops it."""
+
+        def build() -> WebhookIntake:
+            engine = flushing_every_commit(self.engine)  # a 202 survives a power cut
+            if engine is not self.engine:
+                self._resources.callback(engine.dispose)
+            writer = self._resources.enter_context(closing(InboxWriter(engine)))
+            return WebhookIntake(
+                sources=self.sources,
+                writer=writer,
+                max_body_bytes=self.settings.webhook_max_body_bytes,
+                pseudonym_key=self.vault_keys.pseudonym,
+            )
+
+        return self._part("intake", build)
 
     @property
     def lms(self) -> ScimLMS:

@@ -1,11 +1,14 @@
 """Dependencies the routes declare, as `Annotated` aliases (one place to swap them in tests).
 
 Every collaborator comes from the one `Services` the app's lifespan built (``agents.services``);
-a route never reads ``app.state`` itself. Who may call what lives in ``api.auth``."""
+a route never reads ``app.state`` itself. Who may call what lives in ``api.auth``.
+
+The ones that only read an attribute are ``async def``: FastAPI runs a plain ``def``
+dependency in its thread pool, a thread hop each (six per webhook delivery, most of its
+cost); ``_reasoning`` may build the reasoning log (Presidio), so it stays off the loop."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -16,11 +19,11 @@ from agents.services import Services
 from core.catalog import Catalog
 from core.settings import Settings
 from core.vault import VaultKeys
-from tools.hris.source import WebhookSource
+from tools.hris.intake import WebhookIntake
 from vectorstore.reasoning import ReasoningLog
 
 
-def _services(request: Request) -> Services:
+async def _services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -28,24 +31,24 @@ def _services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(_services)]
 
 
-def _settings(services: ServicesDep) -> Settings:
+async def _settings(services: ServicesDep) -> Settings:
     return services.settings
 
 
-def _engine(services: ServicesDep) -> Engine:
+async def _engine(services: ServicesDep) -> Engine:
     return services.engine
 
 
-def _sources(services: ServicesDep) -> Mapping[str, WebhookSource]:
-    return services.sources
-
-
-def _catalog(services: ServicesDep) -> Catalog:
+async def _catalog(services: ServicesDep) -> Catalog:
     return services.catalog
 
 
-def _vault_keys(services: ServicesDep) -> VaultKeys:
+async def _vault_keys(services: ServicesDep) -> VaultKeys:
     return services.vault_keys
+
+
+async def _intake(services: ServicesDep) -> WebhookIntake:
+    return services.intake
 
 
 def _reasoning(services: ServicesDep) -> ReasoningLog:
@@ -60,7 +63,7 @@ def _metrics(services: ServicesDep) -> CollectorRegistry:
 SettingsDep = Annotated[Settings, Depends(_settings)]
 CatalogDep = Annotated[Catalog, Depends(_catalog)]
 EngineDep = Annotated[Engine, Depends(_engine)]
-SourcesDep = Annotated[Mapping[str, WebhookSource], Depends(_sources)]
 VaultKeysDep = Annotated[VaultKeys, Depends(_vault_keys)]
+IntakeDep = Annotated[WebhookIntake, Depends(_intake)]
 ReasoningDep = Annotated[ReasoningLog, Depends(_reasoning)]
 MetricsRegistryDep = Annotated[CollectorRegistry, Depends(_metrics)]

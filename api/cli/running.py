@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import signal
 import threading
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
@@ -15,24 +16,92 @@ import uvicorn
 from api.cli.database import announce_database, open_database
 from api.cli.output import configure_logging, console, err_console
 from core.catalog import load_catalog
-from core.settings import get_settings
+from core.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+
+API_WORKERS = 1
+"""API processes `serve` starts by default (see the README's "Intake over HTTP")."""
 
 
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
     workers: Annotated[
-        int | None, typer.Option(help="Worker threads (default: TALENTSYNC_WORKER_THREADS).")
+        int | None,
+        typer.Option(
+            min=0,
+            help="Inbox worker threads (default: TALENTSYNC_WORKER_THREADS); 0 runs the API "
+            "alone, with `talentsync worker` processes doing the work.",
+        ),
     ] = None,
+    api_workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="API processes (uvicorn workers) sharing the port; with more than one, the "
+            "inbox workers run in this process beside them.",
+        ),
+    ] = API_WORKERS,
+    access_log: Annotated[
+        bool, typer.Option(help="Log every HTTP request (uvicorn's access log).")
+    ] = False,
 ) -> None:
     """Run the API and the inbox workers."""
-    from api.app import create_app
-
     settings = get_settings()
     configure_logging(settings)
     count = settings.worker_threads if workers is None else workers
     announce_database(settings)
-    uvicorn.run(create_app(settings, workers=count), host=host, port=port, log_config=None)
+    err_console.print(
+        f"serve: API on http://{host}:{port} in {api_workers} "
+        f"process{'es' if api_workers > 1 else ''}, {count} inbox worker "
+        f"thread{'' if count == 1 else 's'}",
+        highlight=False,
+    )
+    if api_workers == 1:
+        from api.app import create_app
+
+        app = create_app(settings, workers=count)
+        uvicorn.run(app, host=host, port=port, log_config=None, access_log=access_log)
+        return
+    with ExitStack() as stack:
+        if count:
+            stack.enter_context(_inbox_workers(settings, count))
+        # several processes need the app by name: each builds its own from the settings
+        uvicorn.run(
+            f"{__name__}:{api_process_app.__name__}",
+            factory=True,
+            workers=api_workers,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=access_log,
+        )
+
+
+def api_process_app() -> FastAPI:
+    """What each of several API processes runs (uvicorn imports it by name): the API alone,
+    logging as `serve` logs; `serve` runs the inbox workers itself."""
+    from api.app import create_app
+
+    settings = get_settings()
+    configure_logging(settings)
+    return create_app(settings, workers=0)
+
+
+@contextmanager
+def _inbox_workers(settings: Settings, count: int) -> Iterator[None]:
+    from agents.runtime.workers import running_workers
+    from agents.services import open_services
+
+    engine = open_database(settings)
+    try:
+        with open_services(settings, engine) as services, running_workers(services, count=count):
+            yield
+    finally:
+        engine.dispose()
 
 
 def worker(

@@ -1,4 +1,8 @@
-"""`POST /webhooks/{source}`: verify, store, answer. Nothing is processed on this path."""
+"""`POST /webhooks/{source}`: verify, store, answer. Nothing is processed on this path.
+
+Verifying runs on the event loop (CPU only); storing goes to the process's inbox writer
+(group commit, ``core.inbox.group_commit``), so the loop never blocks on the database and
+deliveries arriving together share one commit. The answer waits for that commit."""
 
 from __future__ import annotations
 
@@ -8,10 +12,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Request, Response, status
 from pydantic import BaseModel
 
-from api.deps import EngineDep, SettingsDep, SourcesDep, VaultKeysDep
+from api.deps import IntakeDep
 from api.problems import Problem
 from core.db import utcnow
-from tools.hris import intake
 from tools.hris.errors import IntakeError
 from tools.hris.sources import SOURCE_NAMES
 
@@ -61,6 +64,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
         413: {"model": Problem, "description": "Body over the size limit (256 KiB)."},
         415: {"model": Problem, "description": "Body is not JSON."},
         422: {"model": Problem, "description": "Schema errors, each naming field and reason."},
+        503: {"model": Problem, "description": "Not stored (the database failed); send again."},
     },
 )
 async def receive_webhook(
@@ -73,21 +77,11 @@ async def receive_webhook(
     ],
     request: Request,
     response: Response,
-    settings: SettingsDep,
-    engine: EngineDep,
-    sources: SourcesDep,
-    vault_keys: VaultKeysDep,
+    intake: IntakeDep,
 ) -> WebhookReceipt:
-    body = await _read_body(request, settings.webhook_max_body_bytes)
-    receipt = intake.receive(
-        engine=engine,
-        sources=sources,
-        source_name=source,
-        body=body,
-        headers=request.headers,
-        now=utcnow(),
-        max_body_bytes=settings.webhook_max_body_bytes,
-        pseudonym_key=vault_keys.pseudonym,
+    body = await _read_body(request, intake.max_body_bytes)
+    receipt = await intake.receive(
+        source_name=source, body=body, headers=request.headers, now=utcnow()
     )
     if receipt.duplicate:
         response.status_code = status.HTTP_200_OK

@@ -44,6 +44,7 @@ from core.audit.chain import (
     append_many_in,
     canonical_json,
     entry_hash,
+    extend_in,
     verify,
     verify_rows,
 )
@@ -90,6 +91,7 @@ __all__ = [
     "entry_hash",
     "export_csv",
     "export_jsonl",
+    "extend_in",
     "get_entry",
     "iter_query",
     "latest",

@@ -12,8 +12,8 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
+from sqlalchemy import insert, text
 from sqlalchemy import select as core_select
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -90,13 +90,30 @@ def append_in(session: Session, *, entry: AuditEntryCreate) -> AuditEntry:
 
 def append_many_in(session: Session, *, entries: Sequence[AuditEntryCreate]) -> list[AuditEntry]:
     """Append several entries in order under one lock (bulk loads, benchmarks)."""
+    rows = [AuditEntry(**values) for values in _chained(session, entries)]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def extend_in(session: Session, *, entries: Sequence[AuditEntryCreate]) -> None:
+    """``append_many_in`` for a hot path that needs no rows back (webhook intake): one
+    multi-row INSERT, no ORM object per entry; the same entries, hashes and lock."""
+    values = _chained(session, entries)
+    if values:
+        session.execute(insert(AUDIT_TABLE), values)
+
+
+def _chained(session: Session, entries: Sequence[AuditEntryCreate]) -> list[dict[str, Any]]:
+    """Take the chain lock, read the head, and link ``entries`` after it: their column
+    values with ``seq``, ``at``, ``prev_hash`` and ``hash`` assigned."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text(_PG_LOCK))
     head = session.exec(
         select(AuditEntry.seq, AuditEntry.hash).order_by(col(AuditEntry.seq).desc()).limit(1)
     ).first()
     seq, prev_hash = head if head is not None else (0, GENESIS_HASH)
-    rows: list[AuditEntry] = []
+    chained: list[dict[str, Any]] = []
     for entry in entries:
         seq += 1
         # Validated again: a model built with model_construct or changed after validation
@@ -106,10 +123,8 @@ def append_many_in(session: Session, *, entries: Sequence[AuditEntryCreate]) -> 
             values[name] = _as_json(values[name])
         values.update(seq=seq, at=utcnow(), prev_hash=prev_hash)
         values["hash"] = prev_hash = entry_hash(values)
-        rows.append(AuditEntry(**values))
-    session.add_all(rows)
-    session.flush()
-    return rows
+        chained.append(values)
+    return chained
 
 
 def append(engine: Engine, *, entry: AuditEntryCreate) -> AuditEntry:

@@ -4,8 +4,10 @@ Workers claim rows with a lease. A worker that dies leaves its row ``processing`
 expired lease, and the next claimer takes it over, so nothing accepted is ever lost. Events
 of one employee are claimed strictly in ``occurred_at`` order and never two at a time.
 
-The package: ``models`` (statuses, tables, the claim), ``queue`` (intake, claims, leases,
-finishing, retries, listings) and ``employee_cursor`` (staleness and reporting lines).
+The package: ``models`` (statuses, tables, the claim), ``enqueue`` (durable intake, one
+event or many in one transaction), ``group_commit`` (the writer that batches concurrent
+deliveries into one commit), ``queue`` (claims, leases, finishing, retries, listings) and
+``employee_cursor`` (staleness and reporting lines).
 Everything a caller needs is importable from ``core.inbox`` itself.
 """
 
@@ -17,6 +19,8 @@ from core.inbox.employee_cursor import (
     manager_names,
     manages_others,
 )
+from core.inbox.enqueue import Arrival, Stored, enqueue, enqueue_many
+from core.inbox.group_commit import InboxWriter, WriterClosedError
 from core.inbox.models import (
     OPEN_STATUSES,
     Claim,
@@ -35,7 +39,6 @@ from core.inbox.queue import (
     claim_next,
     close_parked,
     complete,
-    enqueue,
     fail,
     get,
     list_by_status,
@@ -51,20 +54,25 @@ from core.inbox.queue import (
 
 __all__ = [
     "OPEN_STATUSES",
+    "Arrival",
     "Claim",
     "EmployeeCursor",
     "InboxEvent",
     "InboxEventBase",
     "InboxEventPublic",
     "InboxStatus",
+    "InboxWriter",
     "LeaseLostError",
     "NotReplayableError",
     "NotResumableError",
+    "Stored",
+    "WriterClosedError",
     "backoff_delay",
     "claim_next",
     "close_parked",
     "complete",
     "enqueue",
+    "enqueue_many",
     "fail",
     "get",
     "is_stale",

@@ -1,4 +1,4 @@
-"""The queue: durable intake, claims under a lease, and how a claimed run ends (applied,
+"""The queue: claims under a lease, and how a claimed run ends (applied,
 parked for review, failed with backoff, dead-lettered, replayed); plus the counts and
 listings the admin API shows."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -14,7 +14,6 @@ from typing import Any, cast
 from pydantic import ValidationError
 from sqlalchemy import and_, exists, func, or_, update
 from sqlalchemy.engine import CursorResult, Engine
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
@@ -29,7 +28,7 @@ from core.inbox.employee_cursor import (
     has_active_reports,
     lock_reporting_lines,
 )
-from core.inbox.models import OPEN_STATUSES, Claim, InboxEvent, InboxStatus, new_receipt_id
+from core.inbox.models import OPEN_STATUSES, Claim, InboxEvent, InboxStatus
 from core.metrics import EVENTS_PROCESSED
 
 log = logging.getLogger(__name__)
@@ -45,44 +44,6 @@ class LeaseLostError(RuntimeError):
 
 class NotReplayableError(ValueError):
     pass
-
-
-def enqueue(
-    engine: Engine,
-    *,
-    event: HRISEvent,
-    audit_entry: Callable[[str], AuditEntryCreate] | None = None,
-) -> tuple[InboxEvent, bool]:
-    """Store an event durably; answer ``(row, True)`` if new, the first row if a duplicate.
-
-    The unique (source, event_id) constraint is the arbiter, so concurrent deliveries of one
-    event from several API processes still produce exactly one row. ``audit_entry`` builds
-    the receipt's audit entry from its receipt id; it commits with the row or not at all.
-    """
-    row = InboxEvent(
-        id=new_receipt_id(),
-        source=event.source,
-        event_id=event.event_id,
-        event_type=event.type.value,
-        employee_external_id=event.employee_external_id,
-        occurred_at=as_utc(event.occurred_at),
-        payload=event.model_dump(mode="json"),
-    )
-    try:
-        with session_scope(engine) as session:
-            session.add(row)
-            if audit_entry is not None:
-                session.flush()  # the unique constraint speaks before the chain is locked
-                audit.append_in(session, entry=audit_entry(row.id))
-        return row, True
-    except IntegrityError:
-        with Session(engine) as session:
-            existing = session.exec(
-                select(InboxEvent).where(
-                    InboxEvent.source == event.source, InboxEvent.event_id == event.event_id
-                )
-            ).one()
-            return existing, False
 
 
 def _claimable(now: datetime) -> ColumnElement[bool]:

@@ -97,6 +97,24 @@ def test_same_event_three_times_is_one_row_and_the_same_receipt(client: TestClie
     assert _open_events(client) == 1
 
 
+def test_a_delivery_the_database_refuses_is_a_503_problem_and_not_stored(
+    client: TestClient,
+) -> None:
+    engine = client.app.state.services.engine  # type: ignore[attr-defined]
+    with engine.begin() as connection:  # a real database error for this one event
+        connection.exec_driver_sql(
+            "CREATE TRIGGER refuse_poison BEFORE INSERT ON inbox_event "
+            "WHEN NEW.event_id = 'msg_poison' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+    response = _post(client, _body(), msg_id="msg_poison")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["title"] == "Not stored"
+    assert _open_events(client) == 0
+    assert audit.query(engine) == []
+    assert _post(client, _body(), msg_id="msg_next").status_code == 202  # intake goes on
+
+
 @pytest.mark.parametrize(
     ("sender", "status"),
     [
