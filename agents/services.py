@@ -26,9 +26,9 @@ from agents.checkpointer import open_checkpointer
 from agents.policy.rules import ReviewPolicy, load_policy
 from agents.title_agent.stack import build_title_mapping
 from core.catalog import Catalog, load_catalog
-from core.queue_metrics import registry_with_queue
 from core.db import flushing_every_commit
 from core.inbox import InboxWriter
+from core.queue_metrics import registry_with_queue
 from core.settings import Settings
 from core.vault import VaultKeys, load_keys
 from pii.guard import PIIGuard, get_guard, guard_for_catalog

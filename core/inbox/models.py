@@ -41,8 +41,8 @@ class InboxEvent(InboxEventBase, table=True):
     __tablename__ = "inbox_event"
     __table_args__ = (
         UniqueConstraint("source", "event_id", name="uq_inbox_source_event"),
-        Index("ix_inbox_claim", "status", "next_attempt_at"),
         Index("ix_inbox_employee_order", "employee_external_id", "occurred_at"),
+        Index("ix_inbox_ready", "status", "occurred_at", "id"),
     )
 
     id: str = Field(primary_key=True, max_length=40, description="The receipt id.")

@@ -11,7 +11,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing, contextmanager
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -19,6 +19,7 @@ from core import audit, inbox
 from core.audit import ActorKind, AuditAction, AuditEntry, AuditEntryCreate
 from core.employee import HRISEvent
 from core.inbox import Arrival, InboxEvent, InboxWriter, Stored, WriterClosedError
+from tests.database_roles import OWNER_ROLE, role_url
 from tests.factories import make_event
 
 POISON = "evt_poison"
@@ -122,7 +123,21 @@ def test_concurrent_senders_of_the_same_events_store_each_once(engine: Engine) -
 
 
 def _refuse_poison(engine: Engine) -> None:
-    """A real database error for one event: a trigger that refuses its row."""
+    """A real database error for one event: a trigger that refuses its row (on PostgreSQL
+    made by the tables' owner: the service's role may not add triggers)."""
+    if engine.dialect.name == "postgresql":
+        owner = create_engine(
+            role_url(engine.url.render_as_string(hide_password=False), OWNER_ROLE)
+        )
+        try:
+            _add_poison_trigger(owner)
+        finally:
+            owner.dispose()
+    else:
+        _add_poison_trigger(engine)
+
+
+def _add_poison_trigger(engine: Engine) -> None:
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             connection.exec_driver_sql(
