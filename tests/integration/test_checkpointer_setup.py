@@ -4,28 +4,21 @@ LangGraph checkpoint tables: none of them may fail for it."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from agents.checkpointer import open_checkpointer
 from core.settings import Settings
-from tests.conftest import _postgres_database
 
 STARTING_AT_ONCE = 6
 
 
-@pytest.fixture
-def fresh_postgres() -> Iterator[str]:
-    yield from _postgres_database()
-
-
 @pytest.mark.postgres
 def test_checkpointers_opened_at_once_on_a_fresh_database_all_start(
-    fresh_postgres: str, tmp_path: Path
+    postgres_url: str, tmp_path: Path
 ) -> None:
-    settings = Settings(var_dir=tmp_path, database_url=fresh_postgres)
+    settings = Settings(var_dir=tmp_path, database_url=postgres_url)
     start = threading.Barrier(STARTING_AT_ONCE)
     errors: list[BaseException] = []
     opened: list[int] = []
