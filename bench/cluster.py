@@ -44,13 +44,14 @@ def _key() -> str:
 
 @dataclass(frozen=True)
 class ClusterConfig:
-    """What to start. ``serve_workers`` 0 is the API alone (the scale-out layout);
-    ``chroma`` False leaves each process its embedded Chroma (one process only)."""
+    """What to start. ``serve_workers`` 0 is the API alone (the scale-out layout), None
+    what `serve` starts by default; ``chroma`` False leaves each process its embedded
+    Chroma (one process only)."""
 
     database_url: str
     var_dir: Path
     worker_processes: int
-    serve_workers: int = 0
+    serve_workers: int | None = 0
     worker_threads: int = 1
     chroma: bool = True
     lease_s: float = 60.0
@@ -74,13 +75,20 @@ class Process:
 
     def rss_mib(self) -> float | None:
         """Resident set size from /proc (no psutil here); None once the process is gone."""
+        return self._status_mib("VmRSS:")
+
+    def _status_mib(self, key: str) -> float | None:
         try:
             for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+                if line.startswith(key):
                     return int(line.split()[1]) / 1024
         except OSError:
             return None
         return None
+
+    def peak_rss_mib(self) -> float | None:
+        """The most it was resident at any time (VmHWM)."""
+        return self._status_mib("VmHWM:")
 
     def cpu_s(self) -> float | None:
         """User + system CPU seconds used so far."""
@@ -214,16 +222,16 @@ class Cluster:
         auth = {"authorization": f"Bearer {self.lms_token}"}
         _wait_for_http(f"{self.lms_url}/ServiceProviderConfig", sandbox, auth)
         api_port = self.api_url.rsplit(":", 1)[1]
-        self.serve = self._cli(
-            "serve", "serve", "--port", api_port, "--workers", str(self.config.serve_workers)
-        )
+        workers = self.config.serve_workers
+        options = [] if workers is None else ["--workers", str(workers)]
+        self.serve = self._cli("serve", "serve", "--port", api_port, *options)
         # serve creates the tables: the workers start on a schema that is already there
         _wait_for_http(f"{self.api_url}/healthz", self.serve)
         started = [self.add_worker() for _ in range(self.config.worker_processes)]
         for process in started:
             wait_for_log(process, "started", threads=self.config.worker_threads)
-        if self.config.serve_workers:
-            wait_for_log(self.serve, "started", threads=self.config.serve_workers)
+        if workers != 0:
+            wait_for_log(self.serve, "started", threads=workers or 1)
 
     def add_worker(self) -> Process:
         """One more ``talentsync worker`` process (not waited for)."""

@@ -32,6 +32,8 @@ class SendReport:
     refused: list[str] = field(default_factory=list)
     started: float = 0.0  # time.monotonic() of the first send
     finished: float = 0.0
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    """The first send on the wall clock, which the inbox's timestamps are on too."""
 
     @property
     def seconds(self) -> float:
@@ -56,7 +58,7 @@ def send_stream(
 ) -> SendReport:
     """Post every delivery to ``/webhooks/standard``; returns once all are answered."""
     signer = Webhook(secret)
-    report = SendReport(started=time.monotonic())
+    report = SendReport(started=time.monotonic(), started_at=datetime.now(UTC))
     lock = threading.Lock()
     position = iter(range(len(deliveries)))
 
