@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -244,6 +244,14 @@ class Cluster:
         )
         self.workers.append(process)
         return process
+
+    def check_alive(self, *, killed: Sequence[Process] = ()) -> None:
+        """Raise, with its log, if a part died that was not killed on purpose."""
+        for process in self.processes:
+            if process not in killed and not process.alive():
+                raise RuntimeError(
+                    f"{process.name} exited with {process.popen.returncode}:\n{process.log_tail()}"
+                )
 
     def kill(self, process: Process) -> None:
         """SIGKILL: no lease released, no run finished, nothing flushed."""

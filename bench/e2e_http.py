@@ -118,6 +118,7 @@ def measure(layout: str, config: ClusterConfig, deliveries: list[Delivery], send
         )
         deadline = time.monotonic() + DRAIN_TIMEOUT_S
         while inbox.open_count(engine) and time.monotonic() < deadline:
+            cluster.check_alive()
             time.sleep(0.1)
         busy_after = _busy_jiffies()
         result.load = os.getloadavg()

@@ -57,9 +57,7 @@ def _stream() -> SimulatedStream:
 def _wait(condition: Callable[[], bool], timeout_s: float, what: str, why: Cluster) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
-        dead = [p for p in why.workers[1:] if not p.alive()]  # the first is the one killed
-        if dead:
-            raise AssertionError(f"{dead[0].name} died:\n{dead[0].log_tail()}")
+        why.check_alive(killed=why.workers[:1])  # the first worker is the one killed
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
         time.sleep(0.25)
