@@ -4,14 +4,22 @@ and deleting a run's checkpoints, which erasure and retention both do."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from psycopg_pool import ConnectionPool
+
+SETUP_LOCK = "talentsync:checkpoint-setup"
+"""The PostgreSQL advisory lock one process holds while it creates the checkpoint tables."""
 
 
 @contextmanager
@@ -30,7 +38,8 @@ def open_checkpointer(settings: Settings) -> Iterator[BaseCheckpointSaver[str]]:
             kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
         ) as pool:
             postgres = PostgresSaver(pool)  # type: ignore[arg-type]  # rows are dicts, see kwargs
-            postgres.setup()
+            with _setup_lock(pool):
+                postgres.setup()
             yield postgres
         return
     settings.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,6 +54,26 @@ def open_checkpointer(settings: Settings) -> Iterator[BaseCheckpointSaver[str]]:
         yield saver
     finally:
         connection.close()
+
+
+@contextmanager
+def _setup_lock(pool: ConnectionPool[Any]) -> Iterator[None]:
+    """One process at a time creates the checkpoint tables: several workers starting at
+    once on a fresh database would each run the migrations, and all but one die of a
+    duplicate table or version.
+
+    Tried, not waited for: a session blocked in ``pg_advisory_lock`` sits in a transaction,
+    which the migrations' ``CREATE INDEX CONCURRENTLY`` waits out, so holder and waiters
+    would wait for each other forever."""
+    with pool.connection() as connection:
+        while not connection.execute(
+            "SELECT pg_try_advisory_lock(hashtext(%s)) AS locked", (SETUP_LOCK,)
+        ).fetchone()["locked"]:
+            time.sleep(0.05)
+        try:
+            yield
+        finally:
+            connection.execute("SELECT pg_advisory_unlock(hashtext(%s))", (SETUP_LOCK,))
 
 
 def thread_config(thread_id: str) -> RunnableConfig:

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from core.catalog import Catalog, CatalogGroup, GroupKind
+from tests.conftest import _postgres_database
 from tools.lms.sandbox import SandboxServer
 from tools.lms.scim import ScimLMS
 
@@ -43,6 +44,12 @@ def catalog() -> Catalog:
             ),
         ],
     )
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database only (the tests that take it run on nothing else)."""
+    yield from _postgres_database()
 
 
 class SandboxControl:
