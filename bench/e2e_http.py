@@ -36,7 +36,7 @@ from sqlmodel import Session, select
 
 from agents.provisioning.title_decision import needs_role
 from bench.cluster import Cluster, ClusterConfig, Process
-from bench.provisioning import postgres_database
+from bench.databases import postgres_database
 from bench.webhook_sender import send_stream
 from core import inbox
 from core.catalog import load_catalog

@@ -16,13 +16,10 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from rich.console import Console
@@ -31,6 +28,7 @@ from standardwebhooks.webhooks import Webhook
 
 from agents.runtime.workers import open_workers
 from api.app import create_app
+from bench.databases import postgres_database
 from core import inbox
 from core.catalog import load_catalog
 from core.db import make_engine
@@ -41,18 +39,6 @@ from tools.lms.sandbox import SandboxServer
 
 SECRET = "whsec_" + "QmVuY2htYXJrU2VjcmV0S2V5Rm9yVGFsZW50U3luYw=="
 console = Console()
-
-
-@contextmanager
-def postgres_database(admin_url: str) -> Iterator[str]:
-    name = f"talentsync_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{admin_url.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def percentile(samples: list[float], q: float) -> float:
