@@ -65,6 +65,7 @@ class Process:
     name: str
     popen: subprocess.Popen[bytes]
     log: Path
+    metrics_url: str | None = None  # a worker's /metrics and /livez
 
     @property
     def pid(self) -> int:
@@ -236,12 +237,16 @@ class Cluster:
     def add_worker(self) -> Process:
         """One more ``talentsync worker`` process (not waited for)."""
         self._worker_count += 1
+        metrics_port = free_port()  # each worker on a host serves /metrics on a port of its own
         process = self._cli(
             f"worker-{self._worker_count}",
             "worker",
             "--threads",
             str(self.config.worker_threads),
+            "--metrics-port",
+            str(metrics_port),
         )
+        process.metrics_url = f"http://127.0.0.1:{metrics_port}"
         self.workers.append(process)
         return process
 

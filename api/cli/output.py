@@ -43,6 +43,8 @@ def configure_logging(settings: Settings) -> None:
     # person's HRIS id; the connector logs its own writes without it
     for chatty in ("httpx", "httpcore"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.root.level))
+    # alembic announces a dozen plugins at INFO each time a process checks the schema
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.root.level))
 
 
 def when(moment: datetime | None) -> str:

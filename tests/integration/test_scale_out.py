@@ -34,11 +34,10 @@ from core.settings import Settings
 from tools.hris.simulator import SimulatedStream, simulate_stream
 from tools.lms.scim import ScimLMS
 
-EVENTS = 400
+EVENTS = 2000
 """Distinct HRIS events in the stream (about: the simulator is asked for the workforce that
-makes this many). The issue asks for 2,000: at today's ~1.8 events/s (three workers on this shared
-2-core machine) that is ~20 min, so the stream is what fits in ~5 min; raise it as
-provisioning gets faster (the README's *Scale-out* has the measured times)."""
+makes this many): the scale-out goal's 2,000, about 4 minutes at the ~10 events/s that
+several workers reach on this 2-core machine (the README's *Scale-out* has the times)."""
 EVENTS_PER_EMPLOYEE = 1.55  # what the simulator's 26 weeks of HR life give on average
 WORKER_PROCESSES = 3
 SENDERS = 4
