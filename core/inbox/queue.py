@@ -70,31 +70,25 @@ def _oldest_ready(session: Session, now: datetime, *, postgres: bool) -> InboxEv
     queue: pending rows in claim order (``ix_inbox_ready``: the walk stops at the first row
     it may take, so a claim costs the same with 10 or 100,000 queued), and the few rows
     whose lease ran out (at most one per worker). Of the two, the earlier event wins."""
-    order = (col(InboxEvent.occurred_at), col(InboxEvent.id))
-    pending = (
-        select(InboxEvent)
-        .where(
-            col(InboxEvent.status) == InboxStatus.pending,
-            col(InboxEvent.next_attempt_at) <= now,
-            _not_blocked(now),
+
+    def oldest(*where: ColumnElement[bool]) -> InboxEvent | None:
+        query = (
+            select(InboxEvent)
+            .where(*where, _not_blocked(now))
+            .order_by(col(InboxEvent.occurred_at), col(InboxEvent.id))
+            .limit(1)
         )
-        .order_by(*order)
-        .limit(1)
+        if postgres:
+            query = query.with_for_update(skip_locked=True, of=InboxEvent)
+        return session.exec(query).first()
+
+    expired = oldest(
+        col(InboxEvent.status) == InboxStatus.processing, col(InboxEvent.lease_until) <= now
     )
-    expired = (
-        select(InboxEvent)
-        .where(
-            col(InboxEvent.status) == InboxStatus.processing,
-            col(InboxEvent.lease_until) <= now,
-            _not_blocked(now),
-        )
-        .order_by(*order)
-        .limit(1)
+    pending = oldest(
+        col(InboxEvent.status) == InboxStatus.pending, col(InboxEvent.next_attempt_at) <= now
     )
-    if postgres:
-        pending = pending.with_for_update(skip_locked=True, of=InboxEvent)
-        expired = expired.with_for_update(skip_locked=True, of=InboxEvent)
-    found = [row for row in (session.exec(expired).first(), session.exec(pending).first()) if row]
+    found = [row for row in (expired, pending) if row is not None]
     return min(found, key=lambda row: (as_utc(row.occurred_at), row.id), default=None)
 
 
