@@ -55,6 +55,7 @@ class ClusterConfig:
     worker_threads: int = 1
     chroma: bool = True
     lease_s: float = 60.0
+    lms_users: int = 0  # users the LMS sandbox already holds, in full groups, at the start
     extra_env: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -204,7 +205,8 @@ class Cluster:
 
     def start(self) -> None:
         lms_port = self.lms_root_url.rsplit(":", 1)[1]
-        sandbox = self._cli("lms-sandbox", "lms-sandbox", "--port", lms_port)
+        preload = ["--preload-users", str(self.config.lms_users)] if self.config.lms_users else []
+        sandbox = self._cli("lms-sandbox", "lms-sandbox", "--port", lms_port, *preload)
         if self.chroma_url is not None:
             chroma = self._start(
                 "chroma",

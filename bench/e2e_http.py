@@ -158,7 +158,8 @@ def run(args: argparse.Namespace) -> list[Result]:
     deliveries = rule_placed_stream(args.events, args.seed)
     console.print(
         f"{len({d.event.event_id for d in deliveries})} events, {len(deliveries)} deliveries "
-        f"(duplicates and late arrivals), {args.senders} concurrent senders"
+        f"(duplicates and late arrivals), {args.senders} concurrent senders, "
+        f"{args.lms_users} users already in the LMS"
     )
     results: list[Result] = []
     if args.sqlite:
@@ -169,6 +170,7 @@ def run(args: argparse.Namespace) -> list[Result]:
                 worker_processes=0,
                 serve_workers=None,
                 chroma=False,
+                lms_users=args.lms_users,
             )
             results.append(
                 measure("SQLite: serve + its default workers", config, deliveries, args.senders)
@@ -181,6 +183,7 @@ def run(args: argparse.Namespace) -> list[Result]:
                 var_dir=var,
                 worker_processes=count,
                 worker_threads=args.worker_threads,
+                lms_users=args.lms_users,
             )
             layout = f"PostgreSQL: serve (API) + {count} worker{'s' * (count > 1)}"
             results.append(measure(layout, config, deliveries, args.senders))
@@ -235,6 +238,12 @@ def main() -> None:
     parser.add_argument("--sqlite", action="store_true", help="also serve alone on SQLite")
     parser.add_argument("--senders", type=int, default=4, help="concurrent webhook senders")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--lms-users",
+        type=int,
+        default=0,
+        help="users the LMS already holds in full groups (a customer's LMS is never empty)",
+    )
     args = parser.parse_args()
     results = run(args)
     console.print(_table(results))
