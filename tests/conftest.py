@@ -124,3 +124,17 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.
     yield monkeypatch
     get_settings.cache_clear()
     logging.root.handlers[:], logging.root.level = handlers, level
+
+
+@pytest.fixture(autouse=True)
+def _logger_levels() -> Iterator[None]:
+    """Logger levels are process-wide: a command run in a test (``eval run`` quiets the
+    ``agents`` and ``tools`` loggers) must not silence the next test's log lines."""
+    loggers = logging.Logger.manager.loggerDict
+    before = {n: lg.level for n, lg in loggers.items() if isinstance(lg, logging.Logger)}
+    root = logging.getLogger().level
+    yield
+    for name, logger in list(loggers.items()):
+        if isinstance(logger, logging.Logger):
+            logger.setLevel(before.get(name, logging.NOTSET))
+    logging.getLogger().setLevel(root)
