@@ -73,7 +73,8 @@ class Worker:
             lease_s=self.services.settings.worker_lease_s,
         )
         if claim is None:
-            self._index_reasoning()  # idle: what is queued becomes searchable now
+            if self._unindexed:  # gone idle after work: what it queued is searchable now
+                self._index_reasoning()
             return False
         ids = run_context(
             receipt_id=claim.receipt_id, run_id=uuid.uuid4().hex, subject=self._subject(claim)
