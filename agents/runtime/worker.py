@@ -158,9 +158,9 @@ class Worker:
             log.info("resuming %s at %s", claim.receipt_id, ", ".join(snapshot.next))
             if snapshot.interrupts and decided is not None and decided.resolution is not None:
                 resume: Command[Any] = Command(resume={decided.interrupt_id: decided.resolution})
-                self.graph.invoke(resume, config, context=context)
+                values = self._run(resume, config, context)
             else:  # a crash mid-run, or a checkpoint with no decision yet: carry on
-                self.graph.invoke(None, config, context=context)
+                values = self._run(None, config, context)
         elif snapshot.values.get("outcome") is None:
             reviews.supersede_pending(
                 self.services.engine,
@@ -172,7 +172,7 @@ class Worker:
                 "receipt_id": claim.receipt_id,
                 "event": claim.event.model_dump(mode="json"),
             }
-            self.graph.invoke(start, config, context=context)
+            values = self._run(start, config, context)
         else:  # the run finished but its inbox row was not marked: finish the bookkeeping
             outcome = snapshot.values["outcome"]
             rejected = (outcome.get("review") or {}).get("decision") == "rejected"
@@ -183,9 +183,29 @@ class Worker:
                 outcome=outcome,
             )
             return
-        paused = self.graph.get_state(config)
-        if paused.interrupts:
-            self._park(claim, paused.interrupts[0], state=paused.values)
+        pending = values.get("__interrupt__")
+        if pending:
+            self._park(claim, pending[0], state=values)
+
+    def _run(
+        self, payload: Any, config: RunnableConfig, context: ProvisioningContext
+    ) -> dict[str, Any]:
+        """Run the graph with a checkpoint where a crash would cost something, not after
+        every step: LangGraph's ``exit`` durability saves when a run stops, and the run is
+        stopped once before `apply`, so what was planned (and any AI answer) is saved
+        before the LMS is written, and the end (or a review's interrupt) is saved after.
+
+        A crash before the first save starts the event over (its steps only read and
+        decide); one during `apply` resumes at `apply`, which re-reads the LMS and writes
+        only what is missing. Per-step checkpoints cost ~2 ms a step on SQLite, about a
+        quarter of an event's time, for no guarantee these two do not give.
+        """
+        values: dict[str, Any] = self.graph.invoke(
+            payload, config, context=context, durability="exit", interrupt_before=["apply"]
+        )
+        if "outcome" in values or "__interrupt__" in values:
+            return values  # done (a rejection goes straight to record), or parked for review
+        return dict(self.graph.invoke(None, config, context=context, durability="exit"))
 
     def _overtaken(self, claim: Claim) -> dict[str, Any] | None:
         """Why this event is stale, if it is: a later event of the same person was already

@@ -43,8 +43,11 @@ def configure_logging(settings: Settings) -> None:
     # person's HRIS id; the connector logs its own writes without it
     for chatty in ("httpx", "httpcore"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.root.level))
-    # alembic announces a dozen plugins at INFO each time a process checks the schema
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.root.level))
+    # alembic announces a dozen plugins at INFO each time a process checks the schema, and
+    # Presidio each recognizer it builds: the scrubber builds one per record (its deny-list),
+    # and that line was a tenth of a worker's CPU under a backlog
+    for announcer in ("alembic", "presidio-analyzer"):
+        logging.getLogger(announcer).setLevel(max(logging.WARNING, logging.root.level))
 
 
 def when(moment: datetime | None) -> str:
