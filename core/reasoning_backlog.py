@@ -10,12 +10,15 @@ and the subject's pseudonym, so erasure can delete a person's rows before they a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, and_, delete, func, or_
+from sqlalchemy import JSON, Column, Table, Text, and_, delete, func, or_
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.sql.dml import Insert
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from core.db import session_scope, utcnow
@@ -32,21 +35,37 @@ class PendingReasoning(SQLModel, table=True):
     queued_at: datetime = Field(default_factory=utcnow, index=True)
 
 
+BACKLOG_TABLE: Table = PendingReasoning.__table__  # type: ignore[attr-defined]
+
+
 def put(
     engine: Engine, *, entry_id: str, collection: str, document: str, meta: Mapping[str, Any]
 ) -> None:
-    """Idempotent on ``entry_id``: a resumed run queues the same entry again, not a twin."""
+    """Idempotent on ``entry_id``: a resumed run queues the same entry again, not a twin.
+
+    One upsert, not a read and a write: it runs once per event, in its own commit."""
     subject = meta.get("subject")
-    with session_scope(engine) as session:
-        row = session.get(PendingReasoning, entry_id)
-        if row is None:
-            row = PendingReasoning(
-                entry_id=entry_id, collection=collection, document=document, meta=dict(meta)
-            )
-        row.collection, row.document, row.meta = collection, document, dict(meta)
-        row.subject = subject if isinstance(subject, str) else None
-        row.queued_at = utcnow()
-        session.add(row)
+    values = {
+        "entry_id": entry_id,
+        "collection": collection,
+        "document": document,
+        "meta": dict(meta),
+        "subject": subject if isinstance(subject, str) else None,
+        "queued_at": utcnow(),
+    }
+    with engine.begin() as connection:
+        connection.execute(_upsert(connection.dialect.name), values)
+
+
+@functools.cache
+def _upsert(dialect: str) -> Insert:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(BACKLOG_TABLE)
+    replaced = {name: statement.excluded[name] for name in UPSERTED}
+    return statement.on_conflict_do_update(index_elements=["entry_id"], set_=replaced)
+
+
+UPSERTED = ("collection", "document", "meta", "subject", "queued_at")
 
 
 def oldest(engine: Engine, *, collection: str, limit: int) -> list[PendingReasoning]:
