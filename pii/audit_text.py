@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from pii.allowlist import AllowedTerms
@@ -72,6 +72,9 @@ class AuditScreen:
     firewall: PIIFirewall
     identity: RecordIdentity
     allowed: AllowedTerms
+    # the firewall's verdict on each string this screen has seen: a run's outcome and its
+    # audit entries repeat the same values (group ids, actions, the title), ~36 checks an event
+    _verdicts: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
     def with_terms(self, terms: Iterable[str]) -> AuditScreen:
         return AuditScreen(self.firewall, self.identity, self.allowed.extended(terms))
@@ -102,6 +105,12 @@ class AuditScreen:
         return value  # numbers, booleans, None
 
     def _passes(self, value: str) -> bool:
+        verdict = self._verdicts.get(value)
+        if verdict is None:
+            verdict = self._verdicts[value] = self._firewall_passes(value)
+        return verdict
+
+    def _firewall_passes(self, value: str) -> bool:
         try:
             self.firewall.check(
                 value, identity=self.identity, channel=Channel.audit_text, allowed=self.allowed
