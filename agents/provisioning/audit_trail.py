@@ -19,7 +19,6 @@ from typing import Any
 from agents.provisioning.state import ProvisioningContext, ProvisioningState
 from core.audit import ActorKind, AuditAction, AuditEntryCreate
 from core.catalog import Catalog
-from core.employee import Employee
 from pii.allowlist import AllowedTerms
 from pii.audit_text import WITHHELD, AuditScreen
 from pii.firewall import PIIFirewall
@@ -137,7 +136,7 @@ def run_entries(
 ) -> list[AuditEntryCreate]:
     """The decision, and the LMS write if one happened."""
     screen, subject = screened.screen, screened.subject
-    employee = Employee.model_validate(state["employee"])
+    employee = ctx.employee(state)
     decision = state["decision"]
     plan = state["plan"]
     review = state.get("review")

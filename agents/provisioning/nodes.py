@@ -87,7 +87,7 @@ def scrub(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> di
     can use it and the change is left for human review.
     """
     ctx = runtime.context
-    employee = Employee.model_validate(state["employee"])
+    employee = ctx.employee(state)
     guarded = ctx.services.pii.view_for_model(employee, manager_names=ctx.manager_names(employee))
     if guarded.placeholders:  # kept encrypted so an admin can reveal what was hidden
         vault.store(
@@ -102,7 +102,7 @@ def scrub(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> di
 
 def map_roles(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
     ctx = runtime.context
-    employee = Employee.model_validate(state["employee"])
+    employee = ctx.employee(state)
     manages_others = inbox.manages_others(ctx.services.engine, external_id=employee.external_id)
     decision = ctx.services.mapper.map(employee, manages_others=manages_others)
     return {"decision": decision.model_dump(mode="json"), "manages_others": manages_others}
@@ -112,7 +112,7 @@ def after_mapping(
     state: ProvisioningState, runtime: Runtime[ProvisioningContext]
 ) -> Literal["map_title", "infer_skills"]:
     """AI is asked only for what the rules left open: an active person with no role."""
-    employee = Employee.model_validate(state["employee"])
+    employee = runtime.context.employee(state)
     if runtime.context.services.titles is None or not wants_active(employee) or not employee.title:
         return "infer_skills"
     decision = MappingDecision.model_validate(state["decision"])
@@ -140,7 +140,7 @@ def map_title(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -
     ctx = runtime.context
     titles = ctx.services.titles
     assert titles is not None  # routed here only when configured
-    employee = Employee.model_validate(state["employee"])
+    employee = ctx.employee(state)
     decision = MappingDecision.model_validate(state["decision"])
     kept = kept_role_groups(
         ctx.services.catalog,
@@ -218,7 +218,7 @@ def _record_reasoning(
 
 def apply(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
     ctx = runtime.context
-    employee = Employee.model_validate(state["employee"])
+    employee = ctx.employee(state)
     proposal = ProvisioningPlan.model_validate(state["plan"])
     writes_before = ctx.services.lms.thread_writes
     account = _account_now(ctx, state, employee.external_id)
@@ -313,7 +313,7 @@ def _record_decision(
 
 def record(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
     ctx = runtime.context
-    employee = Employee.model_validate(state["employee"])
+    employee = ctx.employee(state)
     review = state.get("review")
     rejected = review is not None and review.get("decision") == "rejected"
     if review is not None and review.get("decision") in ("approved", "edited"):

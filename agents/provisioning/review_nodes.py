@@ -29,7 +29,7 @@ def _plan(
 ) -> ProvisioningPlan:
     user = state.get("lms_user")
     return make_plan(
-        employee=Employee.model_validate(state["employee"]),
+        employee=ctx.employee(state),
         lms_active=None if user is None else bool(user["active"]),
         current_groups=set(state.get("current_groups", [])),
         assignments=assignments,
@@ -56,7 +56,7 @@ def assess_change(
     state: ProvisioningState, runtime: Runtime[ProvisioningContext]
 ) -> dict[str, Any]:
     ctx = runtime.context
-    employee = Employee.model_validate(state["employee"])
+    employee = ctx.employee(state)
     decision = MappingDecision.model_validate(state["decision"])
     change = ProvisioningPlan.model_validate(state.get("proposal") or state["plan"])
     previous = inbox.latest_snapshot(ctx.services.engine, external_id=employee.external_id)

@@ -44,6 +44,23 @@ class ProvisioningContext:
     services: Services
     claim: Claim
     _managers: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
+    _employees: dict[int, tuple[Any, Employee]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def employee(self, state: ProvisioningState) -> Employee:
+        """The state's employee as a model, validated once per run rather than in each of
+        the seven steps that read it (validating an email address alone is ~0.3 ms).
+
+        Keyed by the state value itself: LangGraph hands every step the same object until a
+        step writes a new one, and holding it here keeps its id from being reused."""
+        raw = state["employee"]
+        known = self._employees.get(id(raw))
+        if known is not None and known[0] is raw:
+            return known[1]
+        employee = Employee.model_validate(raw)
+        self._employees[id(raw)] = (raw, employee)
+        return employee
 
     def manager_names(self, employee: Employee) -> list[str]:
         """`core.inbox.manager_names`, read once per run (four steps need them; each read
