@@ -242,9 +242,12 @@ class Worker:
             upcoming = inbox.upcoming_records(self.services.engine, limit=window - 1)
             own = [claim.event.employee] if claim.event.employee is not None else []
             employees = [*own, *(employee for _, employee in upcoming)]
-            self.services.pii.prepare(
-                [(e, inbox.manager_names(self.services.engine, e)) for e in employees]
-            )
+            names: dict[str, list[str]] = {}  # by manager: a team's records share one
+            for employee in employees:
+                key = employee.manager_external_id or ""
+                if key not in names:
+                    names[key] = inbox.manager_names(self.services.engine, employee)
+            self.services.pii.prepare([(e, names[e.manager_external_id or ""]) for e in employees])
         except Exception:  # the run itself scrubs again; a failed hint costs nothing else
             log.warning("prefetch before %s failed", claim.receipt_id, exc_info=True)
             return
