@@ -15,7 +15,7 @@ from pydantic_core import to_jsonable_python
 from sqlalchemy import insert, text
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from core.audit.entry import (
     AUDIT_TABLE,
@@ -104,14 +104,18 @@ def extend_in(session: Session, *, entries: Sequence[AuditEntryCreate]) -> None:
         session.execute(insert(AUDIT_TABLE), values)
 
 
+_HEAD = (
+    core_select(AUDIT_TABLE.c.seq, AUDIT_TABLE.c.hash).order_by(AUDIT_TABLE.c.seq.desc()).limit(1)
+)
+"""The chain's last entry; built once (every completed event appends)."""
+
+
 def _chained(session: Session, entries: Sequence[AuditEntryCreate]) -> list[dict[str, Any]]:
     """Take the chain lock, read the head, and link ``entries`` after it: their column
     values with ``seq``, ``at``, ``prev_hash`` and ``hash`` assigned."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text(_PG_LOCK))
-    head = session.exec(
-        select(AuditEntry.seq, AuditEntry.hash).order_by(col(AuditEntry.seq).desc()).limit(1)
-    ).first()
+    head = session.connection().execute(_HEAD).first()
     seq, prev_hash = head if head is not None else (0, GENESIS_HASH)
     chained: list[dict[str, Any]] = []
     for entry in entries:

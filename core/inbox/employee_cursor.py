@@ -4,24 +4,48 @@ queue a manager's refresh when that changes)."""
 
 from __future__ import annotations
 
-from sqlalchemy import text
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlalchemy import Table, bindparam, insert, select, text, update
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session
 
 from core.db import as_utc, utcnow
 from core.employee import Employee, EmploymentStatus, HRISEvent
 from core.inbox.models import Claim, EmployeeCursor, InboxEvent, new_receipt_id
 
+# Statements are built once, with the values that vary bound per call: SQLAlchemy caches a
+# statement's compiled form but not its construction, which cost more CPU than running it.
+# Core on the tables, not the ORM: these are a worker's reads and writes around every event.
+_CURSORS: Table = EmployeeCursor.__table__  # type: ignore[attr-defined]
+_INBOX: Table = InboxEvent.__table__  # type: ignore[attr-defined]
+_CURSOR = select(_CURSORS).where(_CURSORS.c.external_id == bindparam("external_id"))
+_CURSOR_LOCKED = _CURSOR.with_for_update()  # PostgreSQL only; SQLite is serialized already
+_INSERT_CURSOR = insert(_CURSORS)
+_UPDATE_CURSOR = update(_CURSORS).where(_CURSORS.c.external_id == bindparam("key"))
+"""The columns to set are the call's other parameters, named as the columns are."""
+_ACTIVE_REPORT = (
+    select(_CURSORS.c.external_id)
+    .where(_CURSORS.c.manager_external_id == bindparam("manager_external_id"), _CURSORS.c.active)
+    .limit(1)
+)
+_LATEST_PAYLOAD = (
+    select(_CURSORS.c.last_occurred_at, _INBOX.c.payload)
+    .select_from(_CURSORS.join(_INBOX, _INBOX.c.id == _CURSORS.c.last_receipt_id))
+    .where(_CURSORS.c.external_id == bindparam("external_id"))
+)
+_MANAGER_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
+
 
 def is_stale(engine: Engine, *, claim: Claim) -> EmployeeCursor | None:
     """The cursor that makes this event stale, or ``None`` if it may be applied."""
-    with Session(engine) as session:
-        cursor = session.get(EmployeeCursor, claim.event.employee_external_id)
-        if cursor is None or cursor.last_receipt_id == claim.receipt_id:
-            return None
-        if as_utc(claim.event.occurred_at) < cursor.last_occurred_at:
-            return cursor
+    with engine.connect() as connection:
+        cursor = connection.execute(
+            _CURSOR, {"external_id": claim.event.employee_external_id}
+        ).first()
+    if cursor is None or cursor.last_receipt_id == claim.receipt_id:
         return None
+    if as_utc(claim.event.occurred_at) < as_utc(cursor.last_occurred_at):
+        return EmployeeCursor.model_validate(cursor._asdict())
+    return None
 
 
 def lock_reporting_lines(session: Session, *, claim: Claim, employee: Employee | None) -> None:
@@ -30,8 +54,9 @@ def lock_reporting_lines(session: Session, *, claim: Claim, employee: Employee |
     already serialized by BEGIN IMMEDIATE; PostgreSQL takes transaction advisory locks."""
     if session.get_bind().dialect.name != "postgresql":
         return
+    connection = session.connection()
     keys = {claim.event.employee_external_id}
-    cursor = session.get(EmployeeCursor, claim.event.employee_external_id)
+    cursor = connection.execute(_CURSOR, {"external_id": claim.event.employee_external_id}).first()
     for manager in (
         cursor.manager_external_id if cursor else None,
         employee.manager_external_id if employee else None,
@@ -39,46 +64,46 @@ def lock_reporting_lines(session: Session, *, claim: Claim, employee: Employee |
         if manager:
             keys.add(manager)
     for key in sorted(keys):  # one global order: no deadlocks between two completions
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"manager:{key}"}
-        )
+        connection.execute(_MANAGER_LOCK, {"key": f"manager:{key}"})
 
 
 def advance_cursor(session: Session, *, claim: Claim, employee: Employee | None) -> None:
     occurred = as_utc(claim.event.occurred_at)
     external_id = claim.event.employee_external_id
-    cursor = session.get(EmployeeCursor, external_id, with_for_update=True)
+    connection = session.connection()
+    cursor = connection.execute(_CURSOR_LOCKED, {"external_id": external_id}).first()
+    if cursor is not None and occurred < as_utc(cursor.last_occurred_at):
+        return
+    before = (None, True) if cursor is None else (cursor.manager_external_id, cursor.active)
+    after = before
+    if employee is not None:
+        active = employee.employment_status != EmploymentStatus.inactive
+        after = (employee.manager_external_id, active)
+    managers = {m for m in (before[0], after[0]) if m} if before != after else set()
+    was = {m: _has_active_reports(connection, m) for m in managers}
+    values = {
+        "last_occurred_at": occurred,
+        "last_receipt_id": claim.receipt_id,
+        "manager_external_id": after[0],
+        "active": after[1],
+        "updated_at": utcnow(),
+    }
     if cursor is None:
-        cursor = EmployeeCursor(
-            external_id=external_id, last_occurred_at=occurred, last_receipt_id=claim.receipt_id
-        )
-        session.add(cursor)
-    elif occurred < cursor.last_occurred_at:
-        return
-    cursor.last_occurred_at, cursor.last_receipt_id = occurred, claim.receipt_id
-    cursor.updated_at = utcnow()
-    if employee is None:
-        return
-    before = (cursor.manager_external_id, cursor.active)
-    after = (employee.manager_external_id, employee.employment_status != EmploymentStatus.inactive)
-    if before == after:
-        return
-    managers = {m for m in (before[0], after[0]) if m}
-    was = {m: has_active_reports(session, m) for m in managers}
-    cursor.manager_external_id, cursor.active = after
-    session.flush()
-    for manager in managers:
-        if has_active_reports(session, manager) != was[manager]:
+        connection.execute(_INSERT_CURSOR, {"external_id": external_id, **values})
+    else:
+        connection.execute(_UPDATE_CURSOR, {"key": external_id, **values})
+    for manager in sorted(managers):
+        if _has_active_reports(connection, manager) != was[manager]:
             enqueue_refresh(session, manager_external_id=manager, cause=claim.receipt_id)
 
 
 def has_active_reports(session: Session, manager_external_id: str) -> bool:
-    report = session.exec(
-        select(EmployeeCursor.external_id)
-        .where(EmployeeCursor.manager_external_id == manager_external_id, EmployeeCursor.active)
-        .limit(1)
-    ).first()
-    return report is not None
+    return _has_active_reports(session.connection(), manager_external_id)
+
+
+def _has_active_reports(connection: Connection, manager_external_id: str) -> bool:
+    found = connection.execute(_ACTIVE_REPORT, {"manager_external_id": manager_external_id})
+    return found.first() is not None
 
 
 def enqueue_refresh(session: Session, *, manager_external_id: str, cause: str) -> None:
@@ -89,9 +114,10 @@ def enqueue_refresh(session: Session, *, manager_external_id: str, cause: str) -
     with the same occurrence time: not stale, and older than anything newer from the HRIS.
     A manager never applied yet needs none: their own first event will see the reports.
     """
-    cursor = session.get(EmployeeCursor, manager_external_id)
-    last = session.get(InboxEvent, cursor.last_receipt_id) if cursor else None
-    if cursor is None or last is None:
+    last = (
+        session.connection().execute(_LATEST_PAYLOAD, {"external_id": manager_external_id}).first()
+    )
+    if last is None:
         return
     previous = HRISEvent.model_validate(last.payload)
     refresh = previous.model_copy(
@@ -107,7 +133,7 @@ def enqueue_refresh(session: Session, *, manager_external_id: str, cause: str) -
             event_id=refresh.event_id,
             event_type=refresh.type.value,
             employee_external_id=manager_external_id,
-            occurred_at=cursor.last_occurred_at,
+            occurred_at=as_utc(last.last_occurred_at),
             payload=refresh.model_dump(mode="json"),
         )
     )
@@ -115,19 +141,18 @@ def enqueue_refresh(session: Session, *, manager_external_id: str, cause: str) -
 
 def manages_others(engine: Engine, *, external_id: str) -> bool:
     """Whether anyone active currently reports to this person, as far as applied events tell."""
-    with Session(engine) as session:
-        return has_active_reports(session, external_id)
+    with engine.connect() as connection:
+        return _has_active_reports(connection, external_id)
 
 
 def latest_snapshot(engine: Engine, *, external_id: str) -> Employee | None:
     """The newest applied record of a person, e.g. a manager's names for a report's
     deny-list; ``None`` for thin events (their full record never entered the inbox)."""
-    with Session(engine) as session:
-        cursor = session.get(EmployeeCursor, external_id)
-        row = session.get(InboxEvent, cursor.last_receipt_id) if cursor else None
-        if row is None:
-            return None
-        return HRISEvent.model_validate(row.payload).employee
+    with engine.connect() as connection:
+        row = connection.execute(_LATEST_PAYLOAD, {"external_id": external_id}).first()
+    if row is None:
+        return None
+    return HRISEvent.model_validate(row.payload).employee
 
 
 def manager_names(engine: Engine, employee: Employee) -> list[str]:

@@ -7,14 +7,14 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, cast
+from datetime import timedelta
+from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import and_, exists, func, or_, update
-from sqlalchemy.engine import CursorResult, Engine
-from sqlalchemy.orm import aliased
+from sqlalchemy import Integer, Table, and_, bindparam, exists, func, or_, update
+from sqlalchemy import select as core_select
+from sqlalchemy.engine import Engine, Row
+from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
@@ -46,110 +46,188 @@ class NotReplayableError(ValueError):
     pass
 
 
-def _not_blocked(now: datetime) -> ColumnElement[bool]:
-    """No other event of the same employee is earlier and open, or under a live lease."""
-    other = aliased(InboxEvent)
-    mine = InboxEvent
+_INBOX: Table = InboxEvent.__table__  # type: ignore[attr-defined]
+_NOW = bindparam("now", type_=_INBOX.c.lease_until.type)
+
+
+def _not_blocked() -> ColumnElement[bool]:
+    """No other event of the same employee is earlier and open, or under a live lease
+    (``:now``): the readiness rule every claim applies."""
+    other, mine = _INBOX.alias("other"), _INBOX.c
     earlier_open = and_(
-        col(other.status).in_(OPEN_STATUSES),
+        other.c.status.in_(OPEN_STATUSES),
         or_(
-            col(other.occurred_at) < col(mine.occurred_at),
-            and_(col(other.occurred_at) == col(mine.occurred_at), col(other.id) < col(mine.id)),
+            other.c.occurred_at < mine.occurred_at,
+            and_(other.c.occurred_at == mine.occurred_at, other.c.id < mine.id),
         ),
     )
-    live_lease = and_(col(other.status) == InboxStatus.processing, col(other.lease_until) > now)
+    live_lease = and_(other.c.status == InboxStatus.processing, other.c.lease_until > _NOW)
     return ~exists().where(
-        col(other.employee_external_id) == col(mine.employee_external_id),
-        col(other.id) != col(mine.id),
+        other.c.employee_external_id == mine.employee_external_id,
+        other.c.id != mine.id,
         or_(earlier_open, live_lease),
     )
 
 
-def _oldest_ready(session: Session, now: datetime, *, postgres: bool) -> InboxEvent | None:
-    """The oldest claimable row, found in two short walks rather than one sort of the whole
-    queue: pending rows in claim order (``ix_inbox_ready``: the walk stops at the first row
-    it may take, so a claim costs the same with 10 or 100,000 queued), and the few rows
-    whose lease ran out (at most one per worker). Of the two, the earlier event wins."""
+_CLAIM_COLUMNS = (
+    _INBOX.c.id,
+    _INBOX.c.employee_external_id,
+    _INBOX.c.occurred_at,
+    _INBOX.c.status,
+    _INBOX.c.lease_until,
+    _INBOX.c.attempts,
+    _INBOX.c.payload,
+)
 
-    def oldest(*where: ColumnElement[bool]) -> InboxEvent | None:
-        query = (
-            select(InboxEvent)
-            .where(*where, _not_blocked(now))
-            .order_by(col(InboxEvent.occurred_at), col(InboxEvent.id))
-            .limit(1)
-        )
-        if postgres:
-            query = query.with_for_update(skip_locked=True, of=InboxEvent)
-        return session.exec(query).first()
 
-    expired = oldest(
-        col(InboxEvent.status) == InboxStatus.processing, col(InboxEvent.lease_until) <= now
+def _walk(*where: ColumnElement[bool]) -> Select[Any]:
+    """Ready rows in claim order, ``:limit`` of them at most. PostgreSQL skips rows another
+    claimer holds locked; SQLite renders no FOR UPDATE (BEGIN IMMEDIATE serializes it)."""
+    return (
+        core_select(*_CLAIM_COLUMNS)
+        .where(*where, _not_blocked())
+        .order_by(_INBOX.c.occurred_at, _INBOX.c.id)
+        .limit(bindparam("limit", type_=Integer))
+        .with_for_update(skip_locked=True, of=_INBOX)
     )
-    pending = oldest(
-        col(InboxEvent.status) == InboxStatus.pending, col(InboxEvent.next_attempt_at) <= now
+
+
+# The two walks that find ready rows, built once (SQLAlchemy caches a statement's compiled
+# form, not its construction, which cost more CPU than running it): rows whose lease ran out
+# (at most one per worker), and pending rows in claim order (``ix_inbox_ready``: the walk
+# stops after the first rows it may take, so a claim costs the same with 10 or 100,000
+# queued). ``:now`` and ``:limit`` are bound per call.
+_EXPIRED = _walk(_INBOX.c.status == InboxStatus.processing, _INBOX.c.lease_until <= _NOW)
+_PENDING = _walk(_INBOX.c.status == InboxStatus.pending, _INBOX.c.next_attempt_at <= _NOW)
+
+_TAKE = (
+    update(_INBOX)
+    .where(
+        _INBOX.c.id == bindparam("receipt_id"),
+        _INBOX.c.status == bindparam("was_status"),
+        _INBOX.c.lease_until.is_not_distinct_from(bindparam("was_lease", type_=_NOW.type)),
     )
-    found = [row for row in (expired, pending) if row is not None]
-    return min(found, key=lambda row: (as_utc(row.occurred_at), row.id), default=None)
+    .values(status=InboxStatus.processing)
+)
+"""The compare-and-set that takes a row: it still has the status and lease it was read
+with, so of two claimers (two SQLite processes, say) only one can win it."""
+
+_BY_ID = update(_INBOX).where(_INBOX.c.id == bindparam("receipt_id"))
+"""Sets the columns named by the call's other parameters (Core takes a parameter named as
+a column for a value to SET)."""
 
 
 def claim_next(engine: Engine, *, worker_id: str, lease_s: float) -> Claim | None:
-    """Take the oldest ready event under a lease, or ``None`` when nothing is ready.
+    """Take the oldest ready event under a lease, or ``None`` when nothing is ready."""
+    claims = claim_many(engine, worker_id=worker_id, lease_s=lease_s, limit=1)
+    return claims[0] if claims else None
+
+
+def claim_many(engine: Engine, *, worker_id: str, lease_s: float, limit: int) -> list[Claim]:
+    """Take up to ``limit`` ready events under a lease in one transaction, oldest first:
+    at most one per employee (the oldest ready one; a later one is not ready while it is
+    open), each with the same safety as a single claim.
 
     A row whose payload no longer reads as an event (hand-edited, or written by an
-    incompatible version) is dead-lettered on the spot instead of blocking every worker.
+    incompatible version) is dead-lettered on the spot instead of blocking every worker;
+    the claim then looks again for what it may still take.
     """
-    while True:
-        claim = _claim_once(engine, worker_id=worker_id, lease_s=lease_s)
-        if not isinstance(claim, _Unreadable):
-            return claim
-        EVENTS_PROCESSED.labels(outcome="dead").inc()
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    claims: list[Claim] = []
+    while len(claims) < limit:
+        taken, dead = _claim_batch(
+            engine, worker_id=worker_id, lease_s=lease_s, limit=limit - len(claims)
+        )
+        claims.extend(taken)
+        EVENTS_PROCESSED.labels(outcome="dead").inc(dead)
+        if not dead:
+            break
+    return claims
 
 
-@dataclass(frozen=True)
-class _Unreadable:
-    receipt_id: str
+def _claim_batch(
+    engine: Engine, *, worker_id: str, lease_s: float, limit: int
+) -> tuple[list[Claim], int]:
+    """One transaction: the claims taken and how many unreadable rows were dead-lettered.
 
-
-def _claim_once(engine: Engine, *, worker_id: str, lease_s: float) -> Claim | _Unreadable | None:
-    """PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets many workers claim without waiting on each
-    other. SQLite: the conditional UPDATE below is a compare-and-set, so two processes can
-    never both win the same row.
+    PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets many workers claim without waiting on each
+    other. SQLite: BEGIN IMMEDIATE serializes claimers, and the conditional UPDATE is a
+    compare-and-set besides, so two processes can never both win the same row.
     """
     now = utcnow()
-    with session_scope(engine) as session:
-        row = _oldest_ready(session, now, postgres=engine.dialect.name == "postgresql")
-        if row is None:
-            return None
-        try:
-            event = HRISEvent.model_validate(row.payload)
-        except ValidationError as error:
-            row.status, row.finished_at = InboxStatus.dead, now
-            row.last_error = f"unreadable payload: {error.error_count()} validation errors"
-            log.error("dead-lettered unreadable inbox row %s", row.id)
-            return _Unreadable(row.id)
-        attempts, lease = row.attempts + 1, col(InboxEvent.lease_until)
-        won = session.execute(
-            update(InboxEvent)
-            .where(
-                col(InboxEvent.id) == row.id,
-                col(InboxEvent.status) == row.status,
-                lease.is_(None) if row.lease_until is None else lease == row.lease_until,
+    taken: list[Claim] = []
+    dead = 0
+    with engine.begin() as connection:
+        found = [
+            *connection.execute(_EXPIRED, {"now": now, "limit": limit}),
+            *connection.execute(_PENDING, {"now": now, "limit": limit}),
+        ]
+        found.sort(key=lambda row: (as_utc(row.occurred_at), row.id))
+        employees: set[str] = set()
+        for row in found:
+            if len(taken) + dead >= limit:
+                break
+            if row.employee_external_id in employees:  # never two of one person at once
+                continue
+            employees.add(row.employee_external_id)
+            try:
+                event = HRISEvent.model_validate(row.payload)
+            except ValidationError as error:
+                connection.execute(
+                    _BY_ID,
+                    {
+                        "receipt_id": row.id,
+                        "status": InboxStatus.dead,
+                        "finished_at": now,
+                        "last_error": (
+                            f"unreadable payload: {error.error_count()} validation errors"
+                        ),
+                    },
+                )
+                log.error("dead-lettered unreadable inbox row %s", row.id)
+                dead += 1
+                continue
+            attempts = row.attempts + 1
+            won = connection.execute(
+                _TAKE,
+                {
+                    "receipt_id": row.id,
+                    "was_status": row.status,
+                    "was_lease": row.lease_until,
+                    "claimed_by": worker_id,
+                    "lease_until": now + timedelta(seconds=lease_s),
+                    "attempts": attempts,
+                },
             )
-            .values(
-                status=InboxStatus.processing,
-                claimed_by=worker_id,
-                lease_until=now + timedelta(seconds=lease_s),
-                attempts=attempts,
-            )
-        )
-        if cast(CursorResult[Any], won).rowcount != 1:
-            return None
-        return Claim(
-            receipt_id=row.id,
-            worker_id=worker_id,
-            attempts=attempts,
-            event=event,
-        )
+            if won.rowcount == 1:
+                taken.append(
+                    Claim(receipt_id=row.id, worker_id=worker_id, attempts=attempts, event=event)
+                )
+    return taken, dead
+
+
+_HOLDER = (
+    core_select(_INBOX.c.status, _INBOX.c.claimed_by)
+    .where(_INBOX.c.id == bindparam("receipt_id"))
+    .with_for_update()
+)
+_NEWER_WAITING = core_select(_INBOX.c.id, _INBOX.c.occurred_at).where(
+    _INBOX.c.employee_external_id == bindparam("external_id"),
+    _INBOX.c.status == InboxStatus.awaiting_review,
+    _INBOX.c.id != bindparam("receipt_id"),
+)
+
+
+def _holding(holder: Row[Any, Any] | None, claim: Claim) -> None:
+    """Only the claim's holder may touch a row it is processing (``holder``: the row's
+    status and claimer, read under a row lock)."""
+    if (
+        holder is None
+        or holder.status != InboxStatus.processing
+        or holder.claimed_by != claim.worker_id
+    ):
+        raise LeaseLostError(f"{claim.receipt_id} is no longer held by {claim.worker_id}")
 
 
 def _held(session: Session, claim: Claim) -> InboxEvent:
@@ -160,25 +238,26 @@ def _held(session: Session, claim: Claim) -> InboxEvent:
 
 
 def renew_lease(engine: Engine, *, claim: Claim, lease_s: float) -> None:
-    with session_scope(engine) as session:
-        row = _held(session, claim)
-        row.lease_until = utcnow() + timedelta(seconds=lease_s)
+    with engine.begin() as connection:
+        _holding(connection.execute(_HOLDER, {"receipt_id": claim.receipt_id}).first(), claim)
+        connection.execute(
+            _BY_ID,
+            {"receipt_id": claim.receipt_id, "lease_until": utcnow() + timedelta(seconds=lease_s)},
+        )
 
 
 def newer_waiting_for_review(engine: Engine, *, claim: Claim) -> InboxEvent | None:
     """A later event of the same person parked for review, if any: it makes this one stale
     as surely as an applied one would (the newest snapshot is the one to decide on)."""
     occurred_at = as_utc(claim.event.occurred_at)
-    with Session(engine) as session:
-        rows = session.exec(
-            select(InboxEvent).where(
-                col(InboxEvent.employee_external_id) == claim.event.employee_external_id,
-                col(InboxEvent.status) == InboxStatus.awaiting_review,
-                col(InboxEvent.id) != claim.receipt_id,
-            )
+    with engine.connect() as connection:
+        rows = connection.execute(
+            _NEWER_WAITING,
+            {"external_id": claim.event.employee_external_id, "receipt_id": claim.receipt_id},
         ).all()
     later = [row for row in rows if as_utc(row.occurred_at) > occurred_at]
-    return max(later, key=lambda row: as_utc(row.occurred_at), default=None)
+    newest = max(later, key=lambda row: as_utc(row.occurred_at), default=None)
+    return None if newest is None else get(engine, receipt_id=newest.id)
 
 
 def complete(
@@ -197,13 +276,22 @@ def complete(
     report was applied meanwhile by another worker, the person is queued for a refresh.
     """
     with session_scope(engine) as session:
-        row = session.get(InboxEvent, claim.receipt_id, with_for_update=True)
-        if row is not None and row.status == status and row.claimed_by == claim.worker_id:
+        connection = session.connection()
+        holder = connection.execute(_HOLDER, {"receipt_id": claim.receipt_id}).first()
+        if holder is not None and holder.status == status and holder.claimed_by == claim.worker_id:
             return  # already recorded by an earlier try of this same run
-        row = _held(session, claim)
-        now = utcnow()
-        row.status, row.outcome, row.finished_at = status, outcome, now
-        row.lease_until, row.last_error = None, None
+        _holding(holder, claim)
+        connection.execute(
+            _BY_ID,
+            {
+                "receipt_id": claim.receipt_id,
+                "status": status.value,
+                "outcome": outcome,
+                "finished_at": utcnow(),
+                "lease_until": None,
+                "last_error": None,
+            },
+        )
         if status == InboxStatus.applied:
             lock_reporting_lines(session, claim=claim, employee=employee)
             advance_cursor(session, claim=claim, employee=employee)
@@ -211,11 +299,10 @@ def complete(
             if mapped_as_manager is not None and mapped_as_manager != has_active_reports(
                 session, external_id
             ):
-                session.flush()
                 enqueue_refresh(session, manager_external_id=external_id, cause=claim.receipt_id)
         if audit_entries:  # last: the chain lock is taken after every row lock
-            session.flush()
-            audit.append_many_in(session, entries=audit_entries)
+            session.flush()  # a manager refresh queued above
+            audit.extend_in(session, entries=audit_entries)
     EVENTS_PROCESSED.labels(outcome=status.value).inc()  # committed; a repeat returned early
 
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from sqlalchemy import Table, bindparam
+from sqlalchemy import select as core_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -144,10 +146,29 @@ def resolution_for(engine: Engine, *, receipt_id: str) -> Review | None:
         ).first()
 
 
+_REVIEWS: Table = Review.__table__  # type: ignore[attr-defined]
+_WAITING_AT = core_select(_REVIEWS.c.occurred_at).where(
+    _REVIEWS.c.subject == bindparam("subject"),
+    _REVIEWS.c.status == bindparam("status"),
+    _REVIEWS.c.receipt_id != bindparam("receipt_id"),
+)
+"""When the changes still waiting for a person were asked for; built once (each run asks)."""
+
+
 def supersede_pending(
     engine: Engine, *, subject: str, occurred_before: datetime, by_receipt: str
 ) -> list[str]:
-    """A newer event for the person replaces every change of theirs still waiting."""
+    """A newer event for the person replaces every change of theirs still waiting.
+
+    Every new run asks, and almost always nothing waits: a plain read answers that, and
+    only when something does wait is it re-read and closed in a write transaction."""
+    with engine.connect() as connection:
+        waiting_at = connection.execute(
+            _WAITING_AT,
+            {"subject": subject, "status": ReviewStatus.pending, "receipt_id": by_receipt},
+        ).scalars()
+        if all(as_utc(at) > as_utc(occurred_before) for at in waiting_at):
+            return []
     with session_scope(engine) as session:
         waiting = session.exec(
             select(Review).where(

@@ -191,3 +191,106 @@ def test_an_unreadable_row_is_dead_lettered_and_does_not_block_the_queue(engine:
     dead = inbox.get(engine, receipt_id=broken.id)
     assert dead is not None and dead.status == InboxStatus.dead
     assert dead.last_error is not None and "unreadable payload" in dead.last_error
+
+
+def test_a_batch_claim_takes_the_oldest_ready_event_of_each_employee_up_to_the_limit(
+    engine: Engine,
+) -> None:
+    busy, others = make_employee(), [make_employee() for _ in range(3)]
+    for hours in (2, 0, 1):  # one person's three events, delivered out of order
+        inbox.enqueue(engine, event=make_event(busy, occurred_at=T0 + timedelta(hours=hours)))
+    for n, person in enumerate(others):
+        inbox.enqueue(engine, event=make_event(person, occurred_at=T0 + timedelta(minutes=n + 1)))
+
+    first = inbox.claim_many(engine, worker_id="w1", lease_s=30, limit=3)
+    assert [c.event.employee_external_id for c in first] == [
+        busy.external_id,
+        others[0].external_id,
+        others[1].external_id,
+    ]
+    assert first[0].event.occurred_at == T0  # the oldest of that person's events
+    rest = inbox.claim_many(engine, worker_id="w2", lease_s=30, limit=10)
+    assert [c.event.employee_external_id for c in rest] == [others[2].external_id]
+    assert inbox.claim_many(engine, worker_id="w3", lease_s=30, limit=10) == []
+
+    inbox.complete(engine, claim=first[0], status=InboxStatus.applied, outcome={})
+    after = inbox.claim_many(engine, worker_id="w3", lease_s=30, limit=10)
+    assert [c.event.occurred_at for c in after] == [T0 + timedelta(hours=1)]
+
+
+def test_a_batch_claim_takes_over_an_expired_lease(engine: Engine) -> None:
+    person = make_employee()
+    inbox.enqueue(engine, event=make_event(person, occurred_at=T0))
+    inbox.enqueue(engine, event=make_event(person, occurred_at=T0 + timedelta(hours=1)))
+    inbox.enqueue(engine, event=make_event(occurred_at=T0 + timedelta(hours=2)))
+    (crashed,) = inbox.claim_many(engine, worker_id="crashed", lease_s=0.01, limit=1)
+    threading.Event().wait(0.05)
+
+    taken = inbox.claim_many(engine, worker_id="successor", lease_s=30, limit=10)
+    assert [c.receipt_id for c in taken][0] == crashed.receipt_id
+    assert taken[0].attempts == 2 and len(taken) == 2  # the person's later event still waits
+    with pytest.raises(LeaseLostError):
+        inbox.complete(engine, claim=crashed, status=InboxStatus.applied, outcome={})
+
+
+def test_a_batch_claim_dead_letters_unreadable_rows_and_still_fills_up(engine: Engine) -> None:
+    broken, _ = inbox.enqueue(engine, event=make_event(occurred_at=T0))
+    healthy = [
+        inbox.enqueue(engine, event=make_event(occurred_at=T0 + timedelta(hours=n + 1)))[0]
+        for n in range(2)
+    ]
+    with Session(engine) as session:
+        row = session.get(InboxEvent, broken.id)
+        assert row is not None
+        row.payload = {"erased": True}
+        session.add(row)
+        session.commit()
+    claims = inbox.claim_many(engine, worker_id="w1", lease_s=30, limit=2)
+    assert [c.receipt_id for c in claims] == [row.id for row in healthy]
+    dead = inbox.get(engine, receipt_id=broken.id)
+    assert dead is not None and dead.status == InboxStatus.dead
+
+
+def test_racing_batch_claimers_never_share_an_event_and_keep_each_persons_order(
+    engine: Engine,
+) -> None:
+    people = [make_employee() for _ in range(8)]
+    for n in range(5):
+        for person in people:
+            occurred_at = T0 + timedelta(minutes=5 - n)  # each person's events, newest first
+            inbox.enqueue(engine, event=make_event(person, occurred_at=occurred_at))
+    lock = threading.Lock()
+    claimed: list[str] = []
+    held: set[str] = set()  # the people some worker holds an event of right now
+    order: dict[str, list[datetime]] = {p.external_id: [] for p in people}
+    overlaps: list[str] = []
+
+    def work(worker: str) -> None:
+        while claims := inbox.claim_many(engine, worker_id=worker, lease_s=30, limit=3):
+            with lock:
+                for claim in claims:
+                    person = claim.event.employee_external_id
+                    if person in held:
+                        overlaps.append(person)
+                    held.add(person)
+                    claimed.append(claim.receipt_id)
+                    order[person].append(claim.event.occurred_at)
+            for claim in claims:
+                with lock:
+                    held.discard(claim.event.employee_external_id)
+                inbox.complete(engine, claim=claim, status=InboxStatus.applied, outcome={})
+
+    threads = [threading.Thread(target=work, args=(f"w{i}",)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(claimed) == 40 and len(set(claimed)) == 40
+    assert overlaps == []
+    assert all(times == sorted(times) for times in order.values())
+    assert inbox.status_counts(engine)["applied"] == 40
+
+
+def test_a_batch_claim_needs_a_positive_limit(engine: Engine) -> None:
+    with pytest.raises(ValueError):
+        inbox.claim_many(engine, worker_id="w1", lease_s=30, limit=0)
