@@ -94,6 +94,12 @@ class Settings(BaseSettings):
     )
     worker_poll_s: float = Field(0.2, gt=0, description="Idle wait between inbox polls.")
     worker_threads: int = Field(1, ge=1, description="Worker threads started by `serve`.")
+    worker_claim_batch: int = Field(
+        8,
+        ge=1,
+        description="Events a worker claims in one query (one per employee) and then runs "
+        "one by one, their leases kept alive meanwhile; 1 claims one event at a time.",
+    )
     worker_prefetch: int = Field(
         32,
         ge=0,

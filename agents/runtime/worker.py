@@ -14,9 +14,7 @@ import socket
 import threading
 import time
 import uuid
-from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -63,15 +61,12 @@ class Worker:
     def __post_init__(self) -> None:
         self.worker_id = self.worker_id or new_worker_id()
         self._prefetched: OrderedDict[str, None] = OrderedDict()
+        self._claimed: deque[Claim] = deque()  # claimed by this worker, not yet run
         self._unindexed = 0  # events run since this worker last indexed queued reasoning
 
     def run_once(self) -> bool:
         """Process at most one event; ``False`` when nothing was ready."""
-        claim = inbox.claim_next(
-            self.services.engine,
-            worker_id=self.worker_id,
-            lease_s=self.services.settings.worker_lease_s,
-        )
+        claim = self._next_claim()
         if claim is None:
             if self._unindexed:  # gone idle after work: what it queued is searchable now
                 self._index_reasoning()
@@ -79,8 +74,7 @@ class Worker:
         ids = run_context(
             receipt_id=claim.receipt_id, run_id=uuid.uuid4().hex, subject=self._subject(claim)
         )
-        lease = _renewer.holding(self.services.engine, claim, self.services.settings.worker_lease_s)
-        with ids, lease, RUN_DURATION.time():  # every log line of the run carries its ids
+        with ids, RUN_DURATION.time():  # every log line of the run carries its ids
             try:
                 self._prefetch(claim)
                 self._process(claim)
@@ -88,10 +82,34 @@ class Worker:
                 log.warning("lost the lease on %s; another worker owns it now", claim.receipt_id)
             except Exception as error:
                 self._fail(claim, error)
+            finally:
+                _renewer.release(claim)
         self._unindexed += 1
         if self._unindexed >= REASONING_BATCH:
             self._index_reasoning()
         return True
+
+    def _next_claim(self) -> Claim | None:
+        """The next of the events this worker holds, claiming a batch when it holds none.
+
+        Claiming several at once (``worker_claim_batch``, one per employee) pays the
+        claim's query once per batch. The lease of each claimed event is kept alive until
+        its turn comes and its run ends, so none returns to the queue while it waits here;
+        if the process dies, they come back when their leases run out, like the run that
+        was in flight.
+        """
+        if not self._claimed:
+            settings = self.services.settings
+            claims = inbox.claim_many(
+                self.services.engine,
+                worker_id=self.worker_id,
+                lease_s=settings.worker_lease_s,
+                limit=settings.worker_claim_batch,
+            )
+            for claim in claims:
+                _renewer.hold(self.services.engine, claim, settings.worker_lease_s)
+            self._claimed.extend(claims)
+        return self._claimed.popleft() if self._claimed else None
 
     def _index_reasoning(self) -> None:
         """Embed the decisions queued since the last batch (see `core.reasoning_backlog`);
@@ -106,7 +124,20 @@ class Worker:
         processed = 0
         while (max_events is None or processed < max_events) and self.run_once():
             processed += 1
+        self.release_claims()
         return processed
+
+    def release_claims(self) -> None:
+        """Give back the claimed events not run yet, for any worker to take at once."""
+        while self._claimed:
+            claim = self._claimed.popleft()
+            _renewer.release(claim)
+            try:
+                inbox.release(self.services.engine, claim=claim)
+            except LeaseLostError:
+                pass  # its lease ran out and another worker has it: nothing to give back
+            except Exception:  # it comes back when its lease runs out
+                log.warning("could not give back %s", claim.receipt_id, exc_info=True)
 
     def drain(self, *, timeout_s: float) -> int:
         """Work until no event is open, waiting out backoffs; for batch jobs and tests.
@@ -120,6 +151,7 @@ class Worker:
                 processed += 1
             else:
                 time.sleep(min(self.services.settings.worker_poll_s, 0.05))
+        self.release_claims()
         self._index_reasoning()
         return processed
 
@@ -134,6 +166,7 @@ class Worker:
                 busy = False
             if not busy:
                 stop.wait(self.services.settings.worker_poll_s)
+        self.release_claims()
         HEARTBEATS.forget(self.worker_id)
         log.info("worker %s stopped", self.worker_id)
 
@@ -231,27 +264,29 @@ class Worker:
 
         NER is most of the scrubbing cost and has a large cost per call (a note costs ~3.7
         ms alone, ~1.3 ms in a batch), so under a backlog (a bulk import, a reorganisation)
-        the worker analyses the next `worker_prefetch` records together, once per window,
-        and each run's own scrub step is a lookup. A hint only: another worker may take those
+        the worker analyses the next `worker_prefetch` records together (those it claimed,
+        then the next pending ones), once per window, and each run's own scrub step is a
+        lookup. A hint only: another worker may take those
         events, and what is cached is offsets and types, never text.
         """
         window = self.services.settings.worker_prefetch
         if window <= 1 or claim.receipt_id in self._prefetched:
             return
+        held = [(c.receipt_id, c.event.employee) for c in (claim, *self._claimed)]
         try:
-            upcoming = inbox.upcoming_records(self.services.engine, limit=window - 1)
-            own = [claim.event.employee] if claim.event.employee is not None else []
-            employees = [*own, *(employee for _, employee in upcoming)]
+            room = window - len(held)
+            upcoming = inbox.upcoming_records(self.services.engine, limit=room) if room > 0 else []
+            records = [(r, e) for r, e in held if e is not None] + upcoming
             names: dict[str, list[str]] = {}  # by manager: a team's records share one
-            for employee in employees:
+            for _, employee in records:
                 key = employee.manager_external_id or ""
                 if key not in names:
                     names[key] = inbox.manager_names(self.services.engine, employee)
-            self.services.pii.prepare([(e, names[e.manager_external_id or ""]) for e in employees])
+            self.services.pii.prepare([(e, names[e.manager_external_id or ""]) for _, e in records])
         except Exception:  # the run itself scrubs again; a failed hint costs nothing else
             log.warning("prefetch before %s failed", claim.receipt_id, exc_info=True)
             return
-        for receipt_id, _ in upcoming:
+        for receipt_id, _ in records:
             self._prefetched[receipt_id] = None
         while len(self._prefetched) > 4 * window:
             self._prefetched.popitem(last=False)
@@ -363,8 +398,7 @@ class _LeaseRenewer:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    @contextmanager
-    def holding(self, engine: Engine, claim: Claim, lease_s: float) -> Iterator[None]:
+    def hold(self, engine: Engine, claim: Claim, lease_s: float) -> None:
         key = id(claim)
         with self._lock:
             self._held[key] = (engine, claim, lease_s, time.monotonic() + lease_s / 3)
@@ -373,11 +407,10 @@ class _LeaseRenewer:
                     target=self._loop, daemon=True, name="lease-renewer"
                 )
                 self._thread.start()
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._held.pop(key, None)
+
+    def release(self, claim: Claim) -> None:
+        with self._lock:
+            self._held.pop(id(claim), None)
 
     def _loop(self) -> None:
         while True:

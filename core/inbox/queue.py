@@ -246,6 +246,23 @@ def renew_lease(engine: Engine, *, claim: Claim, lease_s: float) -> None:
         )
 
 
+def release(engine: Engine, *, claim: Claim) -> None:
+    """Give back an event claimed but never run (a worker stopping with a batch in hand):
+    pending again at once, its attempt not counted, instead of waiting out its lease."""
+    with engine.begin() as connection:
+        _holding(connection.execute(_HOLDER, {"receipt_id": claim.receipt_id}).first(), claim)
+        connection.execute(
+            _BY_ID,
+            {
+                "receipt_id": claim.receipt_id,
+                "status": InboxStatus.pending,
+                "claimed_by": None,
+                "lease_until": None,
+                "attempts": claim.attempts - 1,
+            },
+        )
+
+
 def newer_waiting_for_review(engine: Engine, *, claim: Claim) -> InboxEvent | None:
     """A later event of the same person parked for review, if any: it makes this one stale
     as surely as an applied one would (the newest snapshot is the one to decide on)."""

@@ -295,3 +295,48 @@ def test_a_backlog_is_scrubbed_in_one_ner_batch_ahead_of_its_runs(
     assert len(batches) == 1 and batches[0] >= len(people)  # each department, + the site
     for person in people:
         assert harness.groups_of(person.external_id) == harness.expected_groups(person)
+
+
+def test_a_worker_gives_back_the_claimed_events_it_did_not_run(harness: Harness) -> None:
+    """It claims a batch (one event per person) and runs them one by one; stopping early,
+    it returns the rest to the queue at once, their attempts not counted."""
+    people = [make_employee() for _ in range(5)]
+    receipts = [
+        harness.enqueue(make_event(p, occurred_at=T0 + timedelta(minutes=i)))
+        for i, p in enumerate(people)
+    ]
+    assert harness.worker.run_until_idle(max_events=2) == 2
+    rows = [inbox.get(harness.engine, receipt_id=r) for r in receipts]
+    assert [row.status for row in rows if row] == [InboxStatus.applied] * 2 + [
+        InboxStatus.pending
+    ] * 3
+    assert all(row.attempts == 0 and row.claimed_by is None for row in rows[2:] if row)
+    harness.drain()
+    for receipt, person in zip(receipts, people, strict=True):
+        row = inbox.get(harness.engine, receipt_id=receipt)
+        assert row is not None and row.status == InboxStatus.applied and row.attempts == 1
+        assert harness.groups_of(person.external_id) == harness.expected_groups(person)
+
+
+def test_the_leases_of_claimed_events_waiting_their_turn_are_kept_alive(
+    database_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    """While a slow LMS makes one run outlast the lease, the events claimed with it keep
+    theirs: no other worker can take them meanwhile."""
+    people = [make_employee() for _ in range(3)]
+    rig = sandbox_and_settings(database_url=database_url, var_dir=tmp_path, worker_lease_s=0.6)
+    with rig as (sandbox, settings), open_workers(settings, engine, count=1) as (worker,):
+        for i, person in enumerate(people):
+            inbox.enqueue(engine, event=make_event(person, occurred_at=T0 + timedelta(minutes=i)))
+        slow = httpx.put(f"{sandbox.root_url}/_sandbox/latency", json={"seconds": 0.4})
+        slow.raise_for_status()
+        started = time.monotonic()
+        assert worker.run_once()
+        assert time.monotonic() - started > 0.6  # the run outlasted the lease
+        assert inbox.claim_many(engine, worker_id="another", lease_s=5, limit=8) == []
+        waiting = [row for row in inbox.list_by_status(engine, status=InboxStatus.processing)]
+        assert len(waiting) == 2 and all(row.claimed_by == worker.worker_id for row in waiting)
+        httpx.put(f"{sandbox.root_url}/_sandbox/latency", json={"seconds": 0}).raise_for_status()
+        worker.drain(timeout_s=30)
+    counts = inbox.status_counts(engine)
+    assert counts["applied"] == 3 and counts["processing"] == 0 and counts["pending"] == 0
