@@ -3,7 +3,8 @@
 Failure policy: transient trouble (LMS or HRIS unreachable, rate limits, unexpected bugs)
 is retried with backoff up to `worker_max_attempts`; a permanent refusal (the LMS rejects
 the payload, the HRIS has no such person) dead-letters at once with the reason. A graph
-interrupted by a crash is resumed from its last checkpoint, never started over.
+interrupted by a crash is resumed from its last checkpoint (one is saved before the LMS
+is written), never written twice.
 """
 
 from __future__ import annotations
@@ -230,8 +231,8 @@ class Worker:
 
         A crash before the first save starts the event over (its steps only read and
         decide); one during `apply` resumes at `apply`, which re-reads the LMS and writes
-        only what is missing. Per-step checkpoints cost ~2 ms a step on SQLite, about a
-        quarter of an event's time, for no guarantee these two do not give.
+        only what is missing. Per-step checkpoints were ten writes of the whole state an
+        event, for no guarantee these two do not give.
         """
         values: dict[str, Any] = self.graph.invoke(
             payload, config, context=context, durability="exit", interrupt_before=["apply"]
@@ -266,8 +267,8 @@ class Worker:
         ms alone, ~1.3 ms in a batch), so under a backlog (a bulk import, a reorganisation)
         the worker analyses the next `worker_prefetch` records together (those it claimed,
         then the next pending ones), once per window, and each run's own scrub step is a
-        lookup. A hint only: another worker may take those
-        events, and what is cached is offsets and types, never text.
+        lookup. A hint only: another worker may take the pending ones, and what is cached
+        is offsets and types, never text.
         """
         window = self.services.settings.worker_prefetch
         if window <= 1 or claim.receipt_id in self._prefetched:
