@@ -140,9 +140,9 @@ def claim_many(engine: Engine, *, worker_id: str, lease_s: float, limit: int) ->
             engine, worker_id=worker_id, lease_s=lease_s, limit=limit - len(claims)
         )
         claims.extend(taken)
-        EVENTS_PROCESSED.labels(outcome="dead").inc(dead)
         if not dead:
             break
+        EVENTS_PROCESSED.labels(outcome="dead").inc(dead)
     return claims
 
 
