@@ -79,8 +79,8 @@ CRAFTED = [
     "ada\x00@example.com",
     "ada\n@example.com",
     "ada@exam\u200bple.com",
-    "ａｄａ@example.com",
-    "ada@ｅxample.com",
+    "\uff41\uff44\uff41@example.com",  # fullwidth letters
+    "ada@\uff45xample.com",
     "l" * 64 + "@example.com",
     "l" * 65 + "@example.com",
     "ada@" + "d" * 63 + ".com",
@@ -119,7 +119,7 @@ def test_random_addresses_agree() -> None:
 
     decided = 0
     for _ in range(6000):
-        local = text("aAzZ09._-+'", "@!#~ ü\u200b[]\"<>\x00", 12)
+        local = text("aAzZ09._-+'", '@!#~ ü\u200b[]"<>\x00', 12)
         labels = [text("abcXYZ019-", "_.ü@ ", 8) for _ in range(rng.randint(1, 4))]
         labels.append(rng.choice(["com", "org", "local", "test", "arpa", "c", "c0", "COM"]))
         value = f"{local}@{'.'.join(labels)}"
@@ -129,9 +129,8 @@ def test_random_addresses_agree() -> None:
 
 
 def test_a_changed_special_use_list_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(
-        email_validator, "SPECIAL_USE_DOMAIN_NAMES", [*email_validator.SPECIAL_USE_DOMAIN_NAMES, "corp"]
-    )
+    special = [*email_validator.SPECIAL_USE_DOMAIN_NAMES, "corp"]
+    monkeypatch.setattr(email_validator, "SPECIAL_USE_DOMAIN_NAMES", special)
     assert outcome(Fast, "ada@mail.corp") == outcome(Slow, "ada@mail.corp")
     assert outcome(Fast, "ada@mail.corp")[0] == "refused"
 
