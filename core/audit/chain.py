@@ -96,9 +96,7 @@ def append_many_in(session: Session, *, entries: Sequence[AuditEntryCreate]) -> 
     return rows
 
 
-def extend_in(
-    transaction: Session | Connection, *, entries: Sequence[AuditEntryCreate]
-) -> None:
+def extend_in(transaction: Session | Connection, *, entries: Sequence[AuditEntryCreate]) -> None:
     """``append_many_in`` for a hot path that needs no rows back (webhook intake): one
     multi-row INSERT, no ORM object per entry; the same entries, hashes and lock. Takes a
     Core connection too (in a transaction), which spares the ORM's per-statement work."""
