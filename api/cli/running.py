@@ -3,7 +3,6 @@ demo that runs them all on a simulated HRIS stream."""
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -23,17 +22,13 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 
-MAX_DEFAULT_API_WORKERS = 4
-"""The default is one API process per core, up to this many (each holds its own copy of
-the app, about 230 MB)."""
-
-
-def default_api_workers() -> int:
-    """One API process per core (at most ``MAX_DEFAULT_API_WORKERS``): a process verifies
-    deliveries on one core at a time (the GIL), so a single one left every other core to
-    the database and the load. On SQLite the processes' inbox writers take turns at the
-    write lock (``core.inbox.write_turn``)."""
-    return max(1, min(os.cpu_count() or 1, MAX_DEFAULT_API_WORKERS))
+API_WORKERS = 1
+"""API processes `serve` starts by default. One, as measured on the project's 2-core machine
+(README *Performance*): a second process had each inbox writer commit half the batch, so a
+delivery cost 1.7x the CPU (3.0-3.5 ms against 1.9-2.0), which ate what the second core
+gave; SQLite answered 280-360/s with one process against 171-244/s with two, PostgreSQL
+the same with either. With more cores, or a cheaper delivery, try ``--api-workers``; on
+SQLite the processes' writers take turns at the write lock (``core.inbox.write_turn``)."""
 
 
 def serve(
@@ -48,14 +43,13 @@ def serve(
         ),
     ] = None,
     api_workers: Annotated[
-        int | None,
+        int,
         typer.Option(
             min=1,
-            help="API processes (uvicorn workers) sharing the port (default: one per core, "
-            f"at most {MAX_DEFAULT_API_WORKERS}); with more than one, the inbox workers run "
-            "in this process beside them.",
+            help="API processes (uvicorn workers) sharing the port; with more than one, the "
+            "inbox workers run in this process beside them.",
         ),
-    ] = None,
+    ] = API_WORKERS,
     access_log: Annotated[
         bool, typer.Option(help="Log every HTTP request (uvicorn's access log).")
     ] = False,
@@ -64,7 +58,6 @@ def serve(
     settings = get_settings()
     configure_logging(settings)
     count = settings.worker_threads if workers is None else workers
-    api_workers = default_api_workers() if api_workers is None else api_workers
     announce_database(settings)
     err_console.print(
         f"serve: API on http://{host}:{port} in {api_workers} "
