@@ -19,6 +19,7 @@ from api.request_text import refuse_nul_characters
 from api.routes import admin, employees, health, reviews, webhooks
 from api.routes import audit as audit_routes
 from api.ui import install_ui
+from api.webhook_lane import WebhookLane
 from core.db import make_engine
 from core.migrations import open_schema
 from core.settings import Settings, get_settings
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, *, workers: int = 0) -> FastAPI
         dependencies=[Depends(refuse_nul_characters)],
     )
     install_problem_handlers(app)
+    app.add_middleware(WebhookLane)  # deliveries skip FastAPI's routing: api.webhook_lane
     app.include_router(webhooks.router)
     app.include_router(admin.router)
     app.include_router(employees.router)

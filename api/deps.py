@@ -23,9 +23,14 @@ from tools.hris.intake import WebhookIntake
 from vectorstore.reasoning import ReasoningLog
 
 
-async def _services(request: Request) -> Services:
+def services_of(request: Request) -> Services:
+    """The app's one ``Services`` (for ``api.webhook_lane``, which runs before routing)."""
     services: Services = request.app.state.services
     return services
+
+
+async def _services(request: Request) -> Services:
+    return services_of(request)
 
 
 ServicesDep = Annotated[Services, Depends(_services)]

@@ -78,6 +78,11 @@ def problem_response(
     )
 
 
+def intake_problem(error: IntakeError) -> JSONResponse:
+    """A refused webhook delivery (``tools.hris.errors``) as its problem document."""
+    return problem_response(error.status, error.title, error.detail, error.errors)
+
+
 def _field_path(loc: tuple[Any, ...]) -> str:
     path = ".".join(str(part) for part in loc if part not in ("body", "query", "path"))
     return path or ("body" if loc[:1] == ("body",) else "request")
@@ -121,7 +126,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(IntakeError)
     async def _intake(_request: Request, error: IntakeError) -> JSONResponse:
-        return problem_response(error.status, error.title, error.detail, error.errors)
+        return intake_problem(error)
 
     @app.exception_handler(ApiError)
     async def _api(_request: Request, error: ApiError) -> JSONResponse:

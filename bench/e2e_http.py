@@ -219,9 +219,7 @@ def _table(results: Sequence[Result]) -> Table:
             f"{r.load[0]:.1f} / {r.load[1]:.1f}",
             f"{r.machine_cpu:.0%}",
             "\n".join(f"{name} {mib:.0f}" for name, mib in r.rss_mib.items()),
-            "\n".join(
-                f"{name} {1000 * s / max(1, r.events):.0f}" for name, s in r.cpu_s.items()
-            ),
+            "\n".join(f"{name} {1000 * s / max(1, r.events):.0f}" for name, s in r.cpu_s.items()),
         )
     return table
 

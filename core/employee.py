@@ -14,10 +14,11 @@ from pydantic import (
     AwareDatetime,
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     StringConstraints,
 )
+
+from core.email_address import EmailAddress
 
 
 class EmploymentStatus(StrEnum):
@@ -46,7 +47,7 @@ class Employee(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     external_id: str = Field(min_length=1, max_length=128, description="HRIS worker id.")
-    email: EmailStr
+    email: EmailAddress
     given_name: str = Field(min_length=1, max_length=200)
     family_name: str = Field(min_length=1, max_length=200)
     preferred_name: str | None = Field(None, max_length=200)

@@ -23,7 +23,12 @@ if TYPE_CHECKING:
 
 
 API_WORKERS = 1
-"""API processes `serve` starts by default (see the README's "Intake over HTTP")."""
+"""API processes `serve` starts by default. One, as measured on the project's 2-core machine
+(README *Performance*): a second process had each inbox writer commit half the batch, so a
+delivery cost 1.7x the CPU (3.0-3.5 ms against 1.9-2.0), which ate what the second core
+gave; SQLite answered 280-360/s with one process against 171-244/s with two, PostgreSQL
+the same with either. With more cores, or a cheaper delivery, try ``--api-workers``; on
+SQLite the processes' writers take turns at the write lock (``core.inbox.write_turn``)."""
 
 
 def serve(

@@ -2,7 +2,11 @@
 
 Verifying runs on the event loop (CPU only); storing goes to the process's inbox writer
 (group commit, ``core.inbox.group_commit``), so the loop never blocks on the database and
-deliveries arriving together share one commit. The answer waits for that commit."""
+deliveries arriving together share one commit. The answer waits for that commit.
+
+Most deliveries reach ``answer_delivery`` through ``api.webhook_lane`` (the same answer
+without FastAPI's per-request machinery); the route below documents the endpoint and
+answers what the lane hands on."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from api.deps import IntakeDep
 from api.problems import Problem
 from core.db import utcnow
 from tools.hris.errors import IntakeError
+from tools.hris.intake import WebhookIntake
 from tools.hris.sources import SOURCE_NAMES
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
@@ -47,6 +52,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
 @router.post(
     "/{source}",
     status_code=status.HTTP_202_ACCEPTED,
+    response_model=WebhookReceipt,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -76,18 +82,27 @@ async def receive_webhook(
         ),
     ],
     request: Request,
-    response: Response,
     intake: IntakeDep,
-) -> WebhookReceipt:
+) -> Response:
+    return await answer_delivery(intake, source, request)
+
+
+async def answer_delivery(intake: WebhookIntake, source: str, request: Request) -> Response:
+    """Read, verify and store one delivery; the receipt as a response (202 new, 200 a
+    duplicate), or ``IntakeError`` for the problem handler. The one body of the endpoint,
+    whichever way the request came (the route above or ``api.webhook_lane``)."""
     body = await _read_body(request, intake.max_body_bytes)
     receipt = await intake.receive(
         source_name=source, body=body, headers=request.headers, now=utcnow()
     )
-    if receipt.duplicate:
-        response.status_code = status.HTTP_200_OK
-    return WebhookReceipt(
+    answer = WebhookReceipt(
         receipt_id=receipt.receipt_id,
         source=receipt.source,
         event_id=receipt.event_id,
         status="duplicate" if receipt.duplicate else "accepted",
+    )
+    return Response(
+        answer.model_dump_json(),
+        status_code=status.HTTP_200_OK if receipt.duplicate else status.HTTP_202_ACCEPTED,
+        media_type="application/json",
     )

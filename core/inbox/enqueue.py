@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Table
+from sqlalchemy import Insert, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlalchemy.engine import Connection, Engine
+from sqlmodel import Session
 
 from core import audit
 from core.audit import AuditEntryCreate
-from core.db import as_utc, session_scope, utcnow
+from core.db import as_utc, utcnow
 from core.employee import HRISEvent
 from core.inbox.models import InboxEvent, InboxStatus, new_receipt_id
 
@@ -65,25 +65,27 @@ def enqueue_many(engine: Engine, arrivals: Sequence[Arrival]) -> list[Stored]:
     for arrival in arrivals:
         firsts.setdefault((arrival.event.source, arrival.event.event_id), arrival)
     now = utcnow()
-    with session_scope(engine) as session:
+    # a Core connection, not an ORM session: nothing here needs objects back, and the
+    # session's per-statement work was a fifth of what a batch cost
+    with engine.begin() as connection:
         # in key order: two writers inserting the same events lock them in the same order
         # (PostgreSQL would otherwise deadlock two batches that share events)
         rows = [_row_values(firsts[key], now) for key in sorted(firsts)]
-        inserted = _insert_new(session, rows)
+        inserted = _insert_new(connection, rows)
         entries = [
             a.audit_entry
             for a in firsts.values()
             if a.receipt_id in inserted and a.audit_entry is not None
         ]
         if entries:
-            audit.extend_in(session, entries=entries)
+            audit.extend_in(connection, entries=entries)
         known = {
             key: arrival.receipt_id
             for key, arrival in firsts.items()
             if arrival.receipt_id in inserted
         }
         earlier = [key for key in firsts if key not in known]
-        known.update(_existing_receipts(session, earlier))
+        known.update(_existing_receipts(connection, earlier))
     return [
         Stored(
             receipt_id=(receipt_id := known[(a.event.source, a.event.event_id)]),
@@ -135,7 +137,7 @@ def _row_values(arrival: Arrival, now: datetime) -> dict[str, Any]:
     }
 
 
-def _insert_new(session: Session, rows: list[dict[str, Any]]) -> set[str]:
+def _insert_new(connection: Connection, rows: list[dict[str, Any]]) -> set[str]:
     """Insert the rows whose (source, event_id) is not taken; answer the ids inserted.
 
     ``ON CONFLICT DO NOTHING`` instead of catching the IntegrityError: one conflict must not
@@ -143,7 +145,7 @@ def _insert_new(session: Session, rows: list[dict[str, Any]]) -> set[str]:
     commit or roll back, so the loser sees the winner's row afterwards.
     """
     statement: Insert
-    if session.get_bind().dialect.name == "postgresql":
+    if connection.dialect.name == "postgresql":
         statement = postgresql.insert(INBOX_TABLE).on_conflict_do_nothing(
             index_elements=["source", "event_id"]
         )
@@ -154,18 +156,20 @@ def _insert_new(session: Session, rows: list[dict[str, Any]]) -> set[str]:
     # a list of parameter sets, not .values(rows): SQLAlchemy batches it into multi-row
     # INSERTs ("insertmanyvalues") from one cached compilation instead of compiling a new
     # statement for every batch size
-    result = session.execute(statement.returning(INBOX_TABLE.c.id), rows)
+    result = connection.execute(statement.returning(INBOX_TABLE.c.id), rows)
     return set(result.scalars())
 
 
-def _existing_receipts(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+def _existing_receipts(
+    connection: Connection, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
     """The receipts of events stored by an earlier commit."""
     found: dict[tuple[str, str], str] = {}
     for source in {source for source, _ in keys}:
         event_ids = [event_id for s, event_id in keys if s == source]
-        rows = session.exec(
-            select(InboxEvent.id, InboxEvent.event_id).where(
-                InboxEvent.source == source, col(InboxEvent.event_id).in_(event_ids)
+        rows = connection.execute(
+            select(INBOX_TABLE.c.id, INBOX_TABLE.c.event_id).where(
+                INBOX_TABLE.c.source == source, INBOX_TABLE.c.event_id.in_(event_ids)
             )
         )
         found.update({(source, event_id): receipt_id for receipt_id, event_id in rows})

@@ -29,6 +29,7 @@ from queue import Empty, SimpleQueue
 from sqlalchemy.engine import Engine
 
 from core.inbox.enqueue import Arrival, Stored, enqueue_many
+from core.inbox.write_turn import WriteTurn
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class InboxWriter:
         self._queue: SimpleQueue[_Pending | None] = SimpleQueue()
         self._lock = threading.Lock()
         self._closed = False
+        self._turn = WriteTurn(engine)  # writers of several processes: core.inbox.write_turn
         self._thread = threading.Thread(target=self._run, name="inbox-writer", daemon=True)
         self._thread.start()
 
@@ -77,6 +79,7 @@ class InboxWriter:
             self._closed = True
             self._queue.put(None)
         self._thread.join()
+        self._turn.close()
 
     def _run(self) -> None:
         closing = False
@@ -103,7 +106,8 @@ class InboxWriter:
             return
         started = time.perf_counter()
         try:
-            stored = enqueue_many(self._engine, [arrival for arrival, _ in live])
+            with self._turn:
+                stored = enqueue_many(self._engine, [arrival for arrival, _ in live])
         except Exception as error:
             log.exception("inbox batch of %d deliveries failed and was rolled back", len(live))
             for _, future in live:
