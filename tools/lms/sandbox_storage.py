@@ -39,6 +39,7 @@ from scim2_models.path import CompareOperator, Comparison
 from scim2_server.memory import InMemoryStorage, _equality
 from scim2_server.utils import parametrize
 
+from tools.lms.sandbox_dumps import UserDumps
 from tools.lms.sandbox_workforce import PreloadedPerson
 
 GROUP = "Group"
@@ -154,6 +155,8 @@ class SandboxStorage(InMemoryStorage):
         self._membership_model: type[BaseModel] | None = None
         # One validated ``groups`` entry per (group, display name), copied into each answer.
         self._memberships: dict[tuple[str, str | None], BaseModel] = {}
+        # The users' JSON as searches answer them; a membership change carries it over.
+        self.user_dumps = UserDumps()
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -371,6 +374,8 @@ class SandboxStorage(InMemoryStorage):
             update={"version": self.next_version(), "last_modified": self.clock()}
         )
         self._resources[name][resource_id] = stored.model_copy(update={"meta": meta})
+        if name == USER:
+            self.user_dumps.retag(resource_id, stored.meta.version, meta)
 
     # --- preload -------------------------------------------------------------------------
 
