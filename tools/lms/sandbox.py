@@ -484,8 +484,9 @@ class SandboxServer:
         host: str = "127.0.0.1",
         port: int = 0,
         preload: int = 0,
+        fast_lane: bool = True,
     ) -> None:
-        self.app = build_sandbox_app(catalog, token, preload=preload)
+        self.app = build_sandbox_app(catalog, token, preload=preload, fast_lane=fast_lane)
         self._froze_objects = preload > 0
         self._host = host
         self._port = port

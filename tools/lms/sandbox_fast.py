@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from collections import Counter
 from http import HTTPStatus
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
@@ -72,6 +74,9 @@ class FastLane:
         self.storage = storage
         self.bearer_tokens = bearer_tokens
         self.dumps = storage.user_dumps
+        # Requests answered here, by kind: tests check the lane serves what it should.
+        self.answered: Counter[str] = Counter()
+        self._answered_lock = threading.Lock()
         self._user_type = service.get_resource_type(USER)
         self._group_type = service.get_resource_type(GROUP)
         user_model = service.get_model(self._user_type)
@@ -102,17 +107,23 @@ class FastLane:
         if environ.get("HTTP_IF_MATCH") is not None or environ.get("HTTP_IF_NONE_MATCH"):
             return None
         relative = path.removeprefix("/v2")
+        answer: FastAnswer | None = None
         if method == "GET" and relative == "/Users":
-            return self._search_user(environ)
-        if method not in ("PATCH", "POST") or environ.get("QUERY_STRING"):
-            return None
-        if not is_json_media_type(environ.get("CONTENT_TYPE")):
-            return None
-        if method == "POST" and relative == "/Bulk":
-            return self._bulk(environ, self._read(environ) if body is None else body)
-        if method == "PATCH" and (match := _GROUP_PATH.fullmatch(relative)):
-            return self._patch_group(environ, match.group(1), self._read(environ))
-        return None
+            answer = self._search_user(environ)
+        elif (
+            method in ("PATCH", "POST")
+            and not environ.get("QUERY_STRING")
+            and is_json_media_type(environ.get("CONTENT_TYPE"))
+        ):
+            if method == "POST" and relative == "/Bulk":
+                answer = self._bulk(environ, self._read(environ) if body is None else body)
+            elif method == "PATCH" and (match := _GROUP_PATH.fullmatch(relative)):
+                answer = self._patch_group(environ, match.group(1), self._read(environ))
+        if answer is not None:
+            kind = f"{method} {relative if relative in ('/Users', '/Bulk') else '/Groups/{id}'}"
+            with self._answered_lock:
+                self.answered[kind] += 1
+        return answer
 
     # --- requests ------------------------------------------------------------------------
 
