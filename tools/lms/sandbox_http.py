@@ -170,25 +170,35 @@ class KeepAliveHandler(WSGIRequestHandler):
         return True
 
     def _read_headers(self) -> RequestHeaders | None:
+        """The header block up to its blank line. As with ``email.parser``, a line that is
+        not a field ends the fields (it and the lines after it are dropped), and a folded
+        line continues the field before it."""
         fields: list[tuple[str, str]] = []
+        ended = False
+        lines = 0
         while True:
             line = self.rfile.readline(MAX_REQUEST_LINE + 1)
+            lines += 1
             if len(line) > MAX_REQUEST_LINE:
                 self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Line too long")
                 return None
             if line in (b"\r\n", b"\n", b""):
                 return RequestHeaders(fields)
-            if len(fields) >= MAX_HEADERS:
+            if lines > MAX_HEADERS:
                 self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Too many headers")
                 return None
             text = str(line, "iso-8859-1")
+            if ended:
+                continue
             if text[0] in " \t" and fields:  # an obsolete folded continuation
                 name, value = fields[-1]
                 fields[-1] = (name, f"{value} {text.strip()}")
                 continue
             name, colon, value = text.partition(":")
-            if colon:
-                fields.append((name.strip(), value.strip()))
+            if colon and name and not any(c in name for c in " \t"):
+                fields.append((name, value.strip()))
+            else:
+                ended = True
 
     def _handle_one(self) -> None:
         try:
