@@ -294,7 +294,7 @@ class SandboxStorage(InMemoryStorage):
             self._check_uniqueness(created, values)
             self._store(created, values)
             if members is not None:
-                self._replace_members(cast(str, created.id), members)
+                self._replace_members(created.id, members)
             return self.complete(created, None)
 
     def update(
