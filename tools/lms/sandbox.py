@@ -6,9 +6,12 @@ speaks, at a customer's size.
 It holds 100,000 users with full group memberships and still answers each request the
 provisioning client sends in a few milliseconds: members live in an index beside the groups
 (``sandbox_storage``), member PATCHes touch only that index (``sandbox_handler``), and the
-server keeps connections alive over HTTP/1.1 (``sandbox_http``). Users are answered with
-their ``groups`` (RFC 7643 §4.1.2), and ``/ServiceProviderConfig`` advertises bulk (RFC 7644
-§3.7: ``maxOperations`` 1000, ``maxPayloadSize`` 1 MiB).
+server keeps connections alive over HTTP/1.1 (``sandbox_http``). The requests a provisioning
+event makes (lookup by externalId, member PATCHes, their POST /Bulk) are answered by a fast
+lane (``sandbox_fast``) with exactly the generic path's answers for a fraction of its CPU, so
+the sandbox costs a few milliseconds of CPU per event beside the service it stands in for.
+Users are answered with their ``groups`` (RFC 7643 §4.1.2), and ``/ServiceProviderConfig``
+advertises bulk (RFC 7644 §3.7: ``maxOperations`` 1000, ``maxPayloadSize`` 1 MiB).
 
 Sandbox-only endpoints live under ``/_sandbox/`` (outside ``/v2``, so no SCIM client can
 reach them by accident):
@@ -52,6 +55,7 @@ from scim2_server.utils import (
 )
 
 from core.catalog import Catalog
+from tools.lms.sandbox_fast import FastLane
 from tools.lms.sandbox_handler import SandboxHandler
 from tools.lms.sandbox_http import KeepAliveWSGIServer, make_keep_alive_server
 from tools.lms.sandbox_service import SandboxService
@@ -248,9 +252,12 @@ class SandboxApp:
     """WSGI middleware: serves ``/_sandbox/*`` itself, injects faults into ``/v2`` requests
     and records what the SCIM application answered."""
 
-    def __init__(self, scim_app: WSGIApplication, storage: SandboxStorage) -> None:
+    def __init__(
+        self, scim_app: WSGIApplication, storage: SandboxStorage, fast_lane: FastLane | None = None
+    ) -> None:
         self.scim_app = scim_app
         self.storage = storage
+        self.fast_lane = fast_lane  # None: every request takes scim2-server's generic path
         self.requests = RequestLog()
         self.faults = FaultQueue()
         self.latency_s = 0.0  # a slow LMS, so crash tests can kill a worker mid-run
@@ -267,11 +274,19 @@ class SandboxApp:
             time.sleep(self.latency_s)
         template = path_template(path)
         bulk = method == "POST" and template == "/Bulk"
-        asked = _bulk_operations(environ) if bulk else ()
+        raw, asked = _bulk_operations(environ) if bulk else (None, ())
         fault = self.faults.take(method, template)
         if fault is not None:
             self.requests.record(method, path, fault.status, faulted=True, operations=asked)
             return self._fault_response(fault, start_response)
+
+        fast = self.fast_lane.answer(environ, method, path, raw) if self.fast_lane else None
+        if fast is not None:
+            status, headers, payload = fast
+            start_response(f"{status} {HTTPStatus(status).phrase}", headers)
+            outcomes = _bulk_outcomes(asked, payload) if bulk else ()
+            self.requests.record(method, path, status, faulted=False, operations=outcomes)
+            return [payload]
 
         seen: list[int] = []
 
@@ -339,15 +354,15 @@ class SandboxApp:
         return _json_response(start_response, 404, {"detail": f"no sandbox endpoint {path}"})
 
 
-def _bulk_operations(environ: WSGIEnvironment) -> tuple[RecordedOperation, ...]:
-    """The operations a bulk request asks for, read from its body (put back for the
+def _bulk_operations(environ: WSGIEnvironment) -> tuple[bytes, tuple[RecordedOperation, ...]]:
+    """A bulk request's body and the operations it asks for (the body is put back for the
     SCIM application); an unreadable body lists none and is the application's to refuse."""
     length = int(environ.get("CONTENT_LENGTH") or 0)
     raw = environ["wsgi.input"].read(length) if length else b""
     environ["wsgi.input"] = BytesIO(raw)
     try:
         operations = json.loads(raw).get("Operations") or []
-        return tuple(
+        return raw, tuple(
             RecordedOperation(
                 str(op.get("method", "")).upper(), path_template(str(op.get("path", ""))), None
             )
@@ -355,7 +370,7 @@ def _bulk_operations(environ: WSGIEnvironment) -> tuple[RecordedOperation, ...]:
             if isinstance(op, dict)
         )
     except (ValueError, AttributeError):
-        return ()
+        return raw, ()
 
 
 def _bulk_outcomes(
@@ -375,11 +390,16 @@ def _bulk_outcomes(
     )
 
 
-def build_sandbox_app(catalog: Catalog, token: str | None, *, preload: int = 0) -> SandboxApp:
+def build_sandbox_app(
+    catalog: Catalog, token: str | None, *, preload: int = 0, fast_lane: bool = True
+) -> SandboxApp:
     """A fresh in-memory LMS holding one group per catalog entry, and ``preload`` users
     placed in them by the catalog's rules (``sandbox_workforce``).
 
     Without ``token`` every request is accepted, as the demo needs no credentials.
+    Without ``fast_lane`` every request takes scim2-server's generic path (``sandbox_fast``
+    answers the provisioning client's hot requests the same way, for less CPU); tests
+    compare the two.
     """
     config = load_default_service_provider_config()
     if token is not None:
@@ -391,8 +411,12 @@ def build_sandbox_app(catalog: Catalog, token: str | None, *, preload: int = 0) 
         load_default_schemas().values(), load_default_resource_types().values(), config=config
     )
     # One process serves every cursor the sandbox issues, so a throwaway secret is enough.
-    service = SandboxService(provider, secret=secrets.token_urlsafe(32))
     storage = SandboxStorage()
+    service = SandboxService(
+        provider,
+        secret=secrets.token_urlsafe(32),
+        user_dumps=storage.user_dumps if fast_lane else None,
+    )
     group_type = service.get_resource_type("Group")
     group_model = service.get_model(group_type)
     for group in catalog.groups:
@@ -416,7 +440,8 @@ def build_sandbox_app(catalog: Catalog, token: str | None, *, preload: int = 0) 
         storage, provider, service=service, bearer_tokens=[token] if token else []
     )
     scim_app.handler = SandboxHandler(service, storage)
-    return SandboxApp(scim_app, storage)
+    fast = FastLane(service, storage, scim_app.bearer_tokens) if fast_lane else None
+    return SandboxApp(scim_app, storage, fast)
 
 
 def _make_server(host: str, port: int, app: SandboxApp) -> KeepAliveWSGIServer:
@@ -462,8 +487,9 @@ class SandboxServer:
         host: str = "127.0.0.1",
         port: int = 0,
         preload: int = 0,
+        fast_lane: bool = True,
     ) -> None:
-        self.app = build_sandbox_app(catalog, token, preload=preload)
+        self.app = build_sandbox_app(catalog, token, preload=preload, fast_lane=fast_lane)
         self._froze_objects = preload > 0
         self._host = host
         self._port = port

@@ -25,6 +25,8 @@ from scim2_server.routing import Operation
 from tools.lms.sandbox_storage import (
     GROUP,
     GROUP_SCHEMA,
+    USER,
+    USER_SCHEMA,
     MemberChange,
     SandboxStorage,
     item_model,
@@ -67,6 +69,10 @@ class SandboxHandler(ScimHandler):
         patch_op: PatchOp[Any],
         conditions: Conditions,
     ) -> Resource[Any]:
+        if resource_type.name == USER and not any(
+            _touches(op, "groups", USER_SCHEMA) for op in patch_op.operations or []
+        ):
+            return self._patch_attributes(resource_type, resource_id, patch_op, conditions)
         if resource_type.name != GROUP:
             return super().patch_resource(resource_type, resource_id, patch_op, conditions)
         model = self.service.get_model(resource_type)
@@ -80,15 +86,27 @@ class SandboxHandler(ScimHandler):
                     current, "PATCH", conditions
                 ),
             )
-        if not any(_touches_members(op) for op in patch_op.operations or []):
-            current = self.storage.get_bare(resource_type, resource_id)
-            assert current.meta is not None
-            version = current.meta.version
-            patched = self.service.apply_patch(current, patch_op, conditions)
-            if patched is None:
-                return current
-            return self.storage.update_attributes(resource_type, patched, expected_version=version)
+        if not any(_touches(op, "members", GROUP_SCHEMA) for op in patch_op.operations or []):
+            return self._patch_attributes(resource_type, resource_id, patch_op, conditions)
         return super().patch_resource(resource_type, resource_id, patch_op, conditions)
+
+    def _patch_attributes(
+        self,
+        resource_type: ResourceType,
+        resource_id: str,
+        patch_op: PatchOp[Any],
+        conditions: Conditions,
+    ) -> Resource[Any]:
+        """A PATCH that leaves the index-held attribute alone (a group's members, a user's
+        groups), applied to the stored resource without it: putting it back only to take it
+        out again cost a copy of every membership, twice."""
+        current = self.storage.get_bare(resource_type, resource_id)
+        assert current.meta is not None
+        version = current.meta.version
+        patched = self.service.apply_patch(current, patch_op, conditions)
+        if patched is None:
+            return current
+        return self.storage.update_attributes(resource_type, patched, expected_version=version)
 
 
 def _is_members(path: Any) -> bool:
@@ -100,14 +118,15 @@ def _is_members(path: Any) -> bool:
     )
 
 
-def _touches_members(operation: Any) -> bool:
+def _touches(operation: Any, attribute: str, schema: str) -> bool:
+    """Whether a PATCH operation names ``attribute`` (by its path, or as a key of a
+    path-less value)."""
     if operation.path is None:
         value = operation.value
         return isinstance(value, dict) and any(
-            str(key).casefold() in ("members", f"{GROUP_SCHEMA}:members".casefold())
-            for key in value
+            str(key).casefold() in (attribute, f"{schema}:{attribute}".casefold()) for key in value
         )
-    return bool(operation.path.parts) and str(operation.path.parts[0]).casefold() == "members"
+    return bool(operation.path.parts) and str(operation.path.parts[0]).casefold() == attribute
 
 
 def member_changes(patch_op: PatchOp[Any], group_model: type[Any]) -> list[MemberChange] | None:

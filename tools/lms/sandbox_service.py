@@ -10,6 +10,8 @@ publish it, then a re-validation of the whole ListResponse it had just dumped.
   group's dump (without members) is kept per (id, version, URL, attributes), since a
   group's version changes with every change to it, members included. Cursor pages take
   scim2-server's path.
+- ``creation_response``: a new user's JSON is kept (``UserDumps``) for the fast lane's
+  lookups by externalId (``sandbox_fast``), which would otherwise dump it again.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from scim2_server.responses import ScimResponse
 from scim2_server.service import ScimService
 from scim2_server.storage import SearchPage
 
+from tools.lms.sandbox_dumps import UserDumps
 from tools.lms.sandbox_storage import GROUP, USER
 
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
@@ -31,8 +34,9 @@ DUMP_CACHE_SIZE = 4096
 
 
 class SandboxService(ScimService):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user_dumps: UserDumps | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.user_dumps = user_dumps
         self._dumps: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
         self._dumps_lock = threading.Lock()
 
@@ -60,6 +64,23 @@ class SandboxService(ScimService):
                 for group in groups
             ]
         return resource.model_copy(update=changes)
+
+    def creation_response(self, base_url: str, created: Resource[Any]) -> ScimResponse:
+        """scim2-server's answer; a new user's JSON is kept for the searches that will read
+        it (every response context dumps a resource alike, and a new user is in no group)."""
+        response = super().creation_response(base_url, created)
+        meta = created.meta
+        if (
+            self.user_dumps is not None
+            and meta is not None
+            and meta.resource_type == USER
+            and meta.version is not None
+            and created.id is not None
+            and getattr(created, "groups", None) is None
+            and response.body is not None
+        ):
+            self.user_dumps.put(created.id, meta.version, base_url, response.body)
+        return response
 
     def search_response(
         self,

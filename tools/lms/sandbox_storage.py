@@ -39,6 +39,7 @@ from scim2_models.path import CompareOperator, Comparison
 from scim2_server.memory import InMemoryStorage, _equality
 from scim2_server.utils import parametrize
 
+from tools.lms.sandbox_dumps import UserDumps
 from tools.lms.sandbox_workforce import PreloadedPerson
 
 GROUP = "Group"
@@ -154,6 +155,8 @@ class SandboxStorage(InMemoryStorage):
         self._membership_model: type[BaseModel] | None = None
         # One validated ``groups`` entry per (group, display name), copied into each answer.
         self._memberships: dict[tuple[str, str | None], BaseModel] = {}
+        # The users' JSON as searches answer them; a membership change carries it over.
+        self.user_dumps = UserDumps()
 
     # --- reads ---------------------------------------------------------------------------
 
@@ -273,11 +276,25 @@ class SandboxStorage(InMemoryStorage):
     # --- writes --------------------------------------------------------------------------
 
     def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
+        """``InMemoryStorage.create`` without its second deep copy (a third of a
+        millisecond for a user): what it returns is completed into a copy anyway, and
+        stored values are replaced, never changed in place."""
         with self.lock:
             members = _members_of(resource)
-            created = super().create(resource_type, _without_index_held(resource))
+            created = _without_index_held(resource).model_copy(deep=True)
+            created.id = self.generate_id(resource_type, created)
+            now = self.clock()
+            created.meta = Meta(
+                resource_type=resource_type.name,
+                created=now,
+                last_modified=now,
+                version=self.next_version(),
+            )
+            values = self._values_of(created)
+            self._check_uniqueness(created, values)
+            self._store(created, values)
             if members is not None:
-                self._replace_members(cast(str, created.id), members)
+                self._replace_members(created.id, members)
             return self.complete(created, None)
 
     def update(
@@ -305,11 +322,26 @@ class SandboxStorage(InMemoryStorage):
         *,
         expected_version: str | None = None,
     ) -> Resource[Any]:
-        """Like ``update``, for a Group patched without its members: they stay as they are."""
+        """Like ``update``, for a resource patched without its index-held attribute (a
+        group's members, a user's groups): it stays as it is. ``InMemoryStorage.update``
+        without its final deep copy, as in ``create``."""
         with self.lock:
-            return super().update(
-                resource_type, _without_index_held(resource), expected_version=expected_version
+            resource = _without_index_held(resource)
+            stored = self._stored(resource_type, resource.id)
+            self._check_version(stored, expected_version)
+            updated = type(resource).model_validate(resource.model_dump())
+            assert stored.meta is not None
+            updated.meta = stored.meta.model_copy(
+                update={
+                    "location": None,
+                    "last_modified": self.clock(),
+                    "version": self.next_version(),
+                }
             )
+            values = self._values_of(updated)
+            self._check_uniqueness(updated, values)
+            self._store(updated, values)
+            return updated.model_copy()
 
     def patch_members(
         self,
@@ -371,6 +403,8 @@ class SandboxStorage(InMemoryStorage):
             update={"version": self.next_version(), "last_modified": self.clock()}
         )
         self._resources[name][resource_id] = stored.model_copy(update={"meta": meta})
+        if name == USER:
+            self.user_dumps.retag(resource_id, stored.meta.version, meta)
 
     # --- preload -------------------------------------------------------------------------
 
