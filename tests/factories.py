@@ -50,6 +50,17 @@ def make_event(employee: Employee | None = None, **overrides: Any) -> HRISEvent:
     return HRISEvent.model_validate(fields)
 
 
+def make_standard_body(**overrides: Any) -> dict[str, Any]:
+    """A Standard Webhooks delivery's JSON body: a hire of a new person, unless overridden."""
+    body: dict[str, Any] = {
+        "type": "employee.created",
+        "timestamp": "2026-11-20T08:00:00+00:00",
+        "data": make_employee().model_dump(mode="json"),
+    }
+    body.update(overrides)
+    return body
+
+
 def make_worker_settings(
     *, database_url: str, var_dir: Path, lms_url: str, **overrides: Any
 ) -> Settings:

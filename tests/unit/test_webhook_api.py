@@ -23,7 +23,7 @@ from api.routes import webhooks
 from core import audit, inbox
 from core.audit import AuditAction, AuditFilter
 from core.settings import Settings
-from tests.factories import make_employee
+from tests.factories import make_standard_body
 from tools.hris import merge
 from tools.hris.errors import IntakeError
 
@@ -43,16 +43,6 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
     )
     with TestClient(create_app(settings)) as test_client:
         yield test_client
-
-
-def _body(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "type": "employee.created",
-        "timestamp": "2026-11-20T08:00:00+00:00",
-        "data": make_employee().model_dump(mode="json"),
-    }
-    body.update(overrides)
-    return body
 
 
 def _post(
@@ -81,7 +71,7 @@ def _open_events(client: TestClient) -> int:
 
 
 def test_new_event_is_accepted_with_a_receipt_and_stored(client: TestClient) -> None:
-    response = _post(client, _body())
+    response = _post(client, make_standard_body())
     assert response.status_code == 202
     receipt = response.json()
     assert receipt["status"] == "accepted" and receipt["receipt_id"].startswith("rcpt_")
@@ -89,7 +79,7 @@ def test_new_event_is_accepted_with_a_receipt_and_stored(client: TestClient) -> 
 
 
 def test_same_event_three_times_is_one_row_and_the_same_receipt(client: TestClient) -> None:
-    body = _body()
+    body = make_standard_body()
     answers = [_post(client, body, msg_id="msg_dup") for _ in range(3)]
     assert [a.status_code for a in answers] == [202, 200, 200]
     assert len({a.json()["receipt_id"] for a in answers}) == 1
@@ -106,13 +96,15 @@ def test_a_delivery_the_database_refuses_is_a_503_problem_and_not_stored(
             "CREATE TRIGGER refuse_poison BEFORE INSERT ON inbox_event "
             "WHEN NEW.event_id = 'msg_poison' BEGIN SELECT RAISE(ABORT, 'refused'); END"
         )
-    response = _post(client, _body(), msg_id="msg_poison")
+    response = _post(client, make_standard_body(), msg_id="msg_poison")
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["title"] == "Not stored"
     assert _open_events(client) == 0
     assert audit.query(engine) == []
-    assert _post(client, _body(), msg_id="msg_next").status_code == 202  # intake goes on
+    assert (
+        _post(client, make_standard_body(), msg_id="msg_next").status_code == 202
+    )  # intake goes on
 
 
 @pytest.mark.parametrize(
@@ -129,14 +121,14 @@ def test_untrusted_deliveries_are_refused_and_not_stored(
 ) -> None:
     if "skew" in sender:  # computed now, not at collection time: slow suites ran before
         sender = {"sent_at": datetime.now(UTC) + sender["skew"]}
-    response = _post(client, _body(), **sender)
+    response = _post(client, make_standard_body(), **sender)
     assert response.status_code == status
     assert response.headers["content-type"] == "application/problem+json"
     assert _open_events(client) == 0
 
 
 def test_tampered_body_is_refused(client: TestClient) -> None:
-    raw = json.dumps(_body()).encode()
+    raw = json.dumps(make_standard_body()).encode()
     sent_at = datetime.now(UTC)
     headers = {
         "content-type": "application/json",
@@ -150,7 +142,7 @@ def test_tampered_body_is_refused(client: TestClient) -> None:
 
 
 def test_missing_signature_headers_are_401(client: TestClient) -> None:
-    response = client.post("/webhooks/standard", json=_body())
+    response = client.post("/webhooks/standard", json=make_standard_body())
     assert response.status_code == 401
     assert _open_events(client) == 0
 
@@ -168,7 +160,7 @@ def test_missing_signature_headers_are_401(client: TestClient) -> None:
 def test_schema_errors_are_422_naming_the_field(
     client: TestClient, mutate: Any, field: str
 ) -> None:
-    body = _body()
+    body = make_standard_body()
     mutate(body)
     response = _post(client, body)
     assert response.status_code == 422, response.text
@@ -278,7 +270,7 @@ def test_a_body_nested_64_levels_still_reaches_the_schema(client: TestClient) ->
 
 
 def test_too_big_is_413_before_anything_else(client: TestClient) -> None:
-    body = _body()
+    body = make_standard_body()
     body["data"]["title"] = "x" * (257 * 1024)
     response = _post(client, body)
     assert response.status_code == 413
@@ -286,7 +278,7 @@ def test_too_big_is_413_before_anything_else(client: TestClient) -> None:
 
 
 def test_unknown_source_is_404(client: TestClient) -> None:
-    response = client.post("/webhooks/workday", json=_body())
+    response = client.post("/webhooks/workday", json=make_standard_body())
     assert response.status_code == 404
 
 
@@ -302,7 +294,7 @@ def test_admin_endpoints_need_the_admin_key(client: TestClient) -> None:
 
 def test_a_dead_letter_is_replayed_through_the_api_once(client: TestClient) -> None:
     engine = client.app.state.services.engine  # type: ignore[attr-defined]
-    receipt = _post(client, _body()).json()["receipt_id"]
+    receipt = _post(client, make_standard_body()).json()["receipt_id"]
     claim = inbox.claim_next(engine, worker_id="w", lease_s=30)
     assert claim is not None
     inbox.fail(engine, claim=claim, error="LMSRejected: 400", max_attempts=1, base_s=0, max_s=0)
@@ -321,7 +313,7 @@ def test_a_dead_letter_is_replayed_through_the_api_once(client: TestClient) -> N
 
 
 def test_an_accepted_event_opens_the_persons_audit_history_once(client: TestClient) -> None:
-    body = _body()
+    body = make_standard_body()
     external_id = body["data"]["external_id"]
     first = _post(client, body, msg_id="msg_audit")
     _post(client, body, msg_id="msg_audit")  # a duplicate delivery is not a second event

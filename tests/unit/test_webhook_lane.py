@@ -22,7 +22,7 @@ from api.routes import webhooks
 from api.webhook_lane import WebhookLane
 from core import inbox
 from core.settings import Settings
-from tests.factories import make_employee
+from tests.factories import make_employee, make_standard_body
 from tools.hris.intake import WebhookIntake
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -55,16 +55,6 @@ def route_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-def _body(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "type": "employee.created",
-        "timestamp": "2026-11-20T08:00:00+00:00",
-        "data": make_employee().model_dump(mode="json"),
-    }
-    body.update(overrides)
-    return body
-
-
 def _delivery(
     msg_id: str,
     body: dict[str, Any] | bytes,
@@ -90,20 +80,20 @@ def _delivery(
 def _bad_email() -> dict[str, Any]:
     data = make_employee().model_dump(mode="json")
     data["email"] = "ada@@example.com"
-    return _body(data=data)
+    return make_standard_body(data=data)
 
 
 DELIVERIES: dict[str, dict[str, Any]] = {
-    "accepted": {"body": _body()},
-    "forged": {"body": _body(), "secret": FORGED},
-    "stale": {"body": _body(), "skew": timedelta(minutes=-6)},
-    "future": {"body": _body(), "skew": timedelta(minutes=6)},
-    "no-signature": {"body": _body(), "drop": "webhook-signature"},
-    "not-json-media": {"body": _body(), "content_type": "text/plain"},
+    "accepted": {"body": make_standard_body()},
+    "forged": {"body": make_standard_body(), "secret": FORGED},
+    "stale": {"body": make_standard_body(), "skew": timedelta(minutes=-6)},
+    "future": {"body": make_standard_body(), "skew": timedelta(minutes=6)},
+    "no-signature": {"body": make_standard_body(), "drop": "webhook-signature"},
+    "not-json-media": {"body": make_standard_body(), "content_type": "text/plain"},
     "undecodable": {"body": b'{"type": '},
     "nan": {"body": b'{"type": NaN}'},
-    "nul-in-body": {"body": _body(type="employee.created\u0000")},
-    "schema": {"body": _body(type="employee.promoted")},
+    "nul-in-body": {"body": make_standard_body(type="employee.created\u0000")},
+    "schema": {"body": make_standard_body(type="employee.promoted")},
     "bad-email": {"body": _bad_email()},
     "too-big": {"body": b"{" + b" " * (256 * 1024) + b"}"},
 }
@@ -136,7 +126,7 @@ def test_the_lane_answers_what_the_route_answers(
 def test_a_duplicate_is_the_same_answer_either_way(
     client: TestClient, route_calls: list[str]
 ) -> None:
-    raw, headers = _delivery("msg_twice", _body())
+    raw, headers = _delivery("msg_twice", make_standard_body())
     first = client.post("/webhooks/standard", content=raw, headers=headers)
     by_lane = client.post("/webhooks/standard", content=raw, headers=headers)
     by_route = client.post("/webhooks/standard?via=route", content=raw, headers=headers)
@@ -149,7 +139,7 @@ def test_a_duplicate_is_the_same_answer_either_way(
 
 
 def test_an_unknown_source_is_the_route_s_404(client: TestClient, route_calls: list[str]) -> None:
-    raw, headers = _delivery("msg_unknown", _body())
+    raw, headers = _delivery("msg_unknown", make_standard_body())
     lane = _answer(client, "/webhooks/workday", raw, headers)
     route = _answer(client, "/webhooks/workday?via=route", raw, headers)
     assert lane == route and lane[0] == 404
@@ -168,7 +158,7 @@ def test_an_unknown_source_is_the_route_s_404(client: TestClient, route_calls: l
 def test_what_the_lane_does_not_take_goes_through_fastapi(
     client: TestClient, route_calls: list[str], path: str, status: int
 ) -> None:
-    raw, headers = _delivery("msg_elsewhere", _body())
+    raw, headers = _delivery("msg_elsewhere", make_standard_body())
     response = client.post(path, content=raw, headers=headers, follow_redirects=False)
     assert response.status_code == status
     assert route_calls == []
