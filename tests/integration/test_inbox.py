@@ -20,6 +20,16 @@ def _claim(engine: Engine, worker: str = "w1", lease_s: float = 30) -> inbox.Cla
     return inbox.claim_next(engine, worker_id=worker, lease_s=lease_s)
 
 
+def _make_unreadable(engine: Engine, receipt_id: str) -> None:
+    """Overwrite a row's payload with one that no longer reads as an event."""
+    with Session(engine) as session:
+        row = session.get(InboxEvent, receipt_id)
+        assert row is not None
+        row.payload = {"erased": True}
+        session.add(row)
+        session.commit()
+
+
 def test_duplicate_event_keeps_one_row_and_one_receipt(engine: Engine) -> None:
     event = make_event()
     first, created = inbox.enqueue(engine, event=event)
@@ -180,12 +190,7 @@ def test_a_retry_after_longer_than_the_backoff_is_honoured(engine: Engine) -> No
 def test_an_unreadable_row_is_dead_lettered_and_does_not_block_the_queue(engine: Engine) -> None:
     broken, _ = inbox.enqueue(engine, event=make_event(occurred_at=T0))
     healthy, _ = inbox.enqueue(engine, event=make_event(occurred_at=T0 + timedelta(hours=1)))
-    with Session(engine) as session:
-        row = session.get(InboxEvent, broken.id)
-        assert row is not None
-        row.payload = {"erased": True}
-        session.add(row)
-        session.commit()
+    _make_unreadable(engine, broken.id)
     claim = _claim(engine)
     assert claim is not None and claim.receipt_id == healthy.id
     dead = inbox.get(engine, receipt_id=broken.id)
@@ -239,12 +244,7 @@ def test_a_batch_claim_dead_letters_unreadable_rows_and_still_fills_up(engine: E
         inbox.enqueue(engine, event=make_event(occurred_at=T0 + timedelta(hours=n + 1)))[0]
         for n in range(2)
     ]
-    with Session(engine) as session:
-        row = session.get(InboxEvent, broken.id)
-        assert row is not None
-        row.payload = {"erased": True}
-        session.add(row)
-        session.commit()
+    _make_unreadable(engine, broken.id)
     claims = inbox.claim_many(engine, worker_id="w1", lease_s=30, limit=2)
     assert [c.receipt_id for c in claims] == [row.id for row in healthy]
     dead = inbox.get(engine, receipt_id=broken.id)
