@@ -39,7 +39,8 @@ RUN_DURATION = Histogram(
 NODE_DURATION = Histogram(
     f"{PREFIX}_node_duration_seconds",
     "Wall time of one provisioning graph node, by node (an interrupted review node counts "
-    "its time up to the interrupt).",
+    "its time up to the interrupt); the batch lane's steps before apply are timed per event "
+    "under the same names, its batch_decide, batch_apply and batch_record per batch.",
     ["node"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )

@@ -1,4 +1,4 @@
-"""The provisioning graph, wired: load_state -> scrub -> map_roles -> [map_title] ->
+"""The provisioning graphs, wired. Per event: load_state -> scrub -> map_roles -> [map_title] ->
 infer_skills -> plan -> assess -> [review: interrupt until people decide] -> apply -> record
 (or straight to record when a reviewer rejects).
 
@@ -8,17 +8,20 @@ seam for `assess`/`review` is between `plan` and `apply`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from agents.provisioning import nodes, review_nodes
+from agents.provisioning import batch_nodes, nodes, review_nodes
 from agents.provisioning.node_timing import timed_node
-from agents.provisioning.state import ProvisioningContext, ProvisioningState
+from agents.provisioning.state import BatchState, ProvisioningContext, ProvisioningState
 
 ProvisioningGraph = CompiledStateGraph[
     ProvisioningState, ProvisioningContext, ProvisioningState, ProvisioningState
 ]
+BatchGraph = CompiledStateGraph[BatchState, None, BatchState, BatchState]
 
 
 def build_provisioning_graph(checkpointer: BaseCheckpointSaver[str]) -> ProvisioningGraph:
@@ -48,3 +51,28 @@ def build_provisioning_graph(checkpointer: BaseCheckpointSaver[str]) -> Provisio
     builder.add_edge("apply", "record")
     builder.add_edge("record", END)
     return builder.compile(checkpointer=checkpointer, name="provisioning")
+
+
+def build_batch_graph() -> BatchGraph:
+    """The batch lane: decide -> apply -> record over a claimed batch, the same steps as
+    above for every event the rules place with no review (see `batch_nodes`). No
+    checkpointer: nothing in it is costly to redo, and `apply` never writes twice."""
+    builder = StateGraph(BatchState)
+    for name, node in (
+        ("decide", batch_nodes.decide),
+        ("apply", batch_nodes.apply),
+        ("record", batch_nodes.record),
+    ):
+        builder.add_node(name, timed_node(f"batch_{name}", node))
+    builder.add_edge(START, "decide")
+    builder.add_conditional_edges("decide", _any_left("apply"))
+    builder.add_conditional_edges("apply", _any_left("record"))
+    builder.add_edge("record", END)
+    return builder.compile(name="provisioning-batch")
+
+
+def _any_left(step: str) -> Callable[[BatchState], str]:
+    def route(state: BatchState) -> str:
+        return step if state.get("runs") else END
+
+    return route

@@ -7,7 +7,7 @@ crash (LangGraph restarts the interrupted node from its top) never writes twice.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from langgraph.runtime import Runtime
@@ -52,11 +52,8 @@ def _catalog_ids(ctx: ProvisioningContext, scim_group_ids: set[str]) -> list[str
 def load_state(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
     ctx = runtime.context
     event = HRISEvent.model_validate(state["event"])
-    employee = event.employee or ctx.services.hris.fetch(
-        source=event.source, external_id=event.employee_external_id
-    )
-    employee = _employee_as_of_event(event, employee)
-    account = ctx.services.lms.read_account(employee.external_id)
+    employee = _employee_as_of_event(event, ctx.record_of(event))
+    account = ctx.account(employee.external_id)
     return {
         "employee": employee.model_dump(mode="json"),
         "lms_user": asdict(account.user) if account else None,
@@ -103,7 +100,7 @@ def scrub(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> di
 def map_roles(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
     ctx = runtime.context
     employee = ctx.employee(state)
-    manages_others = inbox.manages_others(ctx.services.engine, external_id=employee.external_id)
+    manages_others = ctx.manages_others(employee.external_id)
     decision = ctx.services.mapper.map(employee, manages_others=manages_others)
     return {"decision": decision.model_dump(mode="json"), "manages_others": manages_others}
 
@@ -216,38 +213,71 @@ def _record_reasoning(
         )
 
 
-def apply(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
-    ctx = runtime.context
+@dataclass(frozen=True)
+class GroupChange:
+    """The catalog groups one run adds and removes (catalog ids) and their LMS ids."""
+
+    user_id: str
+    added: list[str]
+    removed: list[str]
+    add_ids: list[str]
+    remove_ids: list[str]
+
+
+NOT_IN_LMS = {"user_id": None, "writes": 0, "note": "not in the LMS; nothing to do"}
+
+
+def write_user(ctx: ProvisioningContext, state: ProvisioningState) -> LMSAccount | None:
+    """Create or update the person's LMS user; ``None`` when a leaver was never there."""
     employee = ctx.employee(state)
-    proposal = ProvisioningPlan.model_validate(state["plan"])
-    writes_before = ctx.services.lms.thread_writes
     account = _account_now(ctx, state, employee.external_id)
     if account is None and not wants_active(employee):
-        return {"applied": {"user_id": None, "writes": 0, "note": "not in the LMS; nothing to do"}}
+        return None
     if account is None:
-        account = ctx.services.lms.create_account(employee)
-    else:
-        ctx.services.lms.update_user(account.user, employee)
-        ctx.services.lms.set_active(account.user, wants_active(employee))
-    user = account.user
+        return ctx.services.lms.create_account(employee)
+    ctx.services.lms.update_user(account.user, employee)
+    ctx.services.lms.set_active(account.user, wants_active(employee))
+    return account
 
+
+def group_change(
+    ctx: ProvisioningContext, state: ProvisioningState, account: LMSAccount
+) -> GroupChange:
+    """What the plan changes among the catalog's groups; groups it does not manage stay."""
     groups = ctx.services.lms_groups.resolve()
     member_of = set(_catalog_ids(ctx, set(account.group_ids)))
-    desired = proposal.desired_groups
+    desired = ProvisioningPlan.model_validate(state["plan"]).desired_groups
     added = sorted(desired - member_of)
     removed = sorted((member_of & set(ctx.services.catalog.by_id)) - desired)
-    ctx.services.lms.change_memberships(
-        user.id, add=[groups[g].id for g in added], remove=[groups[g].id for g in removed]
+    return GroupChange(
+        user_id=account.user.id,
+        added=added,
+        removed=removed,
+        add_ids=[groups[g].id for g in added],
+        remove_ids=[groups[g].id for g in removed],
     )
+
+
+def applied_change(state: ProvisioningState, change: GroupChange, *, writes: int) -> dict[str, Any]:
     return {
-        "applied": {
-            "user_id": user.id,
-            "user_action": proposal.user_action.value,
-            "added_groups": added,
-            "removed_groups": removed,
-            "writes": ctx.services.lms.thread_writes - writes_before,
-        }
+        "user_id": change.user_id,
+        "user_action": state["plan"]["user_action"],
+        "added_groups": change.added,
+        "removed_groups": change.removed,
+        "writes": writes,
     }
+
+
+def apply(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    writes_before = ctx.services.lms.thread_writes
+    account = write_user(ctx, state)
+    if account is None:
+        return {"applied": NOT_IN_LMS}
+    change = group_change(ctx, state, account)
+    ctx.services.lms.change_memberships(change.user_id, add=change.add_ids, remove=change.remove_ids)
+    writes = ctx.services.lms.thread_writes - writes_before
+    return {"applied": applied_change(state, change, writes=writes)}
 
 
 def _learn_from_review(
@@ -311,8 +341,9 @@ def _record_decision(
         log.warning("decision reasoning of %s refused by the PII firewall", ctx.claim.receipt_id)
 
 
-def record(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
-    ctx = runtime.context
+def completion(ctx: ProvisioningContext, state: ProvisioningState) -> inbox.Completion:
+    """How a finished run is written back to the inbox: its outcome and audit entries,
+    screened as audit text, and its reasoning queued for indexing."""
     employee = ctx.employee(state)
     review = state.get("review")
     rejected = review is not None and review.get("decision") == "rejected"
@@ -323,22 +354,38 @@ def record(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> d
     # the outcome outlives the run and the audit outlives erasure: both are built, and
     # screened as audit text, in `agents.provisioning.audit_trail`
     screened = screen_run(ctx, state, subject=subject, identity=identity)
-    outcome = run_outcome(state, screened)
     _record_decision(ctx, state, subject=subject, identity=identity, rejected=rejected)
-    inbox.complete(
-        ctx.services.engine,
+    return inbox.Completion(
         claim=ctx.claim,
         status=InboxStatus.rejected if rejected else InboxStatus.applied,
-        outcome=outcome,
+        outcome=run_outcome(state, screened),
         employee=employee,
         mapped_as_manager=state.get("manages_others"),
         audit_entries=run_entries(ctx, state, screened),
     )
+
+
+def log_finished(done: inbox.Completion) -> None:
     # Receipt ids only: logs leave the service and must not carry personal identifiers.
     log.info(
         "%s %s: %s LMS writes",
-        "rejected" if rejected else "applied",
-        ctx.claim.receipt_id,
-        outcome["applied"].get("writes", 0),
+        done.status.value,
+        done.claim.receipt_id,
+        done.outcome["applied"].get("writes", 0),
     )
-    return {"outcome": outcome}
+
+
+def record(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    done = completion(ctx, state)
+    inbox.complete(
+        ctx.services.engine,
+        claim=done.claim,
+        status=done.status,
+        outcome=done.outcome,
+        employee=done.employee,
+        mapped_as_manager=done.mapped_as_manager,
+        audit_entries=done.audit_entries,
+    )
+    log_finished(done)
+    return {"outcome": done.outcome}

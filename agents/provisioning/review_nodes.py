@@ -17,7 +17,6 @@ from agents.policy.assess import ChangeFacts, assess
 from agents.policy.planning import ProvisioningPlan, make_plan
 from agents.provisioning.state import ProvisioningContext, ProvisioningState
 from agents.provisioning.title_decision import KEPT_RULE
-from core import inbox
 from core.catalog import Catalog
 from core.employee import Employee
 from tools.mapping.base import Assignment, MappingDecision
@@ -59,7 +58,7 @@ def assess_change(
     employee = ctx.employee(state)
     decision = MappingDecision.model_validate(state["decision"])
     change = ProvisioningPlan.model_validate(state.get("proposal") or state["plan"])
-    previous = inbox.latest_snapshot(ctx.services.engine, external_id=employee.external_id)
+    previous = ctx.last_applied(employee.external_id)
     facts = ChangeFacts.of(
         change,
         catalog=ctx.services.catalog,

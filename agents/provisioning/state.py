@@ -8,13 +8,16 @@ checkpointed.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from agents.services import Services
 from core import inbox
-from core.employee import Employee
+from core.employee import Employee, HRISEvent
 from core.inbox import Claim
+from core.run_context import run_context
+from tools.lms.models import LMSAccount
 
 
 class ProvisioningState(TypedDict, total=False):
@@ -37,13 +40,27 @@ class ProvisioningState(TypedDict, total=False):
     outcome: dict[str, Any]
 
 
+@dataclass
+class SharedReads:
+    """What the runs of one batch read together, before their steps ask one by one: the LMS
+    accounts (under the batch's claims, whose leases keep every other worker off these
+    people), the managers' names, who manages others, and each person's last applied
+    record. A key that is absent was not read; the step reads it itself."""
+
+    accounts: dict[str, LMSAccount | None] = field(default_factory=dict)
+    manager_names: dict[str, list[str]] = field(default_factory=dict)
+    managers: set[str] | None = None  # of the batch's people, those with active reports
+    snapshots: dict[str, Employee | None] = field(default_factory=dict)
+    fetched: dict[str, Employee] = field(default_factory=dict)  # thin events' HRIS records
+
+
 @dataclass(frozen=True)
 class ProvisioningContext:
     """A run's collaborators (never checkpointed) and the inbox claim it works for."""
 
     services: Services
     claim: Claim
-    _managers: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
+    shared: SharedReads = field(default_factory=SharedReads, repr=False, compare=False)
     _employees: dict[int, tuple[Any, Employee]] = field(
         default_factory=dict, repr=False, compare=False
     )
@@ -63,9 +80,71 @@ class ProvisioningContext:
         return employee
 
     def manager_names(self, employee: Employee) -> list[str]:
-        """`core.inbox.manager_names`, read once per run (four steps need them; each read
-        is two queries and a record to validate)."""
+        """`core.inbox.manager_names`, read once per run or batch (four steps need them;
+        each read is two queries and a record to validate)."""
         key = employee.manager_external_id or ""
-        if key not in self._managers:
-            self._managers[key] = inbox.manager_names(self.services.engine, employee)
-        return self._managers[key]
+        names = self.shared.manager_names
+        if key not in names:
+            names[key] = inbox.manager_names(self.services.engine, employee)
+        return names[key]
+
+    def record_of(self, event: HRISEvent) -> Employee:
+        """The event's record, fetched from the HRIS for a thin event: once per claim, even
+        when a run handed over by the batch lane starts again."""
+        if event.employee is not None:
+            return event.employee
+        fetched = self.shared.fetched
+        if event.employee_external_id not in fetched:
+            fetched[event.employee_external_id] = self.services.hris.fetch(
+                source=event.source, external_id=event.employee_external_id
+            )
+        return fetched[event.employee_external_id]
+
+    def account(self, external_id: str) -> LMSAccount | None:
+        """The person's LMS account as this claim first reads it."""
+        accounts = self.shared.accounts
+        if external_id not in accounts:
+            accounts[external_id] = self.services.lms.read_account(external_id)
+        return accounts[external_id]
+
+    def manages_others(self, external_id: str) -> bool:
+        managers = self.shared.managers
+        if managers is None:
+            return inbox.manages_others(self.services.engine, external_id=external_id)
+        return external_id in managers
+
+    def last_applied(self, external_id: str) -> Employee | None:
+        """`core.inbox.latest_snapshot`: the record the last applied event held."""
+        snapshots = self.shared.snapshots
+        if external_id not in snapshots:
+            snapshots[external_id] = inbox.latest_snapshot(
+                self.services.engine, external_id=external_id
+            )
+        return snapshots[external_id]
+
+
+@dataclass
+class BatchRun:
+    """One event's run inside a batch: its context, its state so far, and the ids its log
+    lines carry (as a run of its own would)."""
+
+    context: ProvisioningContext
+    state: ProvisioningState
+    run_id: str
+    subject: str
+
+    def ids(self) -> AbstractContextManager[None]:
+        return run_context(
+            receipt_id=self.context.claim.receipt_id, run_id=self.run_id, subject=self.subject
+        )
+
+
+class BatchState(TypedDict, total=False):
+    """The batch lane's state. Never checkpointed: a batch holds no answer it could not
+    recompute (no model is asked in it), and `apply` writes only what the LMS lacks, so a
+    batch cut short by a crash is simply run again when its leases run out."""
+
+    runs: list[BatchRun]  # still in the batch
+    handed_over: list[BatchRun]  # to finish on their own graph run: a review or an AI step
+    failed: list[tuple[BatchRun, Exception]]  # for the worker's retry policy, one by one
+    finished: list[str]  # receipt ids completed

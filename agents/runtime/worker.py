@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 import uuid
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -25,8 +25,14 @@ from langgraph.types import Command, Interrupt
 from sqlalchemy.engine import Engine
 
 from agents.provisioning.audit_trail import audit_screen, review_requested_entry
-from agents.provisioning.graph import ProvisioningGraph
-from agents.provisioning.state import ProvisioningContext, ProvisioningState
+from agents.checkpointer import saved_threads
+from agents.provisioning.graph import BatchGraph, ProvisioningGraph
+from agents.provisioning.state import (
+    BatchRun,
+    ProvisioningContext,
+    ProvisioningState,
+    SharedReads,
+)
 from agents.runtime.liveness import HEARTBEATS
 from agents.services import Services
 from core import inbox, reviews, vault
@@ -52,65 +58,151 @@ def new_worker_id() -> str:
 
 @dataclass
 class Worker:
-    """One claim at a time; several workers may share one `Services` (its parts are
-    thread-safe) and one compiled graph."""
+    """One batch of claims at a time; several workers may share one `Services` (its parts
+    are thread-safe) and the compiled graphs."""
 
     services: Services
     graph: ProvisioningGraph
+    batch: BatchGraph
     worker_id: str = ""
 
     def __post_init__(self) -> None:
         self.worker_id = self.worker_id or new_worker_id()
         self._prefetched: OrderedDict[str, None] = OrderedDict()
-        self._claimed: deque[Claim] = deque()  # claimed by this worker, not yet run
         self._unindexed = 0  # events run since this worker last indexed queued reasoning
 
-    def run_once(self) -> bool:
-        """Process at most one event; ``False`` when nothing was ready."""
-        claim = self._next_claim()
-        if claim is None:
+    def run_once(self, *, limit: int | None = None) -> int:
+        """Claim a batch (at most ``limit`` events) and finish it; how many events it held,
+        0 when nothing was ready.
+
+        Claiming several at once (``worker_claim_batch``, one per employee) pays the
+        claim's query once per batch, and the events no run has touched yet go through the
+        batch lane together (`agents.provisioning.batch_nodes`). The leases of the whole
+        batch are kept alive until it is done; if the process dies, the events come back
+        when their leases run out.
+        """
+        settings = self.services.settings
+        size = settings.worker_claim_batch if limit is None else min(limit, settings.worker_claim_batch)
+        claims = inbox.claim_many(
+            self.services.engine,
+            worker_id=self.worker_id,
+            lease_s=settings.worker_lease_s,
+            limit=max(1, size),
+        )
+        if not claims:
             if self._unindexed:  # gone idle after work: what it queued is searchable now
                 self._index_reasoning()
-            return False
-        ids = run_context(
+            return 0
+        for claim in claims:
+            _renewer.hold(self.services.engine, claim, settings.worker_lease_s)
+        started = time.perf_counter()
+        try:
+            self._prefetch(claims)
+            self._work(claims)
+        finally:
+            for claim in claims:
+                _renewer.release(claim)
+        elapsed = time.perf_counter() - started
+        for _ in claims:  # each event's run took the batch's time
+            RUN_DURATION.observe(elapsed)
+        self._unindexed += len(claims)
+        if self._unindexed >= REASONING_BATCH:
+            self._index_reasoning()
+        return len(claims)
+
+    def _work(self, claims: list[Claim]) -> None:
+        """Events with a checkpoint (a crash mid-run, a review decided) resume on their own
+        graph run; the rest start together in the batch lane."""
+        try:
+            saved = saved_threads(self.services.checkpointer, [c.receipt_id for c in claims])
+        except Exception as error:  # the database may be restarting: retry them all later
+            for claim in claims:
+                self._fail(claim, error)
+            return
+        for claim in claims:
+            if claim.receipt_id in saved:
+                self._run_alone(claim)
+        fresh = [c for c in claims if c.receipt_id not in saved]
+        if fresh:
+            self._run_batch(fresh)
+
+    def _run_alone(self, claim: Claim, context: ProvisioningContext | None = None) -> None:
+        with run_context(
             receipt_id=claim.receipt_id, run_id=uuid.uuid4().hex, subject=self._subject(claim)
-        )
-        with ids, RUN_DURATION.time():  # every log line of the run carries its ids
+        ):
             try:
-                self._prefetch(claim)
-                self._process(claim)
+                if context is None:
+                    self._process(claim)
+                else:  # handed over by the batch lane, its checks done
+                    self._start(claim, context)
             except LeaseLostError:
                 log.warning("lost the lease on %s; another worker owns it now", claim.receipt_id)
             except Exception as error:
                 self._fail(claim, error)
-            finally:
-                _renewer.release(claim)
-        self._unindexed += 1
-        if self._unindexed >= REASONING_BATCH:
-            self._index_reasoning()
-        return True
 
-    def _next_claim(self) -> Claim | None:
-        """The next of the events this worker holds, claiming a batch when it holds none.
-
-        Claiming several at once (``worker_claim_batch``, one per employee) pays the
-        claim's query once per batch. The lease of each claimed event is kept alive until
-        its turn comes and its run ends, so none returns to the queue while it waits here;
-        if the process dies, they come back when their leases run out, like the run that
-        was in flight.
-        """
-        if not self._claimed:
-            settings = self.services.settings
-            claims = inbox.claim_many(
+    def _run_batch(self, claims: list[Claim]) -> None:
+        try:
+            live = self._not_overtaken(claims)
+            reviews.supersede_pending_many(
                 self.services.engine,
-                worker_id=self.worker_id,
-                lease_s=settings.worker_lease_s,
-                limit=settings.worker_claim_batch,
+                items=[(self._subject(c), c.event.occurred_at, c.receipt_id) for c in live],
             )
+            shared = self._shared_reads(live)
+        except Exception as error:  # the LMS or the database is away: retry them all later
             for claim in claims:
-                _renewer.hold(self.services.engine, claim, settings.worker_lease_s)
-            self._claimed.extend(claims)
-        return self._claimed.popleft() if self._claimed else None
+                self._fail(claim, error)
+            return
+        runs = [
+            BatchRun(
+                context=ProvisioningContext(services=self.services, claim=claim, shared=shared),
+                state={"receipt_id": claim.receipt_id, "event": claim.event.model_dump(mode="json")},
+                run_id=uuid.uuid4().hex,
+                subject=self._subject(claim),
+            )
+            for claim in live
+        ]
+        if not runs:
+            return
+        done = self.batch.invoke({"runs": runs, "handed_over": [], "failed": []})
+        for run, error in done.get("failed", []):
+            with run.ids():
+                if isinstance(error, LeaseLostError):
+                    log.warning("lost the lease on %s; another worker owns it now", run.context.claim.receipt_id)
+                else:
+                    self._fail(run.context.claim, error)
+        for run in done.get("handed_over", []):
+            self._run_alone(run.context.claim, run.context)
+
+    def _not_overtaken(self, claims: list[Claim]) -> list[Claim]:
+        """Finish the stale ones (all in one commit); the others are to run."""
+        stale = inbox.overtaken_many(self.services.engine, claims=claims)
+        if stale:
+            lost = inbox.complete_many(
+                self.services.engine,
+                completions=[
+                    inbox.Completion(claim=c, status=InboxStatus.stale, outcome=stale[c.receipt_id])
+                    for c in claims
+                    if c.receipt_id in stale
+                ],
+            )
+            for receipt_id, reason in stale.items():
+                log.info("stale %s: %s", receipt_id, reason["reason"])
+            for claim in lost:
+                log.warning("lost the lease on %s; another worker owns it now", claim.receipt_id)
+        return [c for c in claims if c.receipt_id not in stale]
+
+    def _shared_reads(self, claims: list[Claim]) -> SharedReads:
+        """What the batch's runs would each read, read once for all of them."""
+        engine = self.services.engine
+        employees = [c.event.employee for c in claims if c.event.employee is not None]
+        ids = [c.event.employee_external_id for c in claims]
+        accounts = self.services.lms.read_accounts(ids)
+        return SharedReads(
+            accounts={external_id: accounts.get(external_id) for external_id in ids},
+            manager_names=inbox.manager_names_many(engine, employees),
+            managers=inbox.manages_others_many(engine, external_ids=ids),
+            snapshots=inbox.latest_snapshots(engine, external_ids=ids),
+        )
 
     def _index_reasoning(self) -> None:
         """Embed the decisions queued since the last batch (see `core.reasoning_backlog`);
@@ -123,22 +215,12 @@ class Worker:
 
     def run_until_idle(self, *, max_events: int | None = None) -> int:
         processed = 0
-        while (max_events is None or processed < max_events) and self.run_once():
-            processed += 1
-        self.release_claims()
+        while max_events is None or processed < max_events:
+            done = self.run_once(limit=None if max_events is None else max_events - processed)
+            if not done:
+                break
+            processed += done
         return processed
-
-    def release_claims(self) -> None:
-        """Give back the claimed events not run yet, for any worker to take at once."""
-        while self._claimed:
-            claim = self._claimed.popleft()
-            _renewer.release(claim)
-            try:
-                inbox.release(self.services.engine, claim=claim)
-            except LeaseLostError:
-                pass  # its lease ran out and another worker has it: nothing to give back
-            except Exception:  # it comes back when its lease runs out
-                log.warning("could not give back %s", claim.receipt_id, exc_info=True)
 
     def drain(self, *, timeout_s: float) -> int:
         """Work until no event is open, waiting out backoffs; for batch jobs and tests.
@@ -148,11 +230,10 @@ class Worker:
         """
         deadline, processed = time.monotonic() + timeout_s, 0
         while inbox.open_count(self.services.engine) and time.monotonic() < deadline:
-            if self.run_once():
-                processed += 1
-            else:
+            done = self.run_once()
+            processed += done
+            if not done:
                 time.sleep(min(self.services.settings.worker_poll_s, 0.05))
-        self.release_claims()
         self._index_reasoning()
         return processed
 
@@ -164,10 +245,9 @@ class Worker:
                 busy = self.run_once()
             except Exception:  # the database may be restarting: wait and try again
                 log.exception("worker %s: claim failed", self.worker_id)
-                busy = False
+                busy = 0
             if not busy:
                 stop.wait(self.services.settings.worker_poll_s)
-        self.release_claims()
         HEARTBEATS.forget(self.worker_id)
         log.info("worker %s stopped", self.worker_id)
 
@@ -180,12 +260,7 @@ class Worker:
             log.info("stale %s: %s", claim.receipt_id, stale["reason"])
             return
         context = ProvisioningContext(services=self.services, claim=claim)
-        # one step runs at a time in this graph; a pool of one thread (for the checkpoint
-        # writes LangGraph runs in the background) is all each run needs to start
-        config: RunnableConfig = {
-            "configurable": {"thread_id": claim.receipt_id},
-            "max_concurrency": 1,
-        }
+        config = _thread(claim)
         snapshot = self.graph.get_state(config)
         if snapshot.next:
             decided = reviews.resolution_for(self.services.engine, receipt_id=claim.receipt_id)
@@ -202,11 +277,8 @@ class Worker:
                 occurred_before=claim.event.occurred_at,
                 by_receipt=claim.receipt_id,
             )
-            start: ProvisioningState = {
-                "receipt_id": claim.receipt_id,
-                "event": claim.event.model_dump(mode="json"),
-            }
-            values = self._run(start, config, context)
+            self._start(claim, context)
+            return
         else:  # the run finished but its inbox row was not marked: finish the bookkeeping
             outcome = snapshot.values["outcome"]
             rejected = (outcome.get("review") or {}).get("decision") == "rejected"
@@ -217,6 +289,17 @@ class Worker:
                 outcome=outcome,
             )
             return
+        pending = values.get("__interrupt__")
+        if pending:
+            self._park(claim, pending[0], state=values)
+
+    def _start(self, claim: Claim, context: ProvisioningContext) -> None:
+        """A first graph run for the event; it parks if it stops for review."""
+        start: ProvisioningState = {
+            "receipt_id": claim.receipt_id,
+            "event": claim.event.model_dump(mode="json"),
+        }
+        values = self._run(start, _thread(claim), context)
         pending = values.get("__interrupt__")
         if pending:
             self._park(claim, pending[0], state=values)
@@ -260,8 +343,8 @@ class Worker:
             }
         return None
 
-    def _prefetch(self, claim: Claim) -> None:
-        """Scrub the free text of this event and the next ones in one batch.
+    def _prefetch(self, claims: list[Claim]) -> None:
+        """Scrub the free text of this batch and the next events in one go.
 
         NER is most of the scrubbing cost and has a large cost per call (a note costs ~3.7
         ms alone, ~1.3 ms in a batch), so under a backlog (a bulk import, a reorganisation)
@@ -271,21 +354,17 @@ class Worker:
         is offsets and types, never text.
         """
         window = self.services.settings.worker_prefetch
-        if window <= 1 or claim.receipt_id in self._prefetched:
+        if window <= 1 or all(c.receipt_id in self._prefetched for c in claims):
             return
-        held = [(c.receipt_id, c.event.employee) for c in (claim, *self._claimed)]
+        held = [(c.receipt_id, c.event.employee) for c in claims]
         try:
             room = window - len(held)
             upcoming = inbox.upcoming_records(self.services.engine, limit=room) if room > 0 else []
             records = [(r, e) for r, e in held if e is not None] + upcoming
-            names: dict[str, list[str]] = {}  # by manager: a team's records share one
-            for _, employee in records:
-                key = employee.manager_external_id or ""
-                if key not in names:
-                    names[key] = inbox.manager_names(self.services.engine, employee)
+            names = inbox.manager_names_many(self.services.engine, [e for _, e in records])
             self.services.pii.prepare([(e, names[e.manager_external_id or ""]) for _, e in records])
         except Exception:  # the run itself scrubs again; a failed hint costs nothing else
-            log.warning("prefetch before %s failed", claim.receipt_id, exc_info=True)
+            log.warning("prefetch before %s failed", claims[0].receipt_id, exc_info=True)
             return
         for receipt_id, _ in records:
             self._prefetched[receipt_id] = None
@@ -379,6 +458,12 @@ class Worker:
             status,
             _error_kind(error),
         )
+
+
+def _thread(claim: Claim) -> RunnableConfig:
+    # one step runs at a time in this graph; a pool of one thread (for the checkpoint
+    # writes LangGraph runs in the background) is all each run needs to start
+    return {"configurable": {"thread_id": claim.receipt_id}, "max_concurrency": 1}
 
 
 def _error_kind(error: Exception) -> str:

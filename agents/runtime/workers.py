@@ -11,7 +11,7 @@ from langchain_core.language_models import BaseChatModel
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from sqlalchemy.engine import Engine
 
-from agents.provisioning.graph import build_provisioning_graph
+from agents.provisioning.graph import build_batch_graph, build_provisioning_graph
 from agents.runtime.retention import apply_retention
 from agents.runtime.worker import Worker
 from agents.services import Services, open_services
@@ -38,7 +38,8 @@ def new_workers(services: Services, *, count: int) -> list[Worker]:
     """``count`` workers over these services and one compiled graph, every part built
     before the first event is claimed."""
     graph = build_provisioning_graph(services.warm().checkpointer)
-    return [Worker(services=services, graph=graph) for _ in range(count)]
+    batch = build_batch_graph()
+    return [Worker(services=services, graph=graph, batch=batch) for _ in range(count)]
 
 
 @contextmanager

@@ -93,7 +93,8 @@ def test_metrics_move_as_events_are_queued_and_applied(harness: Harness) -> None
 
     assert grew("talentsync_events_processed_total", outcome="applied") == 2
     assert grew("talentsync_run_duration_seconds_count") == 2
-    assert grew("talentsync_node_duration_seconds_count", node="apply") == 2
+    assert grew("talentsync_node_duration_seconds_count", node="assess") == 2
+    assert grew("talentsync_node_duration_seconds_count", node="batch_apply") == 1  # together
     assert grew("talentsync_node_duration_seconds_count", node="map_title") == 0  # rules placed
     # every request the LMS served is one sample, by method; a hire creates its user
     lms = "talentsync_lms_request_duration_seconds_count"

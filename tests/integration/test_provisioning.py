@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -297,9 +298,9 @@ def test_a_backlog_is_scrubbed_in_one_ner_batch_ahead_of_its_runs(
         assert harness.groups_of(person.external_id) == harness.expected_groups(person)
 
 
-def test_a_worker_gives_back_the_claimed_events_it_did_not_run(harness: Harness) -> None:
-    """It claims a batch (one event per person) and runs them one by one; stopping early,
-    it returns the rest to the queue at once, their attempts not counted."""
+def test_a_worker_claims_no_more_than_it_is_asked_to_run(harness: Harness) -> None:
+    """Asked for two events, it claims a batch of two; the rest stay queued for any
+    worker, their attempts not counted."""
     people = [make_employee() for _ in range(5)]
     receipts = [
         harness.enqueue(make_event(p, occurred_at=T0 + timedelta(minutes=i)))
@@ -318,11 +319,11 @@ def test_a_worker_gives_back_the_claimed_events_it_did_not_run(harness: Harness)
         assert harness.groups_of(person.external_id) == harness.expected_groups(person)
 
 
-def test_the_leases_of_claimed_events_waiting_their_turn_are_kept_alive(
+def test_the_leases_of_a_batch_are_kept_alive_while_it_runs(
     database_url: str, engine: Engine, tmp_path: Path
 ) -> None:
-    """While a slow LMS makes one run outlast the lease, the events claimed with it keep
-    theirs: no other worker can take them meanwhile."""
+    """While a slow LMS makes a batch outlast the lease, its events keep their leases: no
+    other worker can take them meanwhile."""
     people = [make_employee() for _ in range(3)]
     rig = sandbox_and_settings(database_url=database_url, var_dir=tmp_path, worker_lease_s=0.6)
     with rig as (sandbox, settings), open_workers(settings, engine, count=1) as (worker,):
@@ -330,12 +331,14 @@ def test_the_leases_of_claimed_events_waiting_their_turn_are_kept_alive(
             inbox.enqueue(engine, event=make_event(person, occurred_at=T0 + timedelta(minutes=i)))
         slow = httpx.put(f"{sandbox.root_url}/_sandbox/latency", json={"seconds": 0.4})
         slow.raise_for_status()
-        started = time.monotonic()
-        assert worker.run_once()
-        assert time.monotonic() - started > 0.6  # the run outlasted the lease
-        assert inbox.claim_many(engine, worker_id="another", lease_s=5, limit=8) == []
-        waiting = [row for row in inbox.list_by_status(engine, status=InboxStatus.processing)]
-        assert len(waiting) == 2 and all(row.claimed_by == worker.worker_id for row in waiting)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            batch = pool.submit(worker.run_once)
+            time.sleep(1.5)  # well past the lease
+            assert not batch.done()
+            assert inbox.claim_many(engine, worker_id="another", lease_s=5, limit=8) == []
+            held = inbox.list_by_status(engine, status=InboxStatus.processing)
+            assert len(held) == 3 and all(row.claimed_by == worker.worker_id for row in held)
+            assert batch.result(timeout=60) == 3
         httpx.put(f"{sandbox.root_url}/_sandbox/latency", json={"seconds": 0}).raise_for_status()
         worker.drain(timeout_s=30)
     counts = inbox.status_counts(engine)
