@@ -231,8 +231,8 @@ def bench_batch_reads(users: int, batch: int, rounds: int) -> list[BatchResult]:
     ids = [preloaded_external_id(i) for i in picked]
     batches = [ids[i : i + batch] for i in range(0, len(ids), batch)]
     modes: list[tuple[str, Callable[[ScimLMS, list[str]], int]]] = [
-        ("read_account x N", lambda lms, b: sum(lms.read_account(e) is not None for e in b)),
-        ("read_accounts(N)", lambda lms, b: len(lms.read_accounts(b))),
+        ("read_account each", lambda lms, b: sum(lms.read_account(e) is not None for e in b)),
+        ("read_accounts", lambda lms, b: len(lms.read_accounts(b))),
     ]
     results = []
     with SandboxServer(catalog, preload=users) as sandbox, ScimLMS(sandbox.base_url) as lms:
@@ -265,11 +265,11 @@ def print_batch_reads(users: int, batch: int, rounds: int) -> None:
     results = bench_batch_reads(users, batch, rounds)
     table = Table(
         title=(
-            f"Reading {batch} LMS accounts, sandbox with {users:,} preloaded users, "
-            f"{rounds} batches each, keep-alive httpx client, this machine"
+            f"Reading a batch of {batch} LMS accounts (per batch, {rounds} batches each way), "
+            f"sandbox with {users:,} preloaded users, keep-alive httpx client, this machine"
         )
     )
-    columns = ("how", "requests/batch", "wall ms/batch", "client CPU ms/batch", "sandbox CPU ms")
+    columns = ("how", "requests", "wall ms", "client CPU ms", "sandbox CPU ms")
     for column in columns:
         table.add_column(column, justify="left" if column == "how" else "right")
     for r in results:
