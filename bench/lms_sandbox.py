@@ -11,6 +11,14 @@ to a group (the catalog's big groups hold every user), and a POST /Bulk of four 
 Each kind reports p50/p95 latency, requests/s and this process's CPU time per request (client
 and sandbox together: the figure the machine's other load does not move). Client and sandbox
 share this process and the machine's two cores, as in ``bench.provisioning``.
+
+    .venv/bin/python -m bench.lms_sandbox --batch 32 [--users 10000] [--rounds 20]
+
+compares instead how a batch lane reads its employees' accounts: ``ScimLMS.read_account``
+once per employee against one ``ScimLMS.read_accounts`` of the batch (``or`` filters), each
+round on employees not read before. It reports the requests the sandbox saw, the wall time
+and the CPU time of the client's thread (the SCIM client alone) and of the rest of the
+process (the sandbox's threads), per batch.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from rich.table import Table
 from core.catalog import load_catalog
 from tools.lms.sandbox import SandboxServer
 from tools.lms.sandbox_workforce import preloaded_external_id
+from tools.lms.scim import ScimLMS
 
 console = Console()
 
@@ -199,6 +208,85 @@ def bench_size(
     return preload_s, results
 
 
+@dataclass
+class BatchResult:
+    mode: str
+    batches: int
+    requests: int
+    wall_s: float
+    client_cpu_s: float  # the calling thread: the SCIM client
+    process_cpu_s: float  # the whole process: client and sandbox
+
+    def per_batch(self, value: float) -> float:
+        return value / self.batches if self.batches else float("nan")
+
+
+def bench_batch_reads(users: int, batch: int, rounds: int) -> list[BatchResult]:
+    """Read ``rounds`` batches of ``batch`` preloaded employees one by one, then as many
+    other batches with ``read_accounts``; every employee is read once (no warm caches)."""
+    if users < 2 * batch * (rounds + 1):
+        raise SystemExit(f"--users must be at least {2 * batch * (rounds + 1)} for this batch")
+    catalog = load_catalog()
+    picked = random.Random(users).sample(range(users), 2 * batch * (rounds + 1))
+    ids = [preloaded_external_id(i) for i in picked]
+    batches = [ids[i : i + batch] for i in range(0, len(ids), batch)]
+    modes: list[tuple[str, Callable[[ScimLMS, list[str]], int]]] = [
+        ("read_account each", lambda lms, b: sum(lms.read_account(e) is not None for e in b)),
+        ("read_accounts", lambda lms, b: len(lms.read_accounts(b))),
+    ]
+    results = []
+    with SandboxServer(catalog, preload=users) as sandbox, ScimLMS(sandbox.base_url) as lms:
+        for number, (mode, read) in enumerate(modes):
+            own = batches[number * (rounds + 1) : (number + 1) * (rounds + 1)]
+            if read(lms, own[0]) != batch:  # warm-up: connection, config, learned groups
+                raise RuntimeError(f"{mode}: the warm-up batch was not found whole")
+            sandbox.app.requests.clear()
+            started, cpu, thread_cpu = time.perf_counter(), time.process_time(), time.thread_time()
+            for ids_of_batch in own[1:]:
+                if read(lms, ids_of_batch) != batch:
+                    raise RuntimeError(f"{mode}: a batch was not found whole")
+            thread_cpu = time.thread_time() - thread_cpu
+            seen = sandbox.app.requests.snapshot()["requests"]
+            results.append(
+                BatchResult(
+                    mode,
+                    rounds,
+                    sum(seen.values()),
+                    time.perf_counter() - started,
+                    thread_cpu,
+                    time.process_time() - cpu,
+                )
+            )
+    return results
+
+
+def print_batch_reads(users: int, batch: int, rounds: int) -> None:
+    load_before = os.getloadavg()
+    results = bench_batch_reads(users, batch, rounds)
+    table = Table(
+        title=(
+            f"Reading a batch of {batch} LMS accounts (per batch, {rounds} batches each way), "
+            f"sandbox with {users:,} preloaded users, keep-alive httpx client, this machine"
+        )
+    )
+    columns = ("how", "requests", "wall ms", "client CPU ms", "sandbox CPU ms")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "how" else "right")
+    for r in results:
+        table.add_row(
+            r.mode,
+            f"{r.per_batch(r.requests):.1f}",
+            f"{r.per_batch(r.wall_s) * 1000:.1f}",
+            f"{r.per_batch(r.client_cpu_s) * 1000:.1f}",
+            f"{r.per_batch(r.process_cpu_s - r.client_cpu_s) * 1000:.1f}",
+        )
+    console.print(table)
+    console.print(
+        f"machine: {os.cpu_count()} cores, load average {' '.join(f'{x:.2f}' for x in load_before)}"
+        f" before, {' '.join(f'{x:.2f}' for x in os.getloadavg())} after"
+    )
+
+
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -208,7 +296,20 @@ def main() -> None:
     parser.add_argument("--users", default="0,10000,100000", help="comma-separated sizes")
     parser.add_argument("--samples", type=int, default=200, help="requests per kind")
     parser.add_argument("--budget-s", type=float, default=30.0, help="stop a kind after this long")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=0,
+        help="compare reading this many accounts one by one "
+        "with read_accounts instead (with --users 10000 unless given)",
+    )
+    parser.add_argument("--rounds", type=int, default=20, help="batches per way, with --batch")
     args = parser.parse_args()
+    if args.batch:
+        sizes = "10000" if args.users == parser.get_default("users") else args.users
+        for users in (int(n) for n in sizes.split(",")):
+            print_batch_reads(users, args.batch, args.rounds)
+        return
     for users in (int(n) for n in args.users.split(",")):
         load_before = os.getloadavg()[0]
         (preload_wall, preload_cpu), results = bench_size(users, args.samples, args.budget_s)

@@ -130,6 +130,21 @@ class Lane:
         query = {"startIndex": "1", "count": "2", "filter": f'externalId eq "{external_id}"'}
         return self.send("GET", "/Users", params={**query, **params})
 
+    def batch_lookup(self, *external_ids: str, count: str = "100") -> dict[str, Any]:
+        """A batch's lookup (``ScimLMS.read_accounts``), checked against the generic path's
+        answer on this same sandbox (the same filter in parentheses, which the fast lane
+        leaves to it): order, totals and pages included, which two sandboxes with different
+        ids cannot be compared on."""
+        scim_filter = " or ".join(f'externalId eq "{e}"' for e in external_ids)
+        query = {"startIndex": "1", "count": count}
+        before = self.answered.get("GET /Users", 0)
+        answer = self.send("GET", "/Users", params={**query, "filter": scim_filter})
+        generic = self.send("GET", "/Users", params={**query, "filter": f"({scim_filter})"})
+        assert answer == generic
+        if self.server.app.fast_lane is not None:
+            assert self.answered.get("GET /Users", 0) == before + 1
+        return answer
+
     def lookup_matches_read(self, external_id: str) -> None:
         """The fast lane's entry for a user is, times included, what the generic path
         answers to ``GET /Users/{id}`` on the same sandbox."""
@@ -272,6 +287,16 @@ def test_a_stale_version_is_refused_and_changes_nothing(
         ("GET", "/Users", None, {"filter": 'externalId eq "E-4"', "startIndex": "2"}),
         ("GET", "/Users", None, {"filter": 'userName eq "dee@example.com"'}),
         ("GET", "/Users", None, {"filter": 'externalId eq "E-\\"4"'}),
+        ("GET", "/Users", None, {"filter": 'externalId eq "E-4" or externalId eq "E-\\"4"'}),
+        ("GET", "/Users", None, {"filter": 'externalId eq "E-4" or userName eq "x"'}),
+        ("GET", "/Users", None, {"filter": 'externalId eq "E-4" OR externalId eq "E-5"'}),
+        (
+            "GET",
+            "/Users",
+            None,
+            {"filter": 'externalId eq "E-4" or externalId eq "E-5"', "startIndex": "2"},
+        ),
+        ("GET", "/Users", None, {"filter": '(externalId eq "E-4" or externalId eq "E-5")'}),
         ("POST", "/Bulk", bulk(("/Groups/unknown-group", patch(add("{D}")))), None),
         ("POST", "/Bulk", bulk(("/Groups/{g:dept-eng}", patch(add("{D}"))), bulkId="b1"), None),
         ("POST", "/Bulk", {**bulk(("/Groups/{g:dept-eng}", patch(add("{D}")))), "x": 1}, None),
@@ -300,15 +325,55 @@ def test_other_requests_take_the_generic_path(
 def test_several_users_with_one_external_id(
     lanes: tuple[Lane, Lane], same: Callable[..., dict[str, Any]]
 ) -> None:
-    """externalId is not unique: the generic path answers such lookups (in the order of
-    its index, a set, so the two sandboxes may list them differently)."""
+    """externalId is not unique: both paths list such users by id, so two sandboxes (with
+    different ids) may list them in different orders; on one sandbox the order is the
+    generic path's."""
     same("POST", "/Users", body=new_user("E-5", "eve@example.com"), name="E")
     same("POST", "/Users", body=new_user("E-5", "eve2@example.com"), name="F")
     fast, generic = (lane.lookup("E-5")["body"] for lane in lanes)
     assert fast["totalResults"] == generic["totalResults"] == 2
     assert sorted(fast.pop("Resources"), key=str) == sorted(generic.pop("Resources"), key=str)
     assert fast == generic
-    assert lanes[0].answered == {}
+    assert lanes[0].answered == {"GET /Users": 1}
+    lanes[0].batch_lookup("E-5")
+    assert lanes[0].batch_lookup("E-5", count="1")["body"]["itemsPerPage"] == 1
+
+
+def test_a_batch_lookup_answers_as_the_generic_path(
+    lanes: tuple[Lane, Lane], same: Callable[..., dict[str, Any]]
+) -> None:
+    """``externalId eq`` terms joined by ``or``: the users found, by id, with their groups;
+    ids nobody holds, or asked twice, change nothing."""
+    for n, symbol in enumerate("HIJK"):
+        same("POST", "/Users", body=new_user(f"E-1{n}", f"u{n}@example.com"), name=symbol)
+    same(
+        "POST",
+        "/Bulk",
+        body=bulk(
+            ("/Groups/{g:dept-eng}", patch(add("{H}"), add("{J}"))),
+            ("/Groups/{g:loc-berlin}", patch(add("{J}"))),
+        ),
+    )
+    asked = ("E-12", "E-nobody", "E-10", "E-13", "E-10")
+    answers = [lane.batch_lookup(*asked)["body"] for lane in lanes]
+    for body in answers:
+        assert (body["totalResults"], body["itemsPerPage"]) == (3, 3)
+    fast, generic = answers
+    by_id = sorted(fast.pop("Resources"), key=str)
+    assert by_id == sorted(generic.pop("Resources"), key=str)
+    assert fast == generic
+    groups = {u["externalId"]: [g["value"] for g in u.get("groups", [])] for u in by_id}
+    assert groups == {
+        "E-10": ["{g:dept-eng}"],
+        "E-12": ["{g:dept-eng}", "{g:loc-berlin}"],
+        "E-13": [],
+    }
+
+    page = lanes[0].batch_lookup(*asked, count="2")["body"]
+    assert (page["totalResults"], page["itemsPerPage"], len(page["Resources"])) == (3, 2, 2)
+    assert lanes[0].batch_lookup("E-nobody", "E-none")["body"]["totalResults"] == 0
+    lanes[0].batch_lookup("E-11", "E-11")
+    assert lanes[0].answered == {"GET /Users": 4, "POST /Bulk": 1}
 
 
 def test_refused_credentials_take_the_generic_path(lanes: tuple[Lane, Lane]) -> None:

@@ -1,5 +1,5 @@
-"""The sandbox fast lane's pieces that need no server: which PATCH bodies it recognises as
-member changes, and how kept user JSON follows versions."""
+"""The sandbox fast lane's pieces that need no server: which lookups and PATCH bodies it
+recognises, and how kept user JSON follows versions."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from scim2_models import Meta
 
 from tools.lms.sandbox_dumps import UserDumps, json_datetime
-from tools.lms.sandbox_fast import _member_patch
+from tools.lms.sandbox_fast import _external_ids, _member_patch
 from tools.lms.sandbox_storage import MemberChange
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -18,6 +18,40 @@ PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 def patch(*operations: Any) -> dict[str, Any]:
     return {"schemas": [PATCH_OP], "Operations": list(operations)}
+
+
+@pytest.mark.parametrize(
+    ("scim_filter", "values"),
+    [
+        ('externalId eq "E-1"', ["E-1"]),
+        ('externalId eq "E-1" or externalId eq "E-2"', ["E-1", "E-2"]),
+        ('externalId eq "a or b" or externalId eq ""', ["a or b", ""]),
+        ('externalId eq "x" or externalId eq "y" or externalId eq "x"', ["x", "y", "x"]),
+    ],
+)
+def test_lookups_by_external_id_are_recognised(scim_filter: str, values: list[str]) -> None:
+    assert _external_ids(scim_filter) == values
+
+
+@pytest.mark.parametrize(
+    "scim_filter",
+    [
+        "",
+        'externalId eq "E-1" or',
+        'externalId eq "E-1"  or externalId eq "E-2"',
+        'externalId eq "E-1" OR externalId eq "E-2"',
+        'externalId eq "E-1" and externalId eq "E-2"',
+        'externalId eq "E-1" or userName eq "E-2"',
+        'externalid eq "E-1" or externalId eq "E-2"',
+        '(externalId eq "E-1" or externalId eq "E-2")',
+        'externalId eq "E-1" or externalId eq "E\\"2"',
+        'externalId eq "E-1" or externalId eq "E-\u00012"',
+        'externalId eq "E-1" or externalId eq E-2',
+        'externalId eq "E-1" or externalId eq "E-2" or not (externalId eq "E-3")',
+    ],
+)
+def test_other_filters_are_left_to_the_generic_path(scim_filter: str) -> None:
+    assert _external_ids(scim_filter) is None
 
 
 def test_member_adds_and_removes_are_recognised() -> None:

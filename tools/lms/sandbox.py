@@ -27,6 +27,11 @@ reach them by accident):
   tested over real HTTP; a faulted bulk request runs none of its operations. ``DELETE``
   clears pending faults.
 - ``PUT /_sandbox/latency`` slows every ``/v2`` request down, like a loaded LMS.
+
+``SandboxServer(..., or_filters=False)`` (or ``app.or_filters = False``) makes it an LMS
+whose filters take no ``or`` (RFC 7644 leaves the operators a server supports to it): a
+search with one is answered 400 ``invalidFilter``, as scim2-server answers a filter it
+cannot read.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import re
 import secrets
 import threading
 import time
@@ -44,6 +50,7 @@ from http import HTTPStatus
 from io import BytesIO
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from scim2_models import Error, ScimProvider
@@ -71,6 +78,8 @@ SCIM_PREFIX = "/v2"
 SANDBOX_PREFIX = "/_sandbox"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 RESOURCE_ENDPOINTS = frozenset({"Users", "Groups"})
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
+_OR_OPERATOR = re.compile(r"(?i)\bor\b")
 
 
 class FaultSpec(BaseModel):
@@ -261,6 +270,7 @@ class SandboxApp:
         self.requests = RequestLog()
         self.faults = FaultQueue()
         self.latency_s = 0.0  # a slow LMS, so crash tests can kill a worker mid-run
+        self.or_filters = True  # False: an LMS whose filters take no ``or``
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path: str = environ.get("PATH_INFO", "") or "/"
@@ -279,6 +289,15 @@ class SandboxApp:
         if fault is not None:
             self.requests.record(method, path, fault.status, faulted=True, operations=asked)
             return self._fault_response(fault, start_response)
+
+        if not self.or_filters and method == "GET" and _has_or(environ):
+            self.requests.record(method, path, 400, faulted=False)
+            error = Error(
+                status=400, scim_type="invalidFilter", detail="or is not supported by this LMS"
+            )
+            return _json_response(
+                start_response, 400, error.model_dump(), content_type="application/scim+json"
+            )
 
         fast = self.fast_lane.answer(environ, method, path, raw) if self.fast_lane else None
         if fast is not None:
@@ -354,6 +373,14 @@ class SandboxApp:
         return _json_response(start_response, 404, {"detail": f"no sandbox endpoint {path}"})
 
 
+def _has_or(environ: WSGIEnvironment) -> bool:
+    """Whether a search's filter uses ``or`` (outside its string literals)."""
+    query = parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    return any(
+        key == "filter" and _OR_OPERATOR.search(_QUOTED.sub('""', value)) for key, value in query
+    )
+
+
 def _bulk_operations(environ: WSGIEnvironment) -> tuple[bytes, tuple[RecordedOperation, ...]]:
     """A bulk request's body and the operations it asks for (the body is put back for the
     SCIM application); an unreadable body lists none and is the application's to refuse."""
@@ -391,7 +418,12 @@ def _bulk_outcomes(
 
 
 def build_sandbox_app(
-    catalog: Catalog, token: str | None, *, preload: int = 0, fast_lane: bool = True
+    catalog: Catalog,
+    token: str | None,
+    *,
+    preload: int = 0,
+    fast_lane: bool = True,
+    or_filters: bool = True,
 ) -> SandboxApp:
     """A fresh in-memory LMS holding one group per catalog entry, and ``preload`` users
     placed in them by the catalog's rules (``sandbox_workforce``).
@@ -399,7 +431,7 @@ def build_sandbox_app(
     Without ``token`` every request is accepted, as the demo needs no credentials.
     Without ``fast_lane`` every request takes scim2-server's generic path (``sandbox_fast``
     answers the provisioning client's hot requests the same way, for less CPU); tests
-    compare the two.
+    compare the two. Without ``or_filters`` a search filter using ``or`` is refused.
     """
     config = load_default_service_provider_config()
     if token is not None:
@@ -441,7 +473,9 @@ def build_sandbox_app(
     )
     scim_app.handler = SandboxHandler(service, storage)
     fast = FastLane(service, storage, scim_app.bearer_tokens) if fast_lane else None
-    return SandboxApp(scim_app, storage, fast)
+    app = SandboxApp(scim_app, storage, fast)
+    app.or_filters = or_filters
+    return app
 
 
 def _make_server(host: str, port: int, app: SandboxApp) -> KeepAliveWSGIServer:
@@ -488,8 +522,11 @@ class SandboxServer:
         port: int = 0,
         preload: int = 0,
         fast_lane: bool = True,
+        or_filters: bool = True,
     ) -> None:
-        self.app = build_sandbox_app(catalog, token, preload=preload, fast_lane=fast_lane)
+        self.app = build_sandbox_app(
+            catalog, token, preload=preload, fast_lane=fast_lane, or_filters=or_filters
+        )
         self._froze_objects = preload > 0
         self._host = host
         self._port = port

@@ -5,16 +5,18 @@ scim2-models, deep-copying and re-validating resources, dumping a user with its 
 through the model serializer: ~2 ms per user alone) where the machine has 20 ms per event
 for everything.
 
-- ``GET /Users?filter=externalId eq "X"`` (with ``startIndex=1``/``count``): the
-  storage's externalId index, and the user's JSON kept from an earlier answer
-  (``UserDumps``) with its ``groups`` read from the member index;
+- ``GET /Users?filter=externalId eq "X"`` (with ``startIndex=1``/``count``), or several
+  such terms joined by `` or `` (a batch's lookup, ``ScimLMS.read_accounts``): the
+  storage's externalId index, the users in the generic path's order (by id), and each
+  user's JSON kept from an earlier answer (``UserDumps``) with its ``groups`` read from the
+  member index;
 - ``PATCH /Groups/{id}`` whose operations only add members (``{"value": id}`` items) or
   remove one by ``members[value eq "ID"]``: the member index, answered 204 with the ETag;
 - ``POST /Bulk`` whose operations are all such PATCHes: the same, one outcome each.
 
 Anything else, or anything unusual about these (another filter or parameter, conditional
 headers, an unknown group, a body that is not plain JSON of that shape, failed credentials,
-more than one user found), returns None and takes the generic path, which answers it
+a value with an escape), returns None and takes the generic path, which answers it
 exactly as scim2-server does, errors included. The fast answers are the generic ones, byte
 for byte in content (tests compare the two lanes on the same requests): same status,
 headers, body, versions, and the same storage calls for member changes.
@@ -54,6 +56,8 @@ SCIM_JSON = "application/scim+json"
 # character takes the generic path, whose filter parser reads escapes.
 _PLAIN = r'"([^"\\\x00-\x1f]*)"'
 _EXTERNAL_ID_EQ = re.compile(rf"externalId eq {_PLAIN}")
+_EXTERNAL_ID_TERM = r'externalId eq "[^"\\\x00-\x1f]*"'
+_EXTERNAL_IDS = re.compile(rf"{_EXTERNAL_ID_TERM}(?: or {_EXTERNAL_ID_TERM})*")
 _MEMBER_EQ = re.compile(rf"members\[value eq {_PLAIN}\]")
 _GROUP_PATH = re.compile(r"/Groups/([0-9A-Za-z_-]+)")
 _SEARCH_KEYS = frozenset({"filter", "startIndex", "count"})
@@ -139,8 +143,10 @@ class FastLane:
         if not query.keys() <= _SEARCH_KEYS or query.get("startIndex", "1") != "1":
             return None
         count_text = query.get("count", "1000")
-        match = _EXTERNAL_ID_EQ.fullmatch(query.get("filter", ""))
-        if match is None or not (count_text.isascii() and count_text.isdigit()):
+        values = _external_ids(query.get("filter", ""))
+        if values is None:
+            return None
+        if not (count_text.isascii() and count_text.isdigit()):
             return None
         count = min(int(count_text), self.service.config.filter.max_results or 1000)  # type: ignore[union-attr]
         if count < 1:
@@ -150,17 +156,19 @@ class FastLane:
         assert binding is not None
         storage = self.storage
         with self.service.provider, storage.lock:
-            try:
-                value = binding.comparable(match.group(1))
-            except ValueError:
-                return None
-            ids = storage._equality_index(USER, binding).get(value, set())
-            if len(ids) > 1:
-                return None  # several users: the generic path orders the page
-            resources = [self._user_entry(base_url, user_id) for user_id in ids]
+            index = storage._equality_index(USER, binding)
+            found: set[str] = set()
+            for value in values:
+                try:
+                    found |= index.get(binding.comparable(value), set())
+                except ValueError:
+                    return None
+            # The generic path sorts a search without sortBy by id (``memory._page``).
+            ids = sorted(found)
+            resources = [self._user_entry(base_url, user_id) for user_id in ids[:count]]
         body: dict[str, Any] = {
             "schemas": [LIST_RESPONSE],
-            "totalResults": len(resources),
+            "totalResults": len(ids),
             "startIndex": 1,
             "itemsPerPage": len(resources),
         }
@@ -288,6 +296,14 @@ def _loads(raw: bytes) -> Any:
         return json.loads(raw)
     except ValueError:
         return None
+
+
+def _external_ids(scim_filter: str) -> list[str] | None:
+    """The values of a filter made only of ``externalId eq "..."`` terms (without escapes)
+    joined by `` or ``, else None."""
+    if _EXTERNAL_IDS.fullmatch(scim_filter) is None:
+        return None
+    return [term.group(1) for term in _EXTERNAL_ID_EQ.finditer(scim_filter)]
 
 
 def _member_patch(data: Any) -> list[MemberChange] | None:

@@ -14,7 +14,7 @@ import functools
 import json
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
 import httpx
@@ -45,12 +45,16 @@ from tools.lms.scim_mapping import (
     to_lms_user,
     user_resource,
 )
+from tools.lms.scim_or import MAX_TERMS, or_filters, refuses_or
 
 log = logging.getLogger(__name__)
 
 SCIM_JSON = "application/scim+json"
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 GROUP_ATTRIBUTES = "displayName,externalId"
+# A batched group-side read brings each matched group with all its members; past this many
+# member entries in one answer, one search per user is cheaper (see ``_member_groups``).
+GROUP_SIDE_MEMBERS_MAX = 5000
 
 ResourceT = TypeVar("ResourceT", bound=Resource[Any])
 
@@ -109,8 +113,12 @@ class ScimLMS:
         )
         self._page_size = page_size
         self._bulk_wanted = bulk
-        self._bulk_limit: int | None = None  # operations per /Bulk; 0 = not offered
+        self._config: dict[str, Any] | None = None  # ServiceProviderConfig, read once
         self._fills_user_groups = False  # learned: the LMS fills the read-only User.groups
+        # Learned: the LMS answers ``or`` filters on Users (externalId), on Groups
+        # (members.value), and batched group-side reads stay small.
+        self._or_users = True
+        self._or_members = True
         self._owns_http = http is None
         self._http = (
             http if http is not None else httpx.Client(event_hooks=lms_request_hooks(base_url))
@@ -192,7 +200,63 @@ class ScimLMS:
             raise LMSError(f"several LMS users share externalId {external_id!r}")
         if not found:
             return None
-        return self._account(found[0])
+        return self._accounts(found)[0]
+
+    def read_accounts(self, external_ids: Sequence[str]) -> dict[str, LMSAccount]:
+        """``read_account`` for many employees, keyed by external id in the order asked
+        (those the LMS does not hold are left out): one ``GET /Users`` per chunk of ids
+        joined by ``or``, and, when the LMS does not fill ``User.groups``, one group search
+        per chunk of users.
+
+        Chunks hold at most the LMS's ``filter.maxResults`` and ``scim_or.MAX_TERMS`` ids
+        (and fit a URL). An LMS that refuses ``or`` is read one id at a time from then on.
+        Several users sharing one of the ids raise ``LMSError`` naming it, as
+        ``read_account`` does, for the whole batch.
+        """
+        wanted = list(dict.fromkeys(external_ids))
+        accounts: dict[str, LMSAccount] = {}
+        done = 0
+        if len(wanted) > 1 and self._or_users:
+            terms = [filter_eq("externalId", external_id) for external_id in wanted]
+            for positions, scim_filter in or_filters(terms, max_terms=self._or_terms()):
+                chunk = [wanted[i] for i in positions]
+                try:
+                    found = list(self._search("/Users", ScimUser, scim_filter))
+                except LMSError as error:
+                    if len(chunk) < 2 or not refuses_or(error):
+                        raise
+                    self._stop_or("Users", "externalId", error)
+                    break
+                accounts.update(self._chunk_accounts(chunk, found))
+                done = positions.stop
+        for external_id in wanted[done:]:
+            account = self.read_account(external_id)
+            if account is not None:
+                accounts[external_id] = account
+        return {e: accounts[e] for e in wanted if e in accounts}
+
+    def _chunk_accounts(self, chunk: list[str], found: list[ScimUser]) -> dict[str, LMSAccount]:
+        """The users one ``or`` search found, matched to the ids asked for (a server that
+        compares externalId ignoring case, as ``read_account`` would be answered, too)."""
+        asked = set(chunk)
+        folded: dict[str, str | None] = {}
+        for external_id in chunk:
+            key = external_id.casefold()
+            folded[key] = external_id if key not in folded else None  # None: ambiguous
+        by_id: dict[str, list[ScimUser]] = {}
+        for resource in found:
+            external_id = resource.external_id or ""
+            owner = external_id if external_id in asked else folded.get(external_id.casefold())
+            if owner is None:
+                log.warning("LMS answered a user %s that matches no id asked for", resource.id)
+                continue
+            by_id.setdefault(owner, []).append(resource)
+        for external_id, resources in by_id.items():
+            if len(resources) > 1:
+                raise LMSError(f"several LMS users share externalId {external_id!r}")
+        owners = list(by_id)
+        accounts = self._accounts([by_id[owner][0] for owner in owners])
+        return dict(zip(owners, accounts, strict=True))
 
     def create_account(self, employee: Employee) -> LMSAccount:
         """``create_user``, answered as an account: a user just created is in no group; one
@@ -215,20 +279,31 @@ class ScimLMS:
         created = _parse(ScimUser, response, Context.RESOURCE_CREATION_RESPONSE)
         return LMSAccount(user=to_lms_user(created), group_ids=frozenset())
 
-    def _account(self, resource: ScimUser) -> LMSAccount:
-        user = to_lms_user(resource)
-        if resource.groups is not None:
+    def _accounts(self, resources: list[ScimUser]) -> list[LMSAccount]:
+        """Accounts for users as the LMS answered them: groups from ``User.groups``, or,
+        for an LMS that never fills it, read from the groups' side."""
+        if any(resource.groups is not None for resource in resources):
             self._fills_user_groups = True
-        if resource.groups is None and not self._fills_user_groups:
-            return LMSAccount(user=user, group_ids=frozenset(self.member_group_ids(user.id)))
-        return LMSAccount(
-            user=user,
-            group_ids=frozenset(
-                str(m.value)
-                for m in resource.groups or []
-                if m.value is not None and m.type in (None, "direct")
-            ),
-        )
+        users = [to_lms_user(resource) for resource in resources]
+        group_side = [
+            user.id
+            for user, resource in zip(users, resources, strict=True)
+            if resource.groups is None and not self._fills_user_groups
+        ]
+        from_groups = self._member_groups(group_side) if group_side else {}
+        return [
+            LMSAccount(
+                user=user,
+                group_ids=frozenset(from_groups[user.id])
+                if user.id in from_groups
+                else frozenset(
+                    str(m.value)
+                    for m in resource.groups or []
+                    if m.value is not None and m.type in (None, "direct")
+                ),
+            )
+            for user, resource in zip(users, resources, strict=True)
+        ]
 
     def update_user(self, user: LMSUser, employee: Employee) -> bool:
         """Write the attributes that differ from ``user`` (a snapshot the caller just read).
@@ -316,41 +391,132 @@ class ScimLMS:
             )
         }
 
+    def _member_groups(self, user_ids: list[str]) -> dict[str, set[str]]:
+        """``member_group_ids`` for many users: one group search per chunk of users, with
+        ``members.value eq`` joined by ``or``, each group answered with its members' ids.
+
+        A SCIM search cannot narrow a group's member list to the users asked about, so a
+        matched group comes with all its members: when one answer carried more than
+        ``GROUP_SIDE_MEMBERS_MAX`` of them (groups of thousands), the groups are read one
+        search per user from then on, as they are for an LMS that refuses ``or``."""
+        groups: dict[str, set[str]] = {user_id: set() for user_id in user_ids}
+        done = 0
+        if len(user_ids) > 1 and self._or_members:
+            terms = [filter_eq("members.value", user_id) for user_id in user_ids]
+            for positions, scim_filter in or_filters(terms, max_terms=self._or_terms()):
+                asked = {user_ids[i] for i in positions}
+                entries = 0
+                try:
+                    for resource in self._search(
+                        "/Groups", Group, scim_filter, attributes="members.value"
+                    ):
+                        for member in resource.members or []:
+                            entries += 1
+                            if member.value in asked:
+                                groups[member.value].add(str(resource.id))
+                except LMSError as error:
+                    if len(asked) < 2 or not refuses_or(error):
+                        raise
+                    self._stop_or("Groups", "members.value", error)
+                    break
+                done = positions.stop
+                if entries > GROUP_SIDE_MEMBERS_MAX and self._or_members:
+                    self._or_members = False
+                    log.info(
+                        "LMS groups answered %s members for %s users; reading each user's "
+                        "groups by its own search from now on",
+                        entries,
+                        len(asked),
+                    )
+                    break
+        for user_id in user_ids[done:]:
+            groups[user_id] = self.member_group_ids(user_id)
+        return groups
+
+    def _stop_or(self, endpoint: str, attribute: str, error: LMSError) -> None:
+        """Remember that the LMS refused an ``or`` filter here (logged once)."""
+        if endpoint == "Users":
+            was, self._or_users = self._or_users, False
+        else:
+            was, self._or_members = self._or_members, False
+        if was:
+            log.info(
+                "LMS refused an or of %s filters on /%s (%s); one search per value from now on",
+                attribute,
+                endpoint,
+                error,
+            )
+
+    def _or_terms(self) -> int:
+        """Ids one ``or`` search may carry: ``MAX_TERMS``, or fewer when the LMS's
+        ``filter.maxResults`` says a page holds fewer."""
+        found = self._provider_config().get("filter")
+        max_results = found.get("maxResults") if isinstance(found, dict) else None
+        if isinstance(max_results, int) and not isinstance(max_results, bool) and max_results > 0:
+            return min(MAX_TERMS, max_results)
+        return MAX_TERMS
+
     def add_member(self, group_id: str, user_id: str) -> None:
         self._patch_group(group_id, {"op": "add", "path": "members", "value": [{"value": user_id}]})
 
     def change_memberships(self, user_id: str, *, add: list[str], remove: list[str]) -> None:
         """Add the user to the groups ``add`` and take it out of ``remove`` (LMS group ids):
         in one ``POST /Bulk`` when the LMS offers bulk, else one PATCH per group."""
-        changes = [MembershipChange(g, user_id, add=True) for g in add] + [
-            MembershipChange(g, user_id, add=False) for g in remove
-        ]
-        limit = self._bulk_operations() if len(changes) > 1 else 0
-        if limit < 2:
-            for change in changes:
-                if change.add:
-                    self.add_member(change.group_id, user_id)
-                else:
-                    self.remove_member(change.group_id, user_id)
-            return
-        for start in range(0, len(changes), limit):
-            self._bulk(changes[start : start + limit])
+        self.change_memberships_many([(user_id, add, remove)])
 
-    def _bulk_operations(self) -> int:
-        """Operations one ``/Bulk`` may carry, from the LMS's ServiceProviderConfig (read
-        once); 0 when bulk is off, not offered, or the config cannot be read."""
-        if not self._bulk_wanted:
-            return 0
-        if self._bulk_limit is None:
+    def change_memberships_many(self, changes: Sequence[tuple[str, list[str], list[str]]]) -> None:
+        """``change_memberships`` for many users: ``(user id, groups to add, groups to leave)``
+        each, all sent in as few ``POST /Bulk`` as the LMS's ``maxOperations`` allows, in
+        order (a user's adds, then its removes), else one PATCH per group.
+
+        A refused or failed operation raises as ``change_memberships`` does, and the
+        operations after its bulk are not sent; every change is idempotent, so the whole
+        batch (or each user's part, to learn whose failed) can simply be sent again.
+        """
+        operations = [
+            change
+            for user_id, add, remove in changes
+            for change in (
+                *(MembershipChange(g, user_id, add=True) for g in add),
+                *(MembershipChange(g, user_id, add=False) for g in remove),
+            )
+        ]
+        limit = self._bulk_operations() if len(operations) > 1 else 0
+        if limit < 2:
+            for change in operations:
+                if change.add:
+                    self.add_member(change.group_id, change.user_id)
+                else:
+                    self.remove_member(change.group_id, change.user_id)
+            return
+        for start in range(0, len(operations), limit):
+            self._bulk(operations[start : start + limit])
+
+    def _provider_config(self) -> dict[str, Any]:
+        """The LMS's ServiceProviderConfig (RFC 7643 §5), read once; empty when it cannot
+        be read (then no bulk, and ``or`` searches of ``MAX_TERMS`` ids)."""
+        if self._config is None:
             try:
                 config = self._request("GET", "/ServiceProviderConfig").json()
-                bulk = config.get("bulk") or {}
-                offered = bulk.get("supported") is True
-                self._bulk_limit = int(bulk.get("maxOperations") or 0) if offered else 0
-            except (LMSError, ValueError, AttributeError, TypeError):
-                log.info("LMS ServiceProviderConfig unreadable; membership changes one by one")
-                self._bulk_limit = 0
-        return self._bulk_limit
+            except (LMSError, ValueError):
+                config = None
+            if not isinstance(config, dict):
+                log.info("LMS ServiceProviderConfig unreadable; no bulk, default search sizes")
+                config = {}
+            self._config = config
+        return self._config
+
+    def _bulk_operations(self) -> int:
+        """Operations one ``/Bulk`` may carry, from the LMS's ServiceProviderConfig; 0 when
+        bulk is off, not offered, or the config cannot be read."""
+        if not self._bulk_wanted:
+            return 0
+        try:
+            bulk = self._provider_config().get("bulk") or {}
+            offered = bulk.get("supported") is True
+            return int(bulk.get("maxOperations") or 0) if offered else 0
+        except (ValueError, AttributeError, TypeError):
+            return 0
 
     def _bulk(self, changes: list[MembershipChange]) -> None:
         body = bulk_request([(c, c.patch(filter_eq("value", c.user_id))) for c in changes])
