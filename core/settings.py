@@ -97,8 +97,15 @@ class Settings(BaseSettings):
     worker_claim_batch: int = Field(
         8,
         ge=1,
-        description="Events a worker claims in one query (one per employee) and then runs "
-        "one by one, their leases kept alive meanwhile; 1 claims one event at a time.",
+        description="Events a worker claims in one query (one per employee) and runs as one "
+        "batch, their leases kept alive meanwhile; 1 claims one event at a time.",
+    )
+    worker_batch_lane: bool = Field(
+        True,
+        description="Run the events of a batch the catalog rules place (no AI, no review) "
+        "together: one LMS search, one POST /Bulk and one commit for the batch, and no "
+        "checkpoint (nothing in them is costly to redo). False: every event on a graph run "
+        "of its own with its state checkpointed (inspectable with LangGraph tools); slower.",
     )
     worker_prefetch: int = Field(
         32,

@@ -22,7 +22,7 @@ from agents.provisioning import nodes, review_nodes
 from agents.provisioning.node_timing import timed_node
 from agents.provisioning.nodes import GroupChange
 from agents.provisioning.state import BatchRun, BatchState
-from core import inbox
+from core import inbox, vault
 from tools.lms.errors import LMSError
 
 log = logging.getLogger(__name__)
@@ -70,12 +70,32 @@ def decide(state: BatchState) -> dict[str, Any]:
     handed_over, failed = list(state.get("handed_over", [])), list(state.get("failed", []))
     for run in state["runs"]:
         try:
-            placed = _placed_by_rules(run)
-        except Exception as error:  # noqa: BLE001 - the worker's retry policy sorts it
+            with run.ids():
+                placed = _placed_by_rules(run)
+        except Exception as error:  # the worker's retry policy sorts it
             failed.append((run, error))
             continue
         (kept if placed else handed_over).append(run)
+    try:
+        _store_sealed(state["runs"])
+    except Exception as error:  # the worker's retry policy sorts it
+        return {
+            "runs": [],
+            "handed_over": [],
+            "failed": failed + [(r, error) for r in kept + handed_over],
+        }
     return {"runs": kept, "handed_over": handed_over, "failed": failed}
+
+
+def _store_sealed(runs: list[BatchRun]) -> None:
+    """The placeholders the runs' scrub steps sealed, stored in one go before anything is
+    written to the LMS; from here on (a handed-over run scrubs again) each is stored at
+    once."""
+    if not runs:
+        return
+    shared, services = runs[0].context.shared, runs[0].context.services
+    pending, shared.sealings = shared.sealings or [], None
+    vault.store_many(services.engine, master_key=services.vault_keys.master, items=pending)
 
 
 def apply(state: BatchState) -> dict[str, Any]:
@@ -87,9 +107,10 @@ def apply(state: BatchState) -> dict[str, Any]:
         ctx = run.context
         before = ctx.services.lms.thread_writes
         try:
-            account = nodes.write_user(ctx, run.state)
-            change = None if account is None else nodes.group_change(ctx, run.state, account)
-        except Exception as error:  # noqa: BLE001 - the worker's retry policy sorts it
+            with run.ids():
+                account = nodes.write_user(ctx, run.state)
+                change = None if account is None else nodes.group_change(ctx, run.state, account)
+        except Exception as error:  # the worker's retry policy sorts it
             failed.append((run, error))
             continue
         written.append((run, change, ctx.services.lms.thread_writes - before))
@@ -128,8 +149,9 @@ def _change_memberships(changes: list[tuple[BatchRun, GroupChange]]) -> dict[str
     refused: dict[str, Exception] = {}
     for run, change in changes:
         try:
-            lms.change_memberships(change.user_id, add=change.add_ids, remove=change.remove_ids)
-        except Exception as error:  # noqa: BLE001 - the worker's retry policy sorts it
+            with run.ids():
+                lms.change_memberships(change.user_id, add=change.add_ids, remove=change.remove_ids)
+        except Exception as error:  # the worker's retry policy sorts it
             refused[run.context.claim.receipt_id] = error
     return refused
 
@@ -140,22 +162,24 @@ def record(state: BatchState) -> dict[str, Any]:
     done: list[inbox.Completion] = []
     for run in state["runs"]:
         try:
-            done.append(nodes.completion(run.context, run.state))
-        except Exception as error:  # noqa: BLE001 - the worker's retry policy sorts it
+            with run.ids():
+                done.append(nodes.completion(run.context, run.state))
+        except Exception as error:  # the worker's retry policy sorts it
             failed.append((run, error))
     if not done:
         return {"finished": [], "failed": failed}
     engine = state["runs"][0].context.services.engine
     lost = {c.receipt_id for c in inbox.complete_many(engine, completions=done)}
+    by_receipt = {run.context.claim.receipt_id: run for run in state["runs"]}
     for completion in done:
-        if completion.claim.receipt_id in lost:
-            log.warning(
-                "lost the lease on %s; another worker owns it now", completion.claim.receipt_id
-            )
-        else:
-            nodes.log_finished(completion)
+        with by_receipt[completion.claim.receipt_id].ids():
+            if completion.claim.receipt_id in lost:
+                log.warning(
+                    "lost the lease on %s; another worker owns it now", completion.claim.receipt_id
+                )
+            else:
+                nodes.log_finished(completion)
     return {
         "finished": [c.claim.receipt_id for c in done if c.claim.receipt_id not in lost],
         "failed": failed,
     }
-

@@ -87,9 +87,7 @@ def scrub(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> di
     employee = ctx.employee(state)
     guarded = ctx.services.pii.view_for_model(employee, manager_names=ctx.manager_names(employee))
     if guarded.placeholders:  # kept encrypted so an admin can reveal what was hidden
-        vault.store(
-            ctx.services.engine,
-            master_key=ctx.services.vault_keys.master,
+        ctx.keep_sealed(
             subject=vault.pseudonym(employee.external_id, secret=ctx.services.vault_keys.pseudonym),
             label=f"{ctx.claim.receipt_id}:placeholders",
             plaintext=guarded.placeholders,
@@ -275,7 +273,9 @@ def apply(state: ProvisioningState, runtime: Runtime[ProvisioningContext]) -> di
     if account is None:
         return {"applied": NOT_IN_LMS}
     change = group_change(ctx, state, account)
-    ctx.services.lms.change_memberships(change.user_id, add=change.add_ids, remove=change.remove_ids)
+    ctx.services.lms.change_memberships(
+        change.user_id, add=change.add_ids, remove=change.remove_ids
+    )
     writes = ctx.services.lms.thread_writes - writes_before
     return {"applied": applied_change(state, change, writes=writes)}
 

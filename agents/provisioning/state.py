@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from agents.services import Services
-from core import inbox
+from core import inbox, vault
 from core.employee import Employee, HRISEvent
 from core.inbox import Claim
 from core.run_context import run_context
@@ -41,17 +41,20 @@ class ProvisioningState(TypedDict, total=False):
 
 
 @dataclass
-class SharedReads:
-    """What the runs of one batch read together, before their steps ask one by one: the LMS
-    accounts (under the batch's claims, whose leases keep every other worker off these
-    people), the managers' names, who manages others, and each person's last applied
-    record. A key that is absent was not read; the step reads it itself."""
+class BatchShared:
+    """What the runs of one batch share. Reads made together before their steps ask one by
+    one: the LMS accounts (under the batch's claims, whose leases keep every other worker
+    off these people), the managers' names, who manages others, and each person's last
+    applied record; a key that is absent was not read, and the step reads it itself. And
+    the vault values the runs seal, kept to be stored together (`sealings`; ``None``: a
+    step stores its own at once)."""
 
     accounts: dict[str, LMSAccount | None] = field(default_factory=dict)
     manager_names: dict[str, list[str]] = field(default_factory=dict)
     managers: set[str] | None = None  # of the batch's people, those with active reports
     snapshots: dict[str, Employee | None] = field(default_factory=dict)
     fetched: dict[str, Employee] = field(default_factory=dict)  # thin events' HRIS records
+    sealings: list[vault.Sealing] | None = None
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ class ProvisioningContext:
 
     services: Services
     claim: Claim
-    shared: SharedReads = field(default_factory=SharedReads, repr=False, compare=False)
+    shared: BatchShared = field(default_factory=BatchShared, repr=False, compare=False)
     _employees: dict[int, tuple[Any, Employee]] = field(
         default_factory=dict, repr=False, compare=False
     )
@@ -100,6 +103,20 @@ class ProvisioningContext:
             )
         return fetched[event.employee_external_id]
 
+    def keep_sealed(self, *, subject: str, label: str, plaintext: vault.Plaintext) -> None:
+        """Into the vault: at once, or with the rest of the batch's."""
+        pending = self.shared.sealings
+        if pending is not None:
+            pending.append(vault.Sealing(subject=subject, label=label, plaintext=plaintext))
+            return
+        vault.store(
+            self.services.engine,
+            master_key=self.services.vault_keys.master,
+            subject=subject,
+            label=label,
+            plaintext=plaintext,
+        )
+
     def account(self, external_id: str) -> LMSAccount | None:
         """The person's LMS account as this claim first reads it."""
         accounts = self.shared.accounts
@@ -137,6 +154,19 @@ class BatchRun:
         return run_context(
             receipt_id=self.context.claim.receipt_id, run_id=self.run_id, subject=self.subject
         )
+
+
+def batch_ids(runs: list[BatchRun], *, run_id: str) -> AbstractContextManager[None]:
+    """The ids on a log line that belongs to the whole batch (its LMS search and bulk, its
+    commit): every run's receipt and pseudonym, comma-separated; a batch of one run logs
+    exactly as that run."""
+    if len(runs) == 1:
+        return runs[0].ids()
+    return run_context(
+        receipt_id=",".join(r.context.claim.receipt_id for r in runs),
+        run_id=run_id,
+        subject=",".join(r.subject for r in runs),
+    )
 
 
 class BatchState(TypedDict, total=False):

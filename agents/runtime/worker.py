@@ -31,7 +31,8 @@ from agents.provisioning.state import (
     BatchRun,
     ProvisioningContext,
     ProvisioningState,
-    SharedReads,
+    BatchShared,
+    batch_ids,
 )
 from agents.runtime.liveness import HEARTBEATS
 from agents.services import Services
@@ -82,7 +83,11 @@ class Worker:
         when their leases run out.
         """
         settings = self.services.settings
-        size = settings.worker_claim_batch if limit is None else min(limit, settings.worker_claim_batch)
+        size = (
+            settings.worker_claim_batch
+            if limit is None
+            else min(limit, settings.worker_claim_batch)
+        )
         claims = inbox.claim_many(
             self.services.engine,
             worker_id=self.worker_id,
@@ -119,62 +124,86 @@ class Worker:
             for claim in claims:
                 self._fail(claim, error)
             return
+        lane = self.services.settings.worker_batch_lane
         for claim in claims:
-            if claim.receipt_id in saved:
+            if claim.receipt_id in saved or not lane:
                 self._run_alone(claim)
         fresh = [c for c in claims if c.receipt_id not in saved]
-        if fresh:
+        if fresh and lane:
             self._run_batch(fresh)
 
-    def _run_alone(self, claim: Claim, context: ProvisioningContext | None = None) -> None:
-        with run_context(
-            receipt_id=claim.receipt_id, run_id=uuid.uuid4().hex, subject=self._subject(claim)
-        ):
+    def _run_alone(self, claim: Claim, handed_over: BatchRun | None = None) -> None:
+        """One event on a graph run of its own: resumed from its checkpoint, or started
+        afresh when the batch lane handed it over (its checks done, its reads shared)."""
+        ids = (
+            handed_over.ids()
+            if handed_over is not None
+            else run_context(
+                receipt_id=claim.receipt_id, run_id=uuid.uuid4().hex, subject=self._subject(claim)
+            )
+        )
+        with ids:
             try:
-                if context is None:
+                if handed_over is None:
                     self._process(claim)
-                else:  # handed over by the batch lane, its checks done
-                    self._start(claim, context)
+                else:
+                    self._start(claim, handed_over.context)
             except LeaseLostError:
                 log.warning("lost the lease on %s; another worker owns it now", claim.receipt_id)
             except Exception as error:
                 self._fail(claim, error)
 
     def _run_batch(self, claims: list[Claim]) -> None:
-        try:
-            live = self._not_overtaken(claims)
-            reviews.supersede_pending_many(
-                self.services.engine,
-                items=[(self._subject(c), c.event.occurred_at, c.receipt_id) for c in live],
-            )
-            shared = self._shared_reads(live)
-        except Exception as error:  # the LMS or the database is away: retry them all later
-            for claim in claims:
-                self._fail(claim, error)
-            return
+        batch_id = uuid.uuid4().hex
         runs = [
             BatchRun(
-                context=ProvisioningContext(services=self.services, claim=claim, shared=shared),
-                state={"receipt_id": claim.receipt_id, "event": claim.event.model_dump(mode="json")},
-                run_id=uuid.uuid4().hex,
+                context=ProvisioningContext(services=self.services, claim=claim),
+                state={
+                    "receipt_id": claim.receipt_id,
+                    "event": claim.event.model_dump(mode="json"),
+                },
+                run_id=batch_id if len(claims) == 1 else uuid.uuid4().hex,
                 subject=self._subject(claim),
             )
-            for claim in live
+            for claim in claims
         ]
-        if not runs:
-            return
-        done = self.batch.invoke({"runs": runs, "handed_over": [], "failed": []})
+        with batch_ids(runs, run_id=batch_id):
+            try:
+                live = self._not_overtaken(runs)
+                reviews.supersede_pending_many(
+                    self.services.engine,
+                    items=[
+                        (r.subject, r.context.claim.event.occurred_at, r.context.claim.receipt_id)
+                        for r in live
+                    ],
+                )
+                shared = self._shared([r.context.claim for r in live])
+            except Exception as error:  # the LMS or the database is away: retry them later
+                for claim in claims:
+                    self._fail(claim, error)
+                return
+            for run in live:
+                run.context = ProvisioningContext(
+                    services=self.services, claim=run.context.claim, shared=shared
+                )
+            done = (
+                self.batch.invoke({"runs": live, "handed_over": [], "failed": []}) if live else {}
+            )
         for run, error in done.get("failed", []):
             with run.ids():
                 if isinstance(error, LeaseLostError):
-                    log.warning("lost the lease on %s; another worker owns it now", run.context.claim.receipt_id)
+                    log.warning(
+                        "lost the lease on %s; another worker owns it now",
+                        run.context.claim.receipt_id,
+                    )
                 else:
                     self._fail(run.context.claim, error)
         for run in done.get("handed_over", []):
-            self._run_alone(run.context.claim, run.context)
+            self._run_alone(run.context.claim, run)
 
-    def _not_overtaken(self, claims: list[Claim]) -> list[Claim]:
+    def _not_overtaken(self, runs: list[BatchRun]) -> list[BatchRun]:
         """Finish the stale ones (all in one commit); the others are to run."""
+        claims = [r.context.claim for r in runs]
         stale = inbox.overtaken_many(self.services.engine, claims=claims)
         if stale:
             lost = inbox.complete_many(
@@ -185,23 +214,28 @@ class Worker:
                     if c.receipt_id in stale
                 ],
             )
-            for receipt_id, reason in stale.items():
-                log.info("stale %s: %s", receipt_id, reason["reason"])
+            for run in runs:
+                receipt_id = run.context.claim.receipt_id
+                if receipt_id in stale:
+                    with run.ids():
+                        log.info("stale %s: %s", receipt_id, stale[receipt_id]["reason"])
             for claim in lost:
                 log.warning("lost the lease on %s; another worker owns it now", claim.receipt_id)
-        return [c for c in claims if c.receipt_id not in stale]
+        return [r for r in runs if r.context.claim.receipt_id not in stale]
 
-    def _shared_reads(self, claims: list[Claim]) -> SharedReads:
-        """What the batch's runs would each read, read once for all of them."""
+    def _shared(self, claims: list[Claim]) -> BatchShared:
+        """What the batch's runs would each read, read once for all of them; the vault
+        values they seal are stored together."""
         engine = self.services.engine
         employees = [c.event.employee for c in claims if c.event.employee is not None]
         ids = [c.event.employee_external_id for c in claims]
         accounts = self.services.lms.read_accounts(ids)
-        return SharedReads(
+        return BatchShared(
             accounts={external_id: accounts.get(external_id) for external_id in ids},
             manager_names=inbox.manager_names_many(engine, employees),
             managers=inbox.manages_others_many(engine, external_ids=ids),
             snapshots=inbox.latest_snapshots(engine, external_ids=ids),
+            sealings=[],
         )
 
     def _index_reasoning(self) -> None:

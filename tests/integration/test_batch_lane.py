@@ -14,6 +14,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import Engine
 
+from agents.checkpointer import saved_threads
 from agents.policy.rules import DEFAULT_POLICY
 from agents.runtime.workers import open_workers
 from core import inbox, reviews
@@ -73,6 +74,7 @@ def test_one_batch_applies_what_the_rules_place_and_fails_or_hands_over_the_rest
     }
 
     assert harness.worker.run_once() == len(receipts)  # one batch
+    sent = _sent(sandbox) - before
 
     status = {k: inbox.get(harness.engine, receipt_id=r).status for k, r in receipts.items()}  # type: ignore[union-attr]
     assert status == {
@@ -82,15 +84,19 @@ def test_one_batch_applies_what_the_rules_place_and_fails_or_hands_over_the_rest
     }
     dead = inbox.get(harness.engine, receipt_id=receipts["taken"])
     assert dead is not None and "userName" in (dead.last_error or "")
+    # nothing of a batch run is kept beside the inbox and the audit: only the handed-over
+    # run (its review interrupt) has checkpoints
+    services = harness.worker.services
+    assert saved_threads(services.checkpointer, receipts.values()) == {receipts["leaver"]}
     mapper = RulesMapper(harness.worker.services.catalog)
     for person in hires:
         wanted = set(mapper.map(person, manages_others=False).group_ids)
         assert groups_in_lms(lms, person.external_id) == wanted
     pending = reviews.list_reviews(harness.engine, where=ReviewFilter(status=ReviewStatus.pending))
     assert [r.receipt_id for r in pending] == [receipts["leaver"]]
-    sent = _sent(sandbox) - before
-    # the five people's accounts were read in one search (the leaver's review run reads
-    # its own again), and the four hires' memberships were written in one POST /Bulk
-    assert sent["GET"] == 1
+    # the six people's accounts were read in one search (plus the refused user's re-read
+    # after its 409: was it ours after all?), and the hires' memberships written in one
+    # POST /Bulk
+    assert sent["GET"] == 2
     assert sent["accepted POST /Bulk"] == 1
     assert sent["accepted POST /Users"] == len(hires)

@@ -72,7 +72,12 @@ class Harness(WorkerHarness):
 def harness(database_url: str, engine: Engine, tmp_path: Path) -> Iterator[Harness]:
     with (
         sandbox_and_settings(
-            database_url=database_url, var_dir=tmp_path, admin_api_key=SecretStr(ADMIN_KEY)
+            database_url=database_url,
+            var_dir=tmp_path,
+            admin_api_key=SecretStr(ADMIN_KEY),
+            # every run checkpointed, so erasure has checkpoints of each run to delete (the
+            # batch lane keeps none: tests/integration/test_batch_lane.py)
+            worker_batch_lane=False,
         ) as (_, settings),
         open_workers(settings, engine, count=1) as (worker,),
     ):
