@@ -4,65 +4,28 @@ other once for all; the results and what the databases hold afterwards must be t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import Table, event, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.engine import Engine
 
 from core import inbox
 from core.audit import ActorKind, AuditAction, AuditEntryCreate
 from core.audit.entry import AuditEntry
-from core.db import as_utc, make_engine
+from core.db import as_utc
 from core.employee import Employee, EmploymentStatus, HRISEvent
 from core.inbox import Arrival, Claim, Completion, EmployeeCursor, InboxEvent, InboxStatus
-from core.schema import create_tables
-from tests.conftest import _postgres_database
 from tests.factories import make_employee, make_event
+from tests.sql_statements import selects
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 _INBOX: Table = InboxEvent.__table__  # type: ignore[attr-defined]
 _CURSORS: Table = EmployeeCursor.__table__  # type: ignore[attr-defined]
 _AUDIT: Table = AuditEntry.__table__  # type: ignore[attr-defined]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def twin_engines(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Engine, Engine]]:
-    """Two empty databases of one kind: the single calls run on one, the batched on the other."""
-    with ExitStack() as stack:
-        engines: list[Engine] = []
-        for name in ("single", "batch"):
-            if request.param == "sqlite":
-                url = f"sqlite:///{tmp_path}/{name}.db"
-            else:
-                url = stack.enter_context(contextmanager(_postgres_database)())
-            engine = make_engine(url)
-            stack.callback(engine.dispose)
-            create_tables(engine)
-            engines.append(engine)
-        yield engines[0], engines[1]
-
-
-@contextmanager
-def selects(engine: Engine) -> Iterator[list[str]]:
-    """The SELECT statements sent to the database meanwhile."""
-    sent: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            sent.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def _rid(name: str) -> str:
@@ -255,8 +218,8 @@ def test_complete_many_does_what_complete_does_for_each_in_order(
         results.append(([c.receipt_id for c in lost], counted, _state(engine)))
 
     assert results[1] == results[0]
-    lost, counted, state = results[1]
-    assert lost == [_rid("lost")]
+    lost_ids, counted, state = results[1]
+    assert lost_ids == [_rid("lost")]
     assert counted == {"applied": 4, "stale": 1, "rejected": 1}
     refreshes = sorted(row[0] for row in state["inbox"] if row[0].startswith("refresh:"))
     assert refreshes == sorted(
@@ -351,9 +314,9 @@ def test_overtaken_many_gives_the_single_checks_reasons_in_two_queries(engine: E
 
     # what is applied or parked before the events asked about arrive
     _store(engine, ("applied1", at(applied, T0 + day)), ("both1", at(both, T0 + day)))
-    claims = _claims(engine, "setup")
+    held = _claims(engine, "setup")
     for name, person in (("applied1", applied), ("both1", both)):
-        _apply(engine, claims, name, person)
+        _apply(engine, held, name, person)
     _store(
         engine,
         ("waiting1", at(waiting, T0 + day)),
