@@ -4,19 +4,21 @@ other once for all; the results and what the databases hold afterwards must be t
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, select, text, update
 from sqlalchemy.engine import Engine
 
 from core import inbox
 from core.audit import ActorKind, AuditAction, AuditEntryCreate
 from core.audit.entry import AuditEntry
-from core.db import as_utc
+from core.db import as_utc, make_engine
 from core.employee import Employee, EmploymentStatus, HRISEvent
 from core.inbox import Arrival, Claim, Completion, EmployeeCursor, InboxEvent, InboxStatus
 from tests.factories import make_employee, make_event
@@ -411,3 +413,57 @@ def test_manager_lookups_for_many_match_the_single_ones_in_one_query(engine: Eng
         assert inbox.manages_others_many(engine, external_ids=[]) == set()
         assert inbox.manager_names_many(engine, [boss]) == {"": []}
     assert sent == []
+
+
+# --- two workers' batches at once ------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_two_batches_with_crossing_managers_do_not_deadlock(postgres_url: str) -> None:
+    """Worker A finishes a report of manager 2 then one of manager 1; worker B one of
+    manager 1 then one of manager 2. Locking per event, in batch order, A would hold 2 and
+    wait for 1 while B holds 1 and waits for 2 (PostgreSQL aborts one as a deadlock). Each
+    batch locks every line it touches in one global order instead, so one waits for the
+    other. An outside lock on manager 1 makes both batches meet there, B first."""
+    engine = make_engine(postgres_url)
+    lines = [make_employee(manager_external_id=boss) for boss in ("M2", "M1", "M1", "M2")]
+    events = [make_event(e, occurred_at=T0 + timedelta(minutes=n)) for n, e in enumerate(lines)]
+    inbox.enqueue_many(engine, [Arrival(e, inbox.new_receipt_id()) for e in events])
+    batches = {w: inbox.claim_many(engine, worker_id=w, lease_s=60, limit=2) for w in "AB"}
+    errors: list[BaseException] = []
+
+    def finish(worker: str) -> None:
+        completions = [
+            Completion(c, InboxStatus.applied, {}, employee=c.event.employee)
+            for c in batches[worker]
+        ]
+        try:
+            assert inbox.complete_many(engine, completions=completions) == []
+        except BaseException as error:
+            errors.append(error)
+
+    def waiting(count: int) -> None:
+        waited = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with engine.connect() as connection:
+                if connection.execute(waited).scalar_one() >= count:
+                    return
+            time.sleep(0.01)
+        raise AssertionError(f"{count} lock waits expected")
+
+    key = {"key": "manager:M1"}
+    threads = [threading.Thread(target=finish, args=(w,)) for w in "BA"]
+    try:
+        with engine.connect() as outside:
+            outside.execute(text("SELECT pg_advisory_lock(hashtext(:key))"), key)
+            for n, thread in enumerate(threads, start=1):
+                thread.start()
+                waiting(n)  # B first in the queue for manager 1, then A
+            outside.execute(text("SELECT pg_advisory_unlock(hashtext(:key))"), key)
+        for thread in threads:
+            thread.join(timeout=30)
+        assert errors == []
+        assert inbox.status_counts(engine)["applied"] == len(events)
+    finally:
+        engine.dispose()
