@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from core.db import as_utc, utcnow
 from core.employee import Employee, EmploymentStatus, HRISEvent
+from core.inbox.by_keys import ByKeys
 from core.inbox.models import Claim, EmployeeCursor, InboxEvent, new_receipt_id
 
 # Statements are built once, with the values that vary bound per call: SQLAlchemy caches a
@@ -20,11 +21,10 @@ from core.inbox.models import Claim, EmployeeCursor, InboxEvent, new_receipt_id
 # Core on the tables, not the ORM: these are a worker's reads and writes around every event.
 _CURSORS: Table = EmployeeCursor.__table__  # type: ignore[attr-defined]
 _INBOX: Table = InboxEvent.__table__  # type: ignore[attr-defined]
-_CURSORS_OF = select(_CURSORS).where(
-    _CURSORS.c.external_id.in_(bindparam("external_ids", expanding=True))
-)
-_CURSORS_LOCKED = (  # FOR UPDATE on PostgreSQL only; SQLite is serialized already
-    _CURSORS_OF.order_by(_CURSORS.c.external_id).with_for_update()
+_CURSORS_OF = ByKeys.build(_CURSORS.c.external_id, lambda of: select(_CURSORS).where(of))
+_CURSORS_LOCKED = ByKeys.build(  # FOR UPDATE on PostgreSQL only; SQLite is serialized already
+    _CURSORS.c.external_id,
+    lambda of: select(_CURSORS).where(of).order_by(_CURSORS.c.external_id).with_for_update(),
 )
 _INSERT_CURSOR = insert(_CURSORS)
 _UPDATE_CURSOR = update(_CURSORS).where(_CURSORS.c.external_id == bindparam("key"))
@@ -34,13 +34,9 @@ _ACTIVE_REPORT = (
     .where(_CURSORS.c.manager_external_id == bindparam("manager_external_id"), _CURSORS.c.active)
     .limit(1)
 )
-_ACTIVE_MANAGERS = (
-    select(_CURSORS.c.manager_external_id)
-    .where(
-        _CURSORS.c.manager_external_id.in_(bindparam("external_ids", expanding=True)),
-        _CURSORS.c.active,
-    )
-    .distinct()
+_ACTIVE_MANAGERS = ByKeys.build(
+    _CURSORS.c.manager_external_id,
+    lambda of: select(_CURSORS.c.manager_external_id).where(of, _CURSORS.c.active).distinct(),
 )
 _WITH_PAYLOAD = _CURSORS.join(_INBOX, _INBOX.c.id == _CURSORS.c.last_receipt_id)
 _LATEST_PAYLOAD = (
@@ -48,10 +44,11 @@ _LATEST_PAYLOAD = (
     .select_from(_WITH_PAYLOAD)
     .where(_CURSORS.c.external_id == bindparam("external_id"))
 )
-_LATEST_PAYLOADS = (
-    select(_CURSORS.c.external_id, _INBOX.c.payload)
-    .select_from(_WITH_PAYLOAD)
-    .where(_CURSORS.c.external_id.in_(bindparam("external_ids", expanding=True)))
+_LATEST_PAYLOADS = ByKeys.build(
+    _CURSORS.c.external_id,
+    lambda of: (
+        select(_CURSORS.c.external_id, _INBOX.c.payload).select_from(_WITH_PAYLOAD).where(of)
+    ),
 )
 _MANAGER_LOCKS = text(
     "SELECT pg_advisory_xact_lock(hashtext(wanted.name))"
@@ -74,8 +71,7 @@ def lock_reporting_lines(
     connection = session.connection()
     people = [claim.event.employee_external_id for claim, _ in applied]
     was_managed_by = {
-        row.external_id: row.manager_external_id
-        for row in connection.execute(_CURSORS_OF, {"external_ids": people})
+        row.external_id: row.manager_external_id for row in _CURSORS_OF.execute(connection, people)
     }
     keys = set(people)
     for claim, employee in applied:
@@ -90,7 +86,7 @@ def lock_reporting_lines(
 
 def locked_cursors(session: Session, external_ids: Sequence[str]) -> dict[str, Row[Any]]:
     """The cursors of these people, read under row locks (in key order) for `advance_cursor`."""
-    rows = session.connection().execute(_CURSORS_LOCKED, {"external_ids": list(external_ids)})
+    rows = _CURSORS_LOCKED.execute(session.connection(), external_ids)
     return {row.external_id: row for row in rows}
 
 
@@ -181,7 +177,7 @@ def manages_others_many(engine: Engine, *, external_ids: Iterable[str]) -> set[s
     if not wanted:
         return set()
     with engine.connect() as connection:
-        return set(connection.execute(_ACTIVE_MANAGERS, {"external_ids": wanted}).scalars())
+        return set(_ACTIVE_MANAGERS.execute(connection, wanted).scalars())
 
 
 def latest_snapshot(engine: Engine, *, external_id: str) -> Employee | None:
@@ -209,7 +205,7 @@ def manager_names_many(engine: Engine, employees: Sequence[Employee]) -> dict[st
     if not managers:
         return names
     with engine.connect() as connection:
-        rows = connection.execute(_LATEST_PAYLOADS, {"external_ids": managers}).all()
+        rows = _LATEST_PAYLOADS.execute(connection, managers).all()
     for row in rows:
         names[row.external_id] = _names(HRISEvent.model_validate(row.payload).employee)
     return names

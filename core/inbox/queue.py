@@ -23,6 +23,7 @@ from core import audit
 from core.audit import AuditEntryCreate
 from core.db import as_utc, session_scope, utcnow
 from core.employee import Employee, HRISEvent
+from core.inbox.by_keys import ByKeys
 from core.inbox.employee_cursor import (
     advance_cursor,
     enqueue_refresh,
@@ -209,20 +210,18 @@ def _claim_batch(
     return taken, dead
 
 
-_HOLDER = (
-    core_select(_INBOX.c.id, _INBOX.c.status, _INBOX.c.claimed_by)
-    .where(_INBOX.c.id == bindparam("receipt_id"))
-    .with_for_update()
-)
-_HOLDERS = (
-    core_select(_INBOX.c.id, _INBOX.c.status, _INBOX.c.claimed_by)
-    .where(_INBOX.c.id.in_(bindparam("receipt_ids", expanding=True)))
-    .order_by(_INBOX.c.id)  # row locks in one order: two overlapping batches cannot deadlock
-    .with_for_update()
+_HOLDERS = ByKeys.build(
+    _INBOX.c.id,
+    lambda of: (
+        core_select(_INBOX.c.id, _INBOX.c.status, _INBOX.c.claimed_by)
+        .where(of)
+        .order_by(_INBOX.c.id)  # row locks in one order: two overlapping batches cannot deadlock
+        .with_for_update()
+    ),
 )
 
 
-def _holds(holder: Row[Any, Any, Any] | None, claim: Claim) -> bool:
+def _holds(holder: Row[Any] | None, claim: Claim) -> bool:
     """Only the claim's holder may touch a row it is processing (``holder``: the row's
     status and claimer, read under a row lock)."""
     return (
@@ -232,7 +231,7 @@ def _holds(holder: Row[Any, Any, Any] | None, claim: Claim) -> bool:
     )
 
 
-def _holding(holder: Row[Any, Any, Any] | None, claim: Claim) -> None:
+def _holding(holder: Row[Any] | None, claim: Claim) -> None:
     if not _holds(holder, claim):
         raise LeaseLostError(f"{claim.receipt_id} is no longer held by {claim.worker_id}")
 
@@ -246,7 +245,7 @@ def _held(session: Session, claim: Claim) -> InboxEvent:
 
 def renew_lease(engine: Engine, *, claim: Claim, lease_s: float) -> None:
     with engine.begin() as connection:
-        _holding(connection.execute(_HOLDER, {"receipt_id": claim.receipt_id}).first(), claim)
+        _holding(_HOLDERS.execute(connection, [claim.receipt_id]).first(), claim)
         connection.execute(
             _BY_ID,
             {"receipt_id": claim.receipt_id, "lease_until": utcnow() + timedelta(seconds=lease_s)},
@@ -257,7 +256,7 @@ def release(engine: Engine, *, claim: Claim) -> None:
     """Give back an event claimed but never run (a worker stopping with a batch in hand):
     pending again at once, its attempt not counted, instead of waiting out its lease."""
     with engine.begin() as connection:
-        _holding(connection.execute(_HOLDER, {"receipt_id": claim.receipt_id}).first(), claim)
+        _holding(_HOLDERS.execute(connection, [claim.receipt_id]).first(), claim)
         connection.execute(
             _BY_ID,
             {
@@ -324,8 +323,8 @@ def complete_many(engine: Engine, *, completions: Sequence[Completion]) -> list[
     with session_scope(engine) as session:
         holders = {
             row.id: row
-            for row in session.connection().execute(
-                _HOLDERS, {"receipt_ids": [c.claim.receipt_id for c in completions]}
+            for row in _HOLDERS.execute(
+                session.connection(), [c.claim.receipt_id for c in completions]
             )
         }
         for completion in completions:

@@ -7,44 +7,43 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Table, select
 from sqlalchemy.engine import Engine, Row
 from sqlmodel import Session
 
 from core.db import as_utc
+from core.inbox.by_keys import ByKeys
 from core.inbox.models import Claim, EmployeeCursor, InboxEvent, InboxStatus
 
 # Built once (SQLAlchemy caches the compiled form, not the construction): every run asks.
 _CURSORS: Table = EmployeeCursor.__table__  # type: ignore[attr-defined]
 _INBOX: Table = InboxEvent.__table__  # type: ignore[attr-defined]
-_CURSOR = select(_CURSORS).where(_CURSORS.c.external_id == bindparam("external_id"))
-_CURSORS_OF = select(_CURSORS).where(
-    _CURSORS.c.external_id.in_(bindparam("external_ids", expanding=True))
-)
-_WAITING_OF = select(_INBOX.c.id, _INBOX.c.employee_external_id, _INBOX.c.occurred_at).where(
-    _INBOX.c.employee_external_id.in_(bindparam("external_ids", expanding=True)),
-    _INBOX.c.status == InboxStatus.awaiting_review,
+_CURSORS_OF = ByKeys.build(_CURSORS.c.external_id, lambda of: select(_CURSORS).where(of))
+_WAITING_OF = ByKeys.build(
+    _INBOX.c.employee_external_id,
+    lambda of: select(_INBOX.c.id, _INBOX.c.employee_external_id, _INBOX.c.occurred_at).where(
+        of, _INBOX.c.status == InboxStatus.awaiting_review
+    ),
 )
 
 
 def is_stale(engine: Engine, *, claim: Claim) -> EmployeeCursor | None:
     """The cursor that makes this event stale, or ``None`` if it may be applied."""
     with engine.connect() as connection:
-        cursor = connection.execute(
-            _CURSOR, {"external_id": claim.event.employee_external_id}
-        ).first()
+        cursor = _CURSORS_OF.execute(connection, [claim.event.employee_external_id]).first()
     return _overtaking_cursor(cursor, claim)
 
 
 def newer_waiting_for_review(engine: Engine, *, claim: Claim) -> InboxEvent | None:
     """A later event of the same person parked for review, if any: it makes this one stale
     as surely as an applied one would (the newest snapshot is the one to decide on)."""
+    with engine.connect() as connection:
+        parked = _WAITING_OF.execute(connection, [claim.event.employee_external_id]).all()
+    newest = _newest_waiting(parked, claim)
+    if newest is None:
+        return None
     with Session(engine, expire_on_commit=False) as session:
-        rows = session.connection().execute(
-            _WAITING_OF, {"external_ids": [claim.event.employee_external_id]}
-        )
-        newest = _newest_waiting(rows, claim)
-        return None if newest is None else session.get(InboxEvent, newest.id)
+        return session.get(InboxEvent, newest.id)
 
 
 def overtaken_many(engine: Engine, *, claims: Sequence[Claim]) -> dict[str, dict[str, Any]]:
@@ -56,10 +55,7 @@ def overtaken_many(engine: Engine, *, claims: Sequence[Claim]) -> dict[str, dict
         return reasons
     with engine.connect() as connection:
         people = sorted({c.event.employee_external_id for c in claims})
-        cursors = {
-            row.external_id: row
-            for row in connection.execute(_CURSORS_OF, {"external_ids": people})
-        }
+        cursors = {row.external_id: row for row in _CURSORS_OF.execute(connection, people)}
         for claim in claims:
             applied = _overtaking_cursor(cursors.get(claim.event.employee_external_id), claim)
             if applied is not None:
@@ -72,7 +68,7 @@ def overtaken_many(engine: Engine, *, claims: Sequence[Claim]) -> dict[str, dict
         if not undecided:
             return reasons
         people = sorted({c.event.employee_external_id for c in undecided})
-        parked = connection.execute(_WAITING_OF, {"external_ids": people}).all()
+        parked = _WAITING_OF.execute(connection, people).all()
     for claim in undecided:
         mine = (r for r in parked if r.employee_external_id == claim.event.employee_external_id)
         waiting = _newest_waiting(mine, claim)
@@ -94,9 +90,7 @@ def _overtaking_cursor(cursor: Row[Any] | None, claim: Claim) -> EmployeeCursor 
     return None
 
 
-def _newest_waiting(
-    parked: Iterable[Row[Any, Any, Any]], claim: Claim
-) -> Row[Any, Any, Any] | None:
+def _newest_waiting(parked: Iterable[Row[Any]], claim: Claim) -> Row[Any] | None:
     """The latest of the person's parked events (``parked``) that occurred after this one;
     of two at the same moment, the one with the greater receipt id, whatever the read order."""
     occurred_at = as_utc(claim.event.occurred_at)

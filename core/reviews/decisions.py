@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Table, bindparam
+from sqlalchemy import Table
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from core import audit, inbox
 from core.audit import ActorKind, AuditAction, AuditEntryCreate
 from core.db import as_utc, session_scope, utcnow
+from core.inbox.by_keys import ByKeys
 from core.reviews.models import (
     CLOSED,
     DecisionResult,
@@ -147,9 +148,11 @@ def resolution_for(engine: Engine, *, receipt_id: str) -> Review | None:
 
 
 _REVIEWS: Table = Review.__table__  # type: ignore[attr-defined]
-_WAITING = core_select(_REVIEWS.c.subject, _REVIEWS.c.receipt_id, _REVIEWS.c.occurred_at).where(
-    _REVIEWS.c.subject.in_(bindparam("subjects", expanding=True)),
-    _REVIEWS.c.status == ReviewStatus.pending,
+_WAITING = ByKeys.build(
+    _REVIEWS.c.subject,
+    lambda of: core_select(_REVIEWS.c.subject, _REVIEWS.c.receipt_id, _REVIEWS.c.occurred_at).where(
+        of, _REVIEWS.c.status == ReviewStatus.pending
+    ),
 )
 """The changes still waiting for these people; built once (each run asks)."""
 
@@ -176,7 +179,7 @@ def supersede_pending_many(engine: Engine, *, items: Sequence[Supersession]) -> 
         return []
     subjects = sorted({subject for subject, _, _ in items})
     with engine.connect() as connection:
-        waiting = connection.execute(_WAITING, {"subjects": subjects}).all()
+        waiting = _WAITING.execute(connection, subjects).all()
     if not any(
         _replaces(item, w.subject, w.receipt_id, w.occurred_at) for item in items for w in waiting
     ):
