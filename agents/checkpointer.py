@@ -81,6 +81,44 @@ def thread_config(thread_id: str) -> RunnableConfig:
     return {"configurable": {"thread_id": thread_id}}
 
 
+_SQLITE_CHUNK = 500
+"""Ids per query on SQLite: well under its limit on bound parameters (32,766)."""
+
+
+def saved_threads(checkpointer: BaseCheckpointSaver[str], thread_ids: Iterable[str]) -> set[str]:
+    """Which of ``thread_ids`` have a checkpoint, as `get_tuple` would find one (the root
+    graph's, namespace ``""``): one query on SQLite and PostgreSQL instead of one
+    ``get_tuple`` (which reads and decodes the newest checkpoint) per id; any other saver
+    is asked per id."""
+    wanted = list(dict.fromkeys(thread_ids))
+    if not wanted:
+        return set()
+    if isinstance(checkpointer, SqliteSaver):
+        found: set[str] = set()
+        with checkpointer.cursor(transaction=False) as cursor:
+            for start in range(0, len(wanted), _SQLITE_CHUNK):
+                chunk = wanted[start : start + _SQLITE_CHUNK]
+                marks = ", ".join("?" * len(chunk))  # placeholders only: the ids are bound
+                cursor.execute(
+                    "SELECT DISTINCT thread_id FROM checkpoints"  # noqa: S608
+                    f" WHERE checkpoint_ns = '' AND thread_id IN ({marks})",
+                    chunk,
+                )
+                found.update(row[0] for row in cursor.fetchall())
+        return found
+    from langgraph.checkpoint.postgres import PostgresSaver
+
+    if isinstance(checkpointer, PostgresSaver):
+        with checkpointer._cursor() as cursor:
+            cursor.execute(
+                "SELECT DISTINCT thread_id FROM checkpoints"
+                " WHERE checkpoint_ns = '' AND thread_id = ANY(%s)",
+                (wanted,),
+            )
+            return {row["thread_id"] for row in cursor.fetchall()}
+    return {t for t in wanted if checkpointer.get_tuple(thread_config(t)) is not None}
+
+
 def delete_saved_threads(
     checkpointer: BaseCheckpointSaver[str], thread_ids: Iterable[str]
 ) -> list[str]:

@@ -37,7 +37,6 @@ from agents.provisioning.state import (
 from agents.runtime.liveness import HEARTBEATS
 from agents.services import Services
 from core import inbox, reviews, vault
-from core.db import as_utc
 from core.employee import Employee
 from core.inbox import Claim, InboxStatus, LeaseLostError
 from core.metrics import RUN_DURATION
@@ -359,23 +358,8 @@ class Worker:
         return dict(self.graph.invoke(None, config, context=context, durability="exit"))
 
     def _overtaken(self, claim: Claim) -> dict[str, Any] | None:
-        """Why this event is stale, if it is: a later event of the same person was already
-        applied, or waits for review (the newest snapshot is the one to decide on)."""
-        applied = inbox.is_stale(self.services.engine, claim=claim)
-        if applied is not None:
-            return {
-                "reason": "an event that occurred later was already applied",
-                "applied_receipt_id": applied.last_receipt_id,
-                "applied_occurred_at": applied.last_occurred_at.isoformat(),
-            }
-        waiting = inbox.newer_waiting_for_review(self.services.engine, claim=claim)
-        if waiting is not None:
-            return {
-                "reason": "an event that occurred later is waiting for review",
-                "waiting_receipt_id": waiting.id,
-                "waiting_occurred_at": as_utc(waiting.occurred_at).isoformat(),
-            }
-        return None
+        """Why this event is stale, if it is (see `core.inbox.overtaken_many`)."""
+        return inbox.overtaken_many(self.services.engine, claims=[claim]).get(claim.receipt_id)
 
     def _prefetch(self, claims: list[Claim]) -> None:
         """Scrub the free text of this batch and the next events in one go.

@@ -7,17 +7,19 @@ of one employee are claimed strictly in ``occurred_at`` order and never two at a
 The package: ``models`` (statuses, tables, the claim), ``enqueue`` (durable intake, one
 event or many in one transaction), ``group_commit`` (the writer that batches concurrent
 deliveries into one commit), ``queue`` (claims, leases, finishing, retries, listings) and
-``employee_cursor`` (staleness and reporting lines).
+``employee_cursor`` (the cursor and reporting lines) and ``staleness`` (whether a claimed
+event was overtaken, and why).
 Everything a caller needs is importable from ``core.inbox`` itself.
 """
 
 from __future__ import annotations
 
 from core.inbox.employee_cursor import (
-    is_stale,
     latest_snapshot,
     manager_names,
+    manager_names_many,
     manages_others,
+    manages_others_many,
 )
 from core.inbox.enqueue import Arrival, Stored, enqueue, enqueue_many
 from core.inbox.group_commit import InboxWriter, WriterClosedError
@@ -32,6 +34,7 @@ from core.inbox.models import (
     new_receipt_id,
 )
 from core.inbox.queue import (
+    Completion,
     LeaseLostError,
     NotReplayableError,
     NotResumableError,
@@ -40,10 +43,10 @@ from core.inbox.queue import (
     claim_next,
     close_parked,
     complete,
+    complete_many,
     fail,
     get,
     list_by_status,
-    newer_waiting_for_review,
     open_count,
     park,
     release,
@@ -53,11 +56,13 @@ from core.inbox.queue import (
     status_counts,
     upcoming_records,
 )
+from core.inbox.staleness import is_stale, newer_waiting_for_review, overtaken_many
 
 __all__ = [
     "OPEN_STATUSES",
     "Arrival",
     "Claim",
+    "Completion",
     "EmployeeCursor",
     "InboxEvent",
     "InboxEventBase",
@@ -74,6 +79,7 @@ __all__ = [
     "claim_next",
     "close_parked",
     "complete",
+    "complete_many",
     "enqueue",
     "enqueue_many",
     "fail",
@@ -82,10 +88,13 @@ __all__ = [
     "latest_snapshot",
     "list_by_status",
     "manager_names",
+    "manager_names_many",
     "manages_others",
+    "manages_others_many",
     "new_receipt_id",
     "newer_waiting_for_review",
     "open_count",
+    "overtaken_many",
     "park",
     "release",
     "renew_lease",

@@ -1,15 +1,19 @@
-"""The employee cursor: the newest event applied per person, which makes anything older
-stale, and the reporting lines it keeps, which decide whether someone manages others (and
-queue a manager's refresh when that changes)."""
+"""The employee cursor: the newest event applied per person (which makes anything older
+stale, see `core.inbox.staleness`), and the reporting lines it keeps, which decide whether
+someone manages others (and queue a manager's refresh when that changes)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import Any
+
 from sqlalchemy import Table, bindparam, insert, select, text, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, Row
 from sqlmodel import Session
 
 from core.db import as_utc, utcnow
 from core.employee import Employee, EmploymentStatus, HRISEvent
+from core.inbox.by_keys import ByKeys
 from core.inbox.models import Claim, EmployeeCursor, InboxEvent, new_receipt_id
 
 # Statements are built once, with the values that vary bound per call: SQLAlchemy caches a
@@ -17,8 +21,11 @@ from core.inbox.models import Claim, EmployeeCursor, InboxEvent, new_receipt_id
 # Core on the tables, not the ORM: these are a worker's reads and writes around every event.
 _CURSORS: Table = EmployeeCursor.__table__  # type: ignore[attr-defined]
 _INBOX: Table = InboxEvent.__table__  # type: ignore[attr-defined]
-_CURSOR = select(_CURSORS).where(_CURSORS.c.external_id == bindparam("external_id"))
-_CURSOR_LOCKED = _CURSOR.with_for_update()  # PostgreSQL only; SQLite is serialized already
+_CURSORS_OF = ByKeys.build(_CURSORS.c.external_id, lambda of: select(_CURSORS).where(of))
+_CURSORS_LOCKED = ByKeys.build(  # FOR UPDATE on PostgreSQL only; SQLite is serialized already
+    _CURSORS.c.external_id,
+    lambda of: select(_CURSORS).where(of).order_by(_CURSORS.c.external_id).with_for_update(),
+)
 _INSERT_CURSOR = insert(_CURSORS)
 _UPDATE_CURSOR = update(_CURSORS).where(_CURSORS.c.external_id == bindparam("key"))
 """The columns to set are the call's other parameters, named as the columns are."""
@@ -27,51 +34,70 @@ _ACTIVE_REPORT = (
     .where(_CURSORS.c.manager_external_id == bindparam("manager_external_id"), _CURSORS.c.active)
     .limit(1)
 )
+_ACTIVE_MANAGERS = ByKeys.build(
+    _CURSORS.c.manager_external_id,
+    lambda of: select(_CURSORS.c.manager_external_id).where(of, _CURSORS.c.active).distinct(),
+)
+_WITH_PAYLOAD = _CURSORS.join(_INBOX, _INBOX.c.id == _CURSORS.c.last_receipt_id)
 _LATEST_PAYLOAD = (
     select(_CURSORS.c.last_occurred_at, _INBOX.c.payload)
-    .select_from(_CURSORS.join(_INBOX, _INBOX.c.id == _CURSORS.c.last_receipt_id))
+    .select_from(_WITH_PAYLOAD)
     .where(_CURSORS.c.external_id == bindparam("external_id"))
 )
-_MANAGER_LOCK = text("SELECT pg_advisory_xact_lock(hashtext(:key))")
+_LATEST_PAYLOADS = ByKeys.build(
+    _CURSORS.c.external_id,
+    lambda of: (
+        select(_CURSORS.c.external_id, _INBOX.c.payload).select_from(_WITH_PAYLOAD).where(of)
+    ),
+)
+_MANAGER_LOCKS = text(
+    "SELECT pg_advisory_xact_lock(hashtext(wanted.name))"
+    " FROM unnest(CAST(:keys AS text[])) WITH ORDINALITY AS wanted(name, n) ORDER BY wanted.n"
+)
+"""Takes the transaction advisory locks ``:keys`` one after the other, in the array's order."""
 
 
-def is_stale(engine: Engine, *, claim: Claim) -> EmployeeCursor | None:
-    """The cursor that makes this event stale, or ``None`` if it may be applied."""
-    with engine.connect() as connection:
-        cursor = connection.execute(
-            _CURSOR, {"external_id": claim.event.employee_external_id}
-        ).first()
-    if cursor is None or cursor.last_receipt_id == claim.receipt_id:
-        return None
-    if as_utc(claim.event.occurred_at) < as_utc(cursor.last_occurred_at):
-        return EmployeeCursor.model_validate(cursor._asdict())
-    return None
-
-
-def lock_reporting_lines(session: Session, *, claim: Claim, employee: Employee | None) -> None:
+def lock_reporting_lines(
+    session: Session, *, applied: Sequence[tuple[Claim, Employee | None]]
+) -> None:
     """Serialize completions that touch the same manager, so a manager's own completion and
     their report's completion can never both miss each other (write skew). SQLite is
-    already serialized by BEGIN IMMEDIATE; PostgreSQL takes transaction advisory locks."""
+    already serialized by BEGIN IMMEDIATE; PostgreSQL takes transaction advisory locks: for
+    every event of ``applied`` (claim and new record), its person and their old and new
+    managers, all in one sorted order and one statement, so two completions (of one event
+    or a batch) can never each hold a lock the other waits for."""
     if session.get_bind().dialect.name != "postgresql":
         return
     connection = session.connection()
-    keys = {claim.event.employee_external_id}
-    cursor = connection.execute(_CURSOR, {"external_id": claim.event.employee_external_id}).first()
-    for manager in (
-        cursor.manager_external_id if cursor else None,
-        employee.manager_external_id if employee else None,
-    ):
-        if manager:
-            keys.add(manager)
-    for key in sorted(keys):  # one global order: no deadlocks between two completions
-        connection.execute(_MANAGER_LOCK, {"key": f"manager:{key}"})
+    people = [claim.event.employee_external_id for claim, _ in applied]
+    was_managed_by = {
+        row.external_id: row.manager_external_id for row in _CURSORS_OF.execute(connection, people)
+    }
+    keys = set(people)
+    for claim, employee in applied:
+        for manager in (
+            was_managed_by.get(claim.event.employee_external_id),
+            employee.manager_external_id if employee else None,
+        ):
+            if manager:
+                keys.add(manager)
+    connection.execute(_MANAGER_LOCKS, {"keys": [f"manager:{key}" for key in sorted(keys)]})
 
 
-def advance_cursor(session: Session, *, claim: Claim, employee: Employee | None) -> None:
+def locked_cursors(session: Session, external_ids: Sequence[str]) -> dict[str, Row[Any]]:
+    """The cursors of these people, read under row locks (in key order) for `advance_cursor`."""
+    rows = _CURSORS_LOCKED.execute(session.connection(), external_ids)
+    return {row.external_id: row for row in rows}
+
+
+def advance_cursor(
+    session: Session, *, claim: Claim, employee: Employee | None, cursor: Row[Any] | None
+) -> None:
+    """Move the person's cursor (``cursor``: as `locked_cursors` read it, ``None`` if they
+    have none yet) to this event, unless a later one is applied already."""
     occurred = as_utc(claim.event.occurred_at)
     external_id = claim.event.employee_external_id
     connection = session.connection()
-    cursor = connection.execute(_CURSOR_LOCKED, {"external_id": external_id}).first()
     if cursor is not None and occurred < as_utc(cursor.last_occurred_at):
         return
     before = (None, True) if cursor is None else (cursor.manager_external_id, cursor.active)
@@ -145,6 +171,15 @@ def manages_others(engine: Engine, *, external_id: str) -> bool:
         return _has_active_reports(connection, external_id)
 
 
+def manages_others_many(engine: Engine, *, external_ids: Iterable[str]) -> set[str]:
+    """`manages_others` for many people in one query: those of them with an active report."""
+    wanted = sorted(set(external_ids))
+    if not wanted:
+        return set()
+    with engine.connect() as connection:
+        return set(_ACTIVE_MANAGERS.execute(connection, wanted).scalars())
+
+
 def latest_snapshot(engine: Engine, *, external_id: str) -> Employee | None:
     """The newest applied record of a person, e.g. a manager's names for a report's
     deny-list; ``None`` for thin events (their full record never entered the inbox)."""
@@ -159,7 +194,24 @@ def manager_names(engine: Engine, employee: Employee) -> list[str]:
     """The manager's names are personal values of this record too, though it holds only an id."""
     if not employee.manager_external_id:
         return []
-    manager = latest_snapshot(engine, external_id=employee.manager_external_id)
+    return _names(latest_snapshot(engine, external_id=employee.manager_external_id))
+
+
+def manager_names_many(engine: Engine, employees: Sequence[Employee]) -> dict[str, list[str]]:
+    """`manager_names` for many records in one query, by manager id (``""``: no manager):
+    a team's records share one entry."""
+    names: dict[str, list[str]] = {e.manager_external_id or "": [] for e in employees}
+    managers = sorted(key for key in names if key)
+    if not managers:
+        return names
+    with engine.connect() as connection:
+        rows = _LATEST_PAYLOADS.execute(connection, managers).all()
+    for row in rows:
+        names[row.external_id] = _names(HRISEvent.model_validate(row.payload).employee)
+    return names
+
+
+def _names(manager: Employee | None) -> list[str]:
     if manager is None:
         return []
     names = [manager.given_name, manager.family_name, manager.preferred_name]

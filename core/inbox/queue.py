@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -22,11 +23,13 @@ from core import audit
 from core.audit import AuditEntryCreate
 from core.db import as_utc, session_scope, utcnow
 from core.employee import Employee, HRISEvent
+from core.inbox.by_keys import ByKeys
 from core.inbox.employee_cursor import (
     advance_cursor,
     enqueue_refresh,
     has_active_reports,
     lock_reporting_lines,
+    locked_cursors,
 )
 from core.inbox.models import OPEN_STATUSES, Claim, InboxEvent, InboxStatus
 from core.metrics import EVENTS_PROCESSED
@@ -207,26 +210,29 @@ def _claim_batch(
     return taken, dead
 
 
-_HOLDER = (
-    core_select(_INBOX.c.status, _INBOX.c.claimed_by)
-    .where(_INBOX.c.id == bindparam("receipt_id"))
-    .with_for_update()
-)
-_NEWER_WAITING = core_select(_INBOX.c.id, _INBOX.c.occurred_at).where(
-    _INBOX.c.employee_external_id == bindparam("external_id"),
-    _INBOX.c.status == InboxStatus.awaiting_review,
-    _INBOX.c.id != bindparam("receipt_id"),
+_HOLDERS = ByKeys.build(
+    _INBOX.c.id,
+    lambda of: (
+        core_select(_INBOX.c.id, _INBOX.c.status, _INBOX.c.claimed_by)
+        .where(of)
+        .order_by(_INBOX.c.id)  # row locks in one order: two overlapping batches cannot deadlock
+        .with_for_update()
+    ),
 )
 
 
-def _holding(holder: Row[Any, Any] | None, claim: Claim) -> None:
+def _holds(holder: Row[Any] | None, claim: Claim) -> bool:
     """Only the claim's holder may touch a row it is processing (``holder``: the row's
     status and claimer, read under a row lock)."""
-    if (
-        holder is None
-        or holder.status != InboxStatus.processing
-        or holder.claimed_by != claim.worker_id
-    ):
+    return (
+        holder is not None
+        and holder.status == InboxStatus.processing
+        and holder.claimed_by == claim.worker_id
+    )
+
+
+def _holding(holder: Row[Any] | None, claim: Claim) -> None:
+    if not _holds(holder, claim):
         raise LeaseLostError(f"{claim.receipt_id} is no longer held by {claim.worker_id}")
 
 
@@ -239,7 +245,7 @@ def _held(session: Session, claim: Claim) -> InboxEvent:
 
 def renew_lease(engine: Engine, *, claim: Claim, lease_s: float) -> None:
     with engine.begin() as connection:
-        _holding(connection.execute(_HOLDER, {"receipt_id": claim.receipt_id}).first(), claim)
+        _holding(_HOLDERS.execute(connection, [claim.receipt_id]).first(), claim)
         connection.execute(
             _BY_ID,
             {"receipt_id": claim.receipt_id, "lease_until": utcnow() + timedelta(seconds=lease_s)},
@@ -250,7 +256,7 @@ def release(engine: Engine, *, claim: Claim) -> None:
     """Give back an event claimed but never run (a worker stopping with a batch in hand):
     pending again at once, its attempt not counted, instead of waiting out its lease."""
     with engine.begin() as connection:
-        _holding(connection.execute(_HOLDER, {"receipt_id": claim.receipt_id}).first(), claim)
+        _holding(_HOLDERS.execute(connection, [claim.receipt_id]).first(), claim)
         connection.execute(
             _BY_ID,
             {
@@ -263,18 +269,16 @@ def release(engine: Engine, *, claim: Claim) -> None:
         )
 
 
-def newer_waiting_for_review(engine: Engine, *, claim: Claim) -> InboxEvent | None:
-    """A later event of the same person parked for review, if any: it makes this one stale
-    as surely as an applied one would (the newest snapshot is the one to decide on)."""
-    occurred_at = as_utc(claim.event.occurred_at)
-    with engine.connect() as connection:
-        rows = connection.execute(
-            _NEWER_WAITING,
-            {"external_id": claim.event.employee_external_id, "receipt_id": claim.receipt_id},
-        ).all()
-    later = [row for row in rows if as_utc(row.occurred_at) > occurred_at]
-    newest = max(later, key=lambda row: as_utc(row.occurred_at), default=None)
-    return None if newest is None else get(engine, receipt_id=newest.id)
+@dataclass(frozen=True)
+class Completion:
+    """How one claimed run ends: the arguments of `complete`, for `complete_many`."""
+
+    claim: Claim
+    status: InboxStatus
+    outcome: dict[str, Any]
+    employee: Employee | None = None
+    mapped_as_manager: bool | None = None
+    audit_entries: Sequence[AuditEntryCreate] = ()
 
 
 def complete(
@@ -291,36 +295,96 @@ def complete(
 
     ``mapped_as_manager`` is what the mapping believed about this person's reports; if a
     report was applied meanwhile by another worker, the person is queued for a refresh.
+    Raises `LeaseLostError` (and records nothing) if the claim is no longer held.
     """
+    completion = Completion(claim, status, outcome, employee, mapped_as_manager, audit_entries)
+    if complete_many(engine, completions=[completion]):
+        raise LeaseLostError(f"{claim.receipt_id} is no longer held by {claim.worker_id}")
+
+
+def complete_many(engine: Engine, *, completions: Sequence[Completion]) -> list[Claim]:
+    """Finish many events in one transaction, each as `complete` would, in order; returns
+    the claims no longer held (their lease ran out and another worker took them over),
+    which are left as they are instead of failing the others.
+
+    The events must be of different people (a batch of `claim_many` is). A completion
+    already recorded by an earlier try of the same run is skipped, as `complete` returns
+    early on it. Locks are taken in one order whatever the batch: the inbox rows (by id),
+    the reporting lines (sorted advisory locks, PostgreSQL), the cursors (by person), the
+    audit chain last, after every row lock.
+    """
+    if not completions:
+        return []
+    people = [c.claim.event.employee_external_id for c in completions]
+    if len(set(people)) < len(people):
+        raise ValueError("a batch of completions holds two events of one person")
+    lost: list[Claim] = []
+    finishing: list[Completion] = []
     with session_scope(engine) as session:
-        connection = session.connection()
-        holder = connection.execute(_HOLDER, {"receipt_id": claim.receipt_id}).first()
-        if holder is not None and holder.status == status and holder.claimed_by == claim.worker_id:
-            return  # already recorded by an earlier try of this same run
-        _holding(holder, claim)
-        connection.execute(
-            _BY_ID,
+        holders = {
+            row.id: row
+            for row in _HOLDERS.execute(
+                session.connection(), [c.claim.receipt_id for c in completions]
+            )
+        }
+        for completion in completions:
+            claim, holder = completion.claim, holders.get(completion.claim.receipt_id)
+            if (
+                holder is not None
+                and holder.status == completion.status
+                and holder.claimed_by == claim.worker_id
+            ):
+                continue  # already recorded by an earlier try of this same run
+            if _holds(holder, claim):
+                finishing.append(completion)
+            else:
+                lost.append(claim)
+        if finishing:
+            _finish(session, finishing)
+    for completion in finishing:  # committed; a repeat was skipped above
+        EVENTS_PROCESSED.labels(outcome=completion.status.value).inc()
+    return lost
+
+
+def _finish(session: Session, completions: Sequence[Completion]) -> None:
+    """Record held completions: their rows, the cursors of the applied ones (and the
+    manager refreshes that queues), then every audit entry in one append."""
+    connection, now = session.connection(), utcnow()
+    connection.execute(
+        _BY_ID,
+        [
             {
-                "receipt_id": claim.receipt_id,
-                "status": status.value,
-                "outcome": outcome,
-                "finished_at": utcnow(),
+                "receipt_id": c.claim.receipt_id,
+                "status": c.status.value,
+                "outcome": c.outcome,
+                "finished_at": now,
                 "lease_until": None,
                 "last_error": None,
-            },
-        )
-        if status == InboxStatus.applied:
-            lock_reporting_lines(session, claim=claim, employee=employee)
-            advance_cursor(session, claim=claim, employee=employee)
-            external_id = claim.event.employee_external_id
-            if mapped_as_manager is not None and mapped_as_manager != has_active_reports(
-                session, external_id
-            ):
-                enqueue_refresh(session, manager_external_id=external_id, cause=claim.receipt_id)
-        if audit_entries:  # last: the chain lock is taken after every row lock
-            session.flush()  # a manager refresh queued above
-            audit.extend_in(session, entries=audit_entries)
-    EVENTS_PROCESSED.labels(outcome=status.value).inc()  # committed; a repeat returned early
+            }
+            for c in completions
+        ],
+    )
+    applied = [c for c in completions if c.status == InboxStatus.applied]
+    if applied:
+        _apply(session, applied)
+    entries = [entry for c in completions for entry in c.audit_entries]
+    if entries:  # last: the chain lock is taken after every row lock
+        session.flush()  # a manager refresh queued above
+        audit.extend_in(session, entries=entries)
+
+
+def _apply(session: Session, applied: Sequence[Completion]) -> None:
+    """Advance the cursors of applied events, one after the other (a report's cursor may
+    change whether the next one's person manages others), and queue the refreshes."""
+    lock_reporting_lines(session, applied=[(c.claim, c.employee) for c in applied])
+    cursors = locked_cursors(session, [c.claim.event.employee_external_id for c in applied])
+    for c in applied:
+        external_id = c.claim.event.employee_external_id
+        advance_cursor(session, claim=c.claim, employee=c.employee, cursor=cursors.get(external_id))
+        if c.mapped_as_manager is not None and c.mapped_as_manager != has_active_reports(
+            session, external_id
+        ):
+            enqueue_refresh(session, manager_external_id=external_id, cause=c.claim.receipt_id)
 
 
 def park(

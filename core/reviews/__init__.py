@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from core.reviews.decisions import (
     OverdueAction,
+    Supersession,
     decide,
     resolution_for,
     supersede_pending,
+    supersede_pending_many,
     sweep_overdue,
 )
 from core.reviews.models import (
@@ -68,6 +70,7 @@ __all__ = [
     "ReviewNotFoundError",
     "ReviewPublic",
     "ReviewStatus",
+    "Supersession",
     "bulk_accept_refusal",
     "counts",
     "decide",
@@ -79,5 +82,6 @@ __all__ = [
     "resolution_for",
     "reveal_personal_data",
     "supersede_pending",
+    "supersede_pending_many",
     "sweep_overdue",
 ]

@@ -4,12 +4,12 @@ the run reopened in the same commit when a decision is final."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Table, bindparam
+from sqlalchemy import Table
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from core import audit, inbox
 from core.audit import ActorKind, AuditAction, AuditEntryCreate
 from core.db import as_utc, session_scope, utcnow
+from core.inbox.by_keys import ByKeys
 from core.reviews.models import (
     CLOSED,
     DecisionResult,
@@ -147,48 +148,56 @@ def resolution_for(engine: Engine, *, receipt_id: str) -> Review | None:
 
 
 _REVIEWS: Table = Review.__table__  # type: ignore[attr-defined]
-_WAITING_AT = core_select(_REVIEWS.c.occurred_at).where(
-    _REVIEWS.c.subject == bindparam("subject"),
-    _REVIEWS.c.status == bindparam("status"),
-    _REVIEWS.c.receipt_id != bindparam("receipt_id"),
+_WAITING = ByKeys.build(
+    _REVIEWS.c.subject,
+    lambda of: core_select(_REVIEWS.c.subject, _REVIEWS.c.receipt_id, _REVIEWS.c.occurred_at).where(
+        of, _REVIEWS.c.status == ReviewStatus.pending
+    ),
 )
-"""When the changes still waiting for a person were asked for; built once (each run asks)."""
+"""The changes still waiting for these people; built once (each run asks)."""
+
+Supersession = tuple[str, datetime, str]
+"""A newer event's claim on a person's waiting changes: (subject, occurred_before,
+by_receipt), as `supersede_pending` takes them."""
 
 
 def supersede_pending(
     engine: Engine, *, subject: str, occurred_before: datetime, by_receipt: str
 ) -> list[str]:
-    """A newer event for the person replaces every change of theirs still waiting.
+    """A newer event for the person replaces every change of theirs still waiting (asked
+    for by another event, no later than ``occurred_before``); returns the reviews closed.
 
     Every new run asks, and almost always nothing waits: a plain read answers that, and
     only when something does wait is it re-read and closed in a write transaction."""
+    return supersede_pending_many(engine, items=[(subject, occurred_before, by_receipt)])
+
+
+def supersede_pending_many(engine: Engine, *, items: Sequence[Supersession]) -> list[str]:
+    """`supersede_pending` for each of ``items`` in order, with one read for them all and,
+    only if something waits, one write transaction; returns every review closed."""
+    if not items:
+        return []
+    subjects = sorted({subject for subject, _, _ in items})
     with engine.connect() as connection:
-        waiting_at = connection.execute(
-            _WAITING_AT,
-            {"subject": subject, "status": ReviewStatus.pending, "receipt_id": by_receipt},
-        ).scalars()
-        if all(as_utc(at) > as_utc(occurred_before) for at in waiting_at):
-            return []
+        waiting = _WAITING.execute(connection, subjects).all()
+    if not any(
+        _replaces(item, w.subject, w.receipt_id, w.occurred_at) for item in items for w in waiting
+    ):
+        return []
     with session_scope(engine) as session:
-        waiting = session.exec(
-            select(Review).where(
-                Review.subject == subject,
-                Review.status == ReviewStatus.pending,
-                Review.receipt_id != by_receipt,
-            )
+        pending = session.exec(
+            select(Review)
+            .where(col(Review.subject).in_(subjects), Review.status == ReviewStatus.pending)
+            .order_by(col(Review.occurred_at), col(Review.id))
         ).all()
         closed: list[Review] = []
-        for review in waiting:
-            if as_utc(review.occurred_at) > as_utc(occurred_before):
-                continue
-            review.status, review.decided_at = ReviewStatus.superseded, utcnow()
-            review.resolution = {"type": "superseded", "by_receipt": by_receipt}
-            inbox.close_parked(
-                session,
-                receipt_id=review.receipt_id,
-                reason={"reason": "superseded by a newer event", "by_receipt": by_receipt},
-            )
-            closed.append(review)
+        for item in items:
+            for review in pending:
+                if review.status == ReviewStatus.pending and _replaces(
+                    item, review.subject, review.receipt_id, review.occurred_at
+                ):
+                    _supersede(session, review, by_receipt=item[2])
+                    closed.append(review)
         if closed:
             session.flush()
             audit.append_many_in(
@@ -203,6 +212,27 @@ def supersede_pending(
                 ],
             )
         return [r.id for r in closed]
+
+
+def _replaces(item: Supersession, subject: str, receipt_id: str, occurred_at: datetime) -> bool:
+    """Whether the newer event ``item`` replaces this waiting change: same person, another
+    event, asked for no later than the newer one occurred."""
+    by_subject, occurred_before, by_receipt = item
+    return (
+        subject == by_subject
+        and receipt_id != by_receipt
+        and as_utc(occurred_at) <= as_utc(occurred_before)
+    )
+
+
+def _supersede(session: Session, review: Review, *, by_receipt: str) -> None:
+    review.status, review.decided_at = ReviewStatus.superseded, utcnow()
+    review.resolution = {"type": "superseded", "by_receipt": by_receipt}
+    inbox.close_parked(
+        session,
+        receipt_id=review.receipt_id,
+        reason={"reason": "superseded by a newer event", "by_receipt": by_receipt},
+    )
 
 
 @dataclass(frozen=True)

@@ -7,16 +7,20 @@ import base64
 import json
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import httpx
 import pytest
+from sqlalchemy.engine import Engine
 
 from core.catalog import Catalog, CatalogGroup, GroupKind
+from core.db import make_engine
+from core.schema import create_tables
 from tests.conftest import _postgres_database
 from tools.lms.sandbox import SandboxServer
 from tools.lms.scim import ScimLMS
@@ -50,6 +54,24 @@ def catalog() -> Catalog:
 def postgres_url() -> Iterator[str]:
     """A throwaway PostgreSQL database only (the tests that take it run on nothing else)."""
     yield from _postgres_database()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def twin_engines(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Engine, Engine]]:
+    """Two databases of one kind at head, SQLite or PostgreSQL: a differential test calls the
+    single versions on one and the batched version on the other."""
+    with ExitStack() as stack:
+        engines: list[Engine] = []
+        for name in ("single", "batch"):
+            if request.param == "sqlite":
+                url = f"sqlite:///{tmp_path}/{name}.db"
+            else:
+                url = stack.enter_context(contextmanager(_postgres_database)())
+            engine = make_engine(url)
+            stack.callback(engine.dispose)
+            create_tables(engine)
+            engines.append(engine)
+        yield engines[0], engines[1]
 
 
 class SandboxControl:
