@@ -11,7 +11,8 @@ and the subject's pseudonym, so erasure can delete a person's rows before they a
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -38,23 +39,46 @@ class PendingReasoning(SQLModel, table=True):
 BACKLOG_TABLE: Table = PendingReasoning.__table__  # type: ignore[attr-defined]
 
 
+@dataclass(frozen=True)
+class QueuedReasoning:
+    """One entry to queue, as `put` takes it."""
+
+    entry_id: str
+    collection: str
+    document: str
+    meta: Mapping[str, Any]
+
+
 def put(
     engine: Engine, *, entry_id: str, collection: str, document: str, meta: Mapping[str, Any]
 ) -> None:
     """Idempotent on ``entry_id``: a resumed run queues the same entry again, not a twin.
 
     One upsert, not a read and a write: it runs once per event, in its own commit."""
-    subject = meta.get("subject")
-    values = {
-        "entry_id": entry_id,
-        "collection": collection,
-        "document": document,
-        "meta": dict(meta),
-        "subject": subject if isinstance(subject, str) else None,
-        "queued_at": utcnow(),
-    }
+    put_many(engine, [QueuedReasoning(entry_id, collection, document, meta)])
+
+
+def put_many(engine: Engine, entries: Sequence[QueuedReasoning]) -> None:
+    """`put` for a batch of runs' entries, in one commit."""
+    if not entries:
+        return
+    now = utcnow()
+    rows = []
+    latest = {entry.entry_id: entry for entry in entries}  # one row may not be upserted twice
+    for entry in latest.values():
+        subject = entry.meta.get("subject")
+        rows.append(
+            {
+                "entry_id": entry.entry_id,
+                "collection": entry.collection,
+                "document": entry.document,
+                "meta": dict(entry.meta),
+                "subject": subject if isinstance(subject, str) else None,
+                "queued_at": now,
+            }
+        )
     with engine.begin() as connection:
-        connection.execute(_upsert(connection.dialect.name), values)
+        connection.execute(_upsert(connection.dialect.name), rows)
 
 
 @functools.cache

@@ -12,7 +12,8 @@ import logging
 import re
 import threading
 from collections.abc import Collection as Terms
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +68,7 @@ class ReasoningLog:
         self._backlog = backlog
         self.collection: Collection = open_collection(client, name, embedder)
         self._flushing = threading.Lock()
+        self._held = threading.local()  # entries `held` keeps back, per thread
 
     def record(
         self,
@@ -89,13 +91,16 @@ class ReasoningLog:
             strings, identity=identity, channel=Channel.vector_metadata, allowed=allowed
         )
         if self._backlog is not None:
-            reasoning_backlog.put(
-                self._backlog,
-                entry_id=entry_id,
-                collection=self.collection.name,
-                document=text,
-                meta=metadata,
+            entry = reasoning_backlog.QueuedReasoning(
+                entry_id, self.collection.name, text, metadata
             )
+            held: list[reasoning_backlog.QueuedReasoning] | None = getattr(
+                self._held, "entries", None
+            )
+            if held is not None:
+                held.append(entry)
+            else:
+                reasoning_backlog.put_many(self._backlog, [entry])
             return
         self.collection.upsert(
             ids=[entry_id],
@@ -103,6 +108,22 @@ class ReasoningLog:
             embeddings=self.embed_documents([text]),
             metadatas=[dict(metadata)],
         )
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """Entries this thread records inside the block are queued together when it ends
+        (a batch of runs' decisions in one commit instead of one each); without a backlog
+        they are written straight through as always."""
+        if getattr(self._held, "entries", None) is not None:  # already holding: one level
+            yield
+            return
+        self._held.entries = []
+        try:
+            yield
+        finally:
+            entries, self._held.entries = self._held.entries, None
+        if self._backlog is not None:
+            reasoning_backlog.put_many(self._backlog, entries)
 
     def embed_documents(self, texts: list[str]) -> FloatMatrix:
         """Stored vectors are clause-pooled (see ``vectorstore.clause_pooling``)."""

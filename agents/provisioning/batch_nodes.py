@@ -160,12 +160,14 @@ def record(state: BatchState) -> dict[str, Any]:
     """Every run's outcome, cursor and audit entries in one commit."""
     failed = list(state.get("failed", []))
     done: list[inbox.Completion] = []
-    for run in state["runs"]:
-        try:
-            with run.ids():
-                done.append(nodes.completion(run.context, run.state))
-        except Exception as error:  # the worker's retry policy sorts it
-            failed.append((run, error))
+    reasoning = state["runs"][0].context.services.reasoning
+    with reasoning.held():  # every run's decision reasoning queued in one commit
+        for run in state["runs"]:
+            try:
+                with run.ids():
+                    done.append(nodes.completion(run.context, run.state))
+            except Exception as error:  # the worker's retry policy sorts it
+                failed.append((run, error))
     if not done:
         return {"finished": [], "failed": failed}
     engine = state["runs"][0].context.services.engine

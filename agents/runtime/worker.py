@@ -24,14 +24,14 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command, Interrupt
 from sqlalchemy.engine import Engine
 
-from agents.provisioning.audit_trail import audit_screen, review_requested_entry
 from agents.checkpointer import saved_threads
+from agents.provisioning.audit_trail import audit_screen, review_requested_entry
 from agents.provisioning.graph import BatchGraph, ProvisioningGraph
 from agents.provisioning.state import (
     BatchRun,
+    BatchShared,
     ProvisioningContext,
     ProvisioningState,
-    BatchShared,
     batch_ids,
 )
 from agents.runtime.liveness import HEARTBEATS
@@ -167,36 +167,32 @@ class Worker:
             for claim in claims
         ]
         with batch_ids(runs, run_id=batch_id):
+            live = runs
             try:
                 live = self._not_overtaken(runs)
-                reviews.supersede_pending_many(
-                    self.services.engine,
-                    items=[
-                        (r.subject, r.context.claim.event.occurred_at, r.context.claim.receipt_id)
-                        for r in live
-                    ],
-                )
-                shared = self._shared([r.context.claim for r in live])
+                if live:
+                    self._share_reads(live)
             except Exception as error:  # the LMS or the database is away: retry them later
-                for claim in claims:
-                    self._fail(claim, error)
+                for run in live:
+                    self._fail(run.context.claim, error)
                 return
-            for run in live:
-                run.context = ProvisioningContext(
-                    services=self.services, claim=run.context.claim, shared=shared
-                )
-            done = (
-                self.batch.invoke({"runs": live, "handed_over": [], "failed": []}) if live else {}
-            )
-        for run, error in done.get("failed", []):
+            if not live:
+                return
+            try:
+                done = self.batch.invoke({"runs": live, "handed_over": [], "failed": []})
+            except Exception as error:  # a batch-wide write failed (the database is away)
+                for run in live:
+                    self._fail(run.context.claim, error)
+                return
+        for run, failure in done.get("failed", []):
             with run.ids():
-                if isinstance(error, LeaseLostError):
+                if isinstance(failure, LeaseLostError):
                     log.warning(
                         "lost the lease on %s; another worker owns it now",
                         run.context.claim.receipt_id,
                     )
                 else:
-                    self._fail(run.context.claim, error)
+                    self._fail(run.context.claim, failure)
         for run in done.get("handed_over", []):
             self._run_alone(run.context.claim, run)
 
@@ -222,20 +218,33 @@ class Worker:
                 log.warning("lost the lease on %s; another worker owns it now", claim.receipt_id)
         return [r for r in runs if r.context.claim.receipt_id not in stale]
 
-    def _shared(self, claims: list[Claim]) -> BatchShared:
-        """What the batch's runs would each read, read once for all of them; the vault
-        values they seal are stored together."""
+    def _share_reads(self, runs: list[BatchRun]) -> None:
+        """Read once for the whole batch what its runs would each read (and supersede the
+        reviews their people still wait on); the vault values they seal are stored
+        together."""
         engine = self.services.engine
+        claims = [r.context.claim for r in runs]
+        reviews.supersede_pending_many(
+            engine,
+            items=[
+                (r.subject, r.context.claim.event.occurred_at, r.context.claim.receipt_id)
+                for r in runs
+            ],
+        )
         employees = [c.event.employee for c in claims if c.event.employee is not None]
         ids = [c.event.employee_external_id for c in claims]
         accounts = self.services.lms.read_accounts(ids)
-        return BatchShared(
+        shared = BatchShared(
             accounts={external_id: accounts.get(external_id) for external_id in ids},
             manager_names=inbox.manager_names_many(engine, employees),
             managers=inbox.manages_others_many(engine, external_ids=ids),
             snapshots=inbox.latest_snapshots(engine, external_ids=ids),
             sealings=[],
         )
+        for run in runs:
+            run.context = ProvisioningContext(
+                services=self.services, claim=run.context.claim, shared=shared
+            )
 
     def _index_reasoning(self) -> None:
         """Embed the decisions queued since the last batch (see `core.reasoning_backlog`);

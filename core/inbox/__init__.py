@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from core.inbox.employee_cursor import (
     latest_snapshot,
+    latest_snapshots,
     manager_names,
     manager_names_many,
     manages_others,
@@ -49,7 +50,6 @@ from core.inbox.queue import (
     list_by_status,
     open_count,
     park,
-    release,
     renew_lease,
     reopen_for_resume,
     replay,
@@ -86,6 +86,7 @@ __all__ = [
     "get",
     "is_stale",
     "latest_snapshot",
+    "latest_snapshots",
     "list_by_status",
     "manager_names",
     "manager_names_many",
@@ -96,7 +97,6 @@ __all__ = [
     "open_count",
     "overtaken_many",
     "park",
-    "release",
     "renew_lease",
     "reopen_for_resume",
     "replay",

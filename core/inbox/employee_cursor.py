@@ -190,6 +190,19 @@ def latest_snapshot(engine: Engine, *, external_id: str) -> Employee | None:
     return HRISEvent.model_validate(row.payload).employee
 
 
+def latest_snapshots(engine: Engine, *, external_ids: Iterable[str]) -> dict[str, Employee | None]:
+    """`latest_snapshot` for many people in one query (``None`` for those with none)."""
+    wanted = sorted(set(external_ids))
+    snapshots: dict[str, Employee | None] = dict.fromkeys(wanted)
+    if not wanted:
+        return snapshots
+    with engine.connect() as connection:
+        rows = _LATEST_PAYLOADS.execute(connection, wanted).all()
+    for row in rows:
+        snapshots[row.external_id] = HRISEvent.model_validate(row.payload).employee
+    return snapshots
+
+
 def manager_names(engine: Engine, employee: Employee) -> list[str]:
     """The manager's names are personal values of this record too, though it holds only an id."""
     if not employee.manager_external_id:

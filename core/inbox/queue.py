@@ -252,23 +252,6 @@ def renew_lease(engine: Engine, *, claim: Claim, lease_s: float) -> None:
         )
 
 
-def release(engine: Engine, *, claim: Claim) -> None:
-    """Give back an event claimed but never run (a worker stopping with a batch in hand):
-    pending again at once, its attempt not counted, instead of waiting out its lease."""
-    with engine.begin() as connection:
-        _holding(_HOLDERS.execute(connection, [claim.receipt_id]).first(), claim)
-        connection.execute(
-            _BY_ID,
-            {
-                "receipt_id": claim.receipt_id,
-                "status": InboxStatus.pending,
-                "claimed_by": None,
-                "lease_until": None,
-                "attempts": claim.attempts - 1,
-            },
-        )
-
-
 @dataclass(frozen=True)
 class Completion:
     """How one claimed run ends: the arguments of `complete`, for `complete_many`."""

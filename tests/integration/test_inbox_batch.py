@@ -364,10 +364,12 @@ def test_overtaken_many_gives_the_single_checks_reasons_in_two_queries(engine: E
     assert inbox.overtaken_many(engine, claims=[]) == {}
 
 
-# --- manages_others_many, manager_names_many -------------------------------------------------
+# --- manages_others_many, manager_names_many, latest_snapshots ---------------------------
 
 
-def test_manager_lookups_for_many_match_the_single_ones_in_one_query(engine: Engine) -> None:
+def test_manager_and_snapshot_lookups_for_many_match_the_single_ones_in_one_query(
+    engine: Engine,
+) -> None:
     boss = make_employee(preferred_name="Sam")
     gone_boss, thin_boss, nobody = make_employee(), make_employee(), make_employee()
     report = make_employee(manager_external_id=boss.external_id)
@@ -398,10 +400,15 @@ def test_manager_lookups_for_many_match_the_single_ones_in_one_query(engine: Eng
     orphan = make_employee(manager_external_id="E-never-seen")
     records = [report, left, thin_report, orphan, boss, make_employee(manager_external_id="")]
 
+    ids = [e.external_id for e in everyone]
     with selects(engine) as sent:
-        managing = inbox.manages_others_many(engine, external_ids=[e.external_id for e in everyone])
+        managing = inbox.manages_others_many(engine, external_ids=ids)
         names = inbox.manager_names_many(engine, records)
-    assert len(sent) == 2
+        snapshots = inbox.latest_snapshots(engine, external_ids=ids)
+    assert len(sent) == 3
+    assert snapshots == {i: inbox.latest_snapshot(engine, external_id=i) for i in ids}
+    assert snapshots[boss.external_id] == boss and snapshots[thin_boss.external_id] is None
+    assert snapshots[nobody.external_id] is None  # never applied
     assert managing == {
         e.external_id for e in everyone if inbox.manages_others(engine, external_id=e.external_id)
     }
@@ -412,6 +419,7 @@ def test_manager_lookups_for_many_match_the_single_ones_in_one_query(engine: Eng
     with selects(engine) as sent:
         assert inbox.manages_others_many(engine, external_ids=[]) == set()
         assert inbox.manager_names_many(engine, [boss]) == {"": []}
+        assert inbox.latest_snapshots(engine, external_ids=[]) == {}
     assert sent == []
 
 
