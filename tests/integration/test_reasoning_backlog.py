@@ -88,3 +88,25 @@ def test_erasure_deletes_a_persons_queued_reasoning(log: ReasoningLog, engine: E
     assert reasoning_backlog.forget_subject(engine, "subj-a") == 1
     log.flush()
     assert log.collection.get()["ids"] == ["r2:decision"]
+
+
+def test_entries_recorded_while_held_are_queued_together_when_the_hold_ends(
+    log: ReasoningLog, engine: Engine
+) -> None:
+    with log.held():
+        _record(log, "r1", "first text")
+        _record(log, "r2", "second text")
+        _record(log, "r1", "first text, again")  # the same entry twice in one hold
+        assert reasoning_backlog.count(engine) == 0
+    assert reasoning_backlog.count(engine) == 2
+    log.flush()
+    assert log.collection.get(ids=["r1:decision"])["documents"] == ["first text, again"]
+
+
+def test_a_hold_that_ends_in_an_error_queues_nothing(log: ReasoningLog, engine: Engine) -> None:
+    with pytest.raises(RuntimeError), log.held():
+        _record(log, "r1", "text")
+        raise RuntimeError("the batch failed before its commit")
+    assert reasoning_backlog.count(engine) == 0
+    _record(log, "r2", "text")  # no longer held
+    assert reasoning_backlog.count(engine) == 1
