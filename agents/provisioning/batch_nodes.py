@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from langgraph.runtime import Runtime
 
@@ -87,6 +87,10 @@ def decide(state: BatchState) -> dict[str, Any]:
     return {"runs": kept, "handed_over": handed_over, "failed": failed}
 
 
+def after_decide(state: BatchState) -> Literal["apply", "__end__"]:
+    return "apply" if state.get("runs") else "__end__"
+
+
 def _store_sealed(runs: list[BatchRun]) -> None:
     """The placeholders the runs' scrub steps sealed, stored in one go before anything is
     written to the LMS; from here on (a handed-over run scrubs again) each is stored at
@@ -131,6 +135,10 @@ def apply(state: BatchState) -> dict[str, Any]:
             }
         kept.append(run)
     return {"runs": kept, "failed": failed}
+
+
+def after_apply(state: BatchState) -> Literal["record", "__end__"]:
+    return "record" if state.get("runs") else "__end__"
 
 
 def _change_memberships(changes: list[tuple[BatchRun, GroupChange]]) -> dict[str, Exception]:

@@ -8,8 +8,6 @@ seam for `assess`/`review` is between `plan` and `apply`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
@@ -65,14 +63,7 @@ def build_batch_graph() -> BatchGraph:
     ):
         builder.add_node(name, timed_node(f"batch_{name}", node))
     builder.add_edge(START, "decide")
-    builder.add_conditional_edges("decide", _any_left("apply"))
-    builder.add_conditional_edges("apply", _any_left("record"))
+    builder.add_conditional_edges("decide", batch_nodes.after_decide)
+    builder.add_conditional_edges("apply", batch_nodes.after_apply)
     builder.add_edge("record", END)
     return builder.compile(name="provisioning-batch")
-
-
-def _any_left(step: str) -> Callable[[BatchState], str]:
-    def route(state: BatchState) -> str:
-        return step if state.get("runs") else END
-
-    return route

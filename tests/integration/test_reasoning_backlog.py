@@ -104,9 +104,13 @@ def test_entries_recorded_while_held_are_queued_together_when_the_hold_ends(
 
 
 def test_a_hold_that_ends_in_an_error_queues_nothing(log: ReasoningLog, engine: Engine) -> None:
-    with pytest.raises(RuntimeError), log.held():
-        _record(log, "r1", "text")
-        raise RuntimeError("the batch failed before its commit")
+    def failing_batch() -> None:
+        with log.held():
+            _record(log, "r1", "text")
+            raise RuntimeError("the batch failed before its commit")
+
+    with pytest.raises(RuntimeError):
+        failing_batch()
     assert reasoning_backlog.count(engine) == 0
     _record(log, "r2", "text")  # no longer held
     assert reasoning_backlog.count(engine) == 1

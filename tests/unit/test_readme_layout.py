@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
-from agents.provisioning.graph import build_provisioning_graph
+from agents.provisioning.graph import build_batch_graph, build_provisioning_graph
 from agents.title_agent.graph import build_title_agent
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,12 +46,14 @@ def _mermaid_block(name: str) -> str:
 def drawn(name: str) -> str:
     if name == "provisioning":
         graph = build_provisioning_graph(InMemorySaver()).get_graph()
+    elif name == "provisioning_batch":
+        graph = build_batch_graph().get_graph()
     else:
         graph = build_title_agent().get_graph()
     return graph.draw_mermaid()
 
 
-@pytest.mark.parametrize("name", ["provisioning", "title_agent"])
+@pytest.mark.parametrize("name", ["provisioning", "provisioning_batch", "title_agent"])
 def test_the_graph_diagrams_are_what_langgraph_draws_of_the_compiled_graphs(name: str) -> None:
     assert _mermaid_block(name) == drawn(name), (
         f"the README diagram of the {name} graph is stale; replace the block with:\n" + drawn(name)
