@@ -1,10 +1,12 @@
-"""The SCIM connector's batch calls (``read_accounts``, ``change_memberships_many``) over
-HTTP against the bundled sandbox, which fills ``User.groups`` and has a fast lane for the
-batch's lookup, and against a stock scim2-server, which fills no ``User.groups`` (groups
-are read from the groups' side) and whose limits a test can set."""
+"""The SCIM connector's batch calls (``read_accounts``, ``write_users_many``,
+``change_memberships_many``) over HTTP against the bundled sandbox, which fills
+``User.groups`` and has a fast lane for the batch's lookup, and against a stock
+scim2-server, which fills no ``User.groups`` (groups are read from the groups' side) and
+whose limits a test can set (both answer ``POST /Bulk``)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -24,12 +26,15 @@ from scim2_server.utils import (
 
 import tools.lms.scim
 from core.catalog import Catalog
+from core.employee import Employee
 from tests.factories import make_employee
-from tools.lms.errors import LMSError
-from tools.lms.models import LMSAccount
+from tools.lms.errors import LMSConflict, LMSError, LMSUnavailable
+from tools.lms.models import LMSAccount, UserWrite
 from tools.lms.sandbox import SandboxServer
 from tools.lms.sandbox_http import KeepAliveWSGIServer, make_keep_alive_server
 from tools.lms.scim import ScimLMS
+from tools.lms.scim_bulk import bulk_body
+from tools.lms.scim_mapping import user_requests
 from tools.lms.scim_or import MAX_TERMS
 
 if TYPE_CHECKING:
@@ -50,6 +55,7 @@ class StockScim:
         *,
         max_results: int | None = None,
         max_operations: int | None = None,
+        max_payload_size: int | None = None,
         refuse_or_on_groups: bool = False,
     ) -> None:
         config = load_default_service_provider_config()
@@ -58,6 +64,8 @@ class StockScim:
             config.filter.max_results = max_results
         if max_operations is not None:
             config.bulk.max_operations = max_operations
+        if max_payload_size is not None:
+            config.bulk.max_payload_size = max_payload_size
         provider = ScimProvider.from_discovery(
             load_default_schemas().values(), load_default_resource_types().values(), config=config
         )
@@ -410,3 +418,190 @@ def test_change_memberships_is_the_many_of_one(lms: ScimLMS, control: SandboxCon
     seen = control.requests()
     assert seen["writes"] == {"POST /Users": 1, "PATCH /Groups/{id}": 1, "POST /Bulk": 1}
     assert lms.member_group_ids(user.id) == {groups["loc-berlin"].id}
+
+
+# --- write_users_many -----------------------------------------------------------------------
+
+
+def people(lms: ScimLMS, count: int) -> list[tuple[Employee, LMSAccount]]:
+    """``count`` people the LMS holds, each with its account as read."""
+    held = [make_employee() for _ in range(count)]
+    for employee in held:
+        lms.create_account(employee)
+    accounts = lms.read_accounts([e.external_id for e in held])
+    return [(e, accounts[e.external_id]) for e in held]
+
+
+def mixed_writes(lms: ScimLMS) -> list[UserWrite]:
+    """A batch of every kind: a promotion, a deactivation, one unchanged, a hire, a hire
+    whose userName someone else holds, a hire already made (a retry after a lost answer),
+    and a leaver the LMS never held."""
+    (promoted, a), (leaver, b), (same, c), (retried, _) = people(lms, 4)
+    taken = make_employee()
+    lms.create_account(make_employee(email=taken.email))
+    return [
+        UserWrite(promoted.model_copy(update={"title": "Staff Engineer"}), a, active=True),
+        UserWrite(leaver, b, active=False),
+        UserWrite(same, c, active=True),
+        UserWrite(make_employee(), None, active=True),
+        UserWrite(taken, None, active=True),
+        UserWrite(retried, None, active=True),
+        UserWrite(make_employee(), None, active=False),
+    ]
+
+
+def check_mixed(lms: ScimLMS, writes: list[UserWrite], results: list[object]) -> None:
+    """Each write ended as ``write_user`` makes it end, and the LMS holds what it should."""
+    promoted, leaver, same, hire, taken, retried, never = writes
+    assert [type(r).__name__ for r in results] == [
+        "LMSAccount",
+        "LMSAccount",
+        "LMSAccount",
+        "LMSAccount",
+        "LMSConflict",
+        "LMSAccount",
+        "NoneType",
+    ]
+    now = lms.read_accounts([w.employee.external_id for w in writes])
+    assert results[:3] == [promoted.account, leaver.account, same.account]  # as read
+    assert now[promoted.employee.external_id].user.title == "Staff Engineer"
+    assert now[leaver.employee.external_id].user.active is False
+    assert now[same.employee.external_id] == same.account
+    assert results[3] == now[hire.employee.external_id]  # as the LMS holds it
+    assert results[5] == now[retried.employee.external_id]
+    assert taken.employee.external_id not in now and never.employee.external_id not in now
+    conflict = results[4]
+    assert isinstance(conflict, LMSConflict)
+    assert (conflict.status, conflict.scim_type) == (409, "uniqueness")
+    with pytest.raises(LMSConflict) as single:
+        lms.write_user(taken)
+    assert str(conflict).replace(" (in POST /Bulk)", "") == str(single.value)
+
+
+def accepted(control: SandboxControl) -> tuple[dict[str, int], dict[str, int]]:
+    seen = control.requests()
+    return seen["writes"], seen["bulk_operations"]
+
+
+def test_a_batch_of_user_writes_goes_as_one_bulk_and_a_refusal_fails_its_write_alone(
+    lms: ScimLMS, control: SandboxControl
+) -> None:
+    writes = mixed_writes(lms)
+    writes_before, thread_before = lms.writes, lms.thread_writes
+    control.server.app.requests.clear()
+
+    results = lms.write_users_many(writes)
+
+    assert accepted(control) == (
+        {"POST /Bulk": 1},
+        {"PATCH /Users/{id}": 2, "POST /Users": 1},
+    )
+    (bulk,) = control.requests()["write_log"]
+    assert [(op["method"], op["status"]) for op in bulk["operations"]] == [
+        ("PATCH", 200),
+        ("PATCH", 200),
+        ("POST", 201),
+        ("POST", 409),
+        ("POST", 409),
+    ]
+    assert results.writes == [1, 1, 0, 1, 0, 0, 0]
+    assert lms.writes - writes_before == 3
+    assert lms.thread_writes - thread_before == 3
+    check_mixed(lms, writes, results)
+
+
+def test_without_bulk_each_write_is_made_by_its_own_requests(
+    sandbox: SandboxServer, control: SandboxControl, make_lms: MakeLMS
+) -> None:
+    lms = make_lms(sandbox.base_url, bulk=False)
+    writes = mixed_writes(lms)
+    writes_before = lms.writes
+    control.server.app.requests.clear()
+
+    results = lms.write_users_many(writes)
+
+    assert accepted(control) == ({"PATCH /Users/{id}": 2, "POST /Users": 1}, {})
+    assert results.writes == [1, 1, 0, 1, 0, 0, 0]
+    assert lms.writes - writes_before == 3
+    check_mixed(lms, writes, results)
+
+
+def test_nothing_is_sent_when_nothing_differs(lms: ScimLMS, control: SandboxControl) -> None:
+    held = people(lms, 3)
+    control.server.app.requests.clear()
+    writes = [UserWrite(e, a, active=True) for e, a in held]
+    writes.append(UserWrite(make_employee(), None, active=False))
+
+    results = lms.write_users_many(writes)
+
+    assert results == [a for _, a in held] + [None]
+    assert results.writes == [0, 0, 0, 0]
+    assert control.requests()["requests"] == {}
+    assert lms.write_users_many([]) == []
+
+
+def test_a_write_that_needs_one_request_sends_it_alone(
+    lms: ScimLMS, control: SandboxControl
+) -> None:
+    ((employee, account),) = people(lms, 1)
+    hire = make_employee()
+    control.server.app.requests.clear()
+
+    results = lms.write_users_many(
+        [UserWrite(employee, account, active=True), UserWrite(hire, None, active=True)]
+    )
+
+    assert accepted(control) == ({"POST /Users": 1}, {})
+    assert results[1] == lms.read_account(hire.external_id)
+
+
+def test_a_bulk_the_lms_fails_as_a_whole_raises_and_a_blip_is_retried(
+    lms: ScimLMS, control: SandboxControl
+) -> None:
+    hires = [UserWrite(make_employee(), None, active=True) for _ in range(3)]
+    before = control.user_count()
+    control.fault(503, count=10, templates=["/Bulk"])
+
+    with pytest.raises(LMSUnavailable):
+        lms.write_users_many(hires)
+
+    assert control.user_count() == before
+    control.server.app.faults.clear()
+    control.fault(503, count=1, templates=["/Bulk"])
+    results = lms.write_users_many(hires)
+    assert all(isinstance(r, LMSAccount) for r in results)
+    assert control.user_count() == before + 3
+
+
+def test_user_bulks_follow_a_stock_servers_limits(
+    start_stock: Callable[..., StockScim], make_lms: MakeLMS
+) -> None:
+    stock = start_stock(max_operations=3)
+    lms = make_lms(stock.base_url)
+    held = people(lms, 2)
+    taken = make_employee(email=held[0][0].email)
+    writes = [
+        *(UserWrite(e.model_copy(update={"title": "Boss"}), a, active=False) for e, a in held),
+        UserWrite(taken, None, active=True),
+        *(UserWrite(make_employee(), None, active=True) for _ in range(2)),
+    ]  # 2 + 2 patches, 3 creates
+    stock.clear()
+
+    results = lms.write_users_many(writes)
+
+    assert len(stock.requests("POST", "/Bulk")) == 3  # 3 + 3 + 1
+    assert stock.requests("POST", "/Users") == []
+    assert results.writes == [2, 2, 0, 1, 1]
+    assert isinstance(results[2], LMSConflict) and results[2].scim_type == "uniqueness"
+    now = lms.read_accounts([w.employee.external_id for w in writes])
+    assert [now[e.external_id].user.active for e, _ in held] == [False, False]
+    assert results[3:] == [now[w.employee.external_id] for w in writes[3:]]
+
+    hires = [UserWrite(make_employee(), None, active=True) for _ in range(5)]
+    (create,) = user_requests(hires[0]) or []
+    one = len(json.dumps(bulk_body([create.bulk_operation("user-0")])))
+    small = start_stock(max_payload_size=2 * one + 10)  # two creates a bulk
+    lms = make_lms(small.base_url)
+    results = lms.write_users_many(hires)
+    assert len(small.requests("POST", "/Bulk")) == 3  # 2 + 2 + 1
+    assert all(isinstance(r, LMSAccount) for r in results)

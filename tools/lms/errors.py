@@ -58,3 +58,27 @@ class LMSRejected(LMSError):  # noqa: N818 - the name callers branch on
 class LMSConflict(LMSRejected):
     """A 409 the connector could not resolve by itself (e.g. a userName another LMS user
     already holds). Idempotent create resolves the common case before this is raised."""
+
+
+def error_for_status(
+    label: str, status: int, scim_type: str | None, detail: str | None
+) -> LMSError:
+    """The error a request answered ``status`` raises (a bulk operation's too)."""
+    if status in (401, 403):
+        return LMSRejected(
+            f"LMS refused the credentials for {label}",
+            status=status,
+            scim_type=scim_type,
+            detail=detail,
+        )
+    if status == 409:
+        return LMSConflict(
+            f"LMS conflict on {label}", status=status, scim_type=scim_type, detail=detail
+        )
+    if 400 <= status < 500:
+        return LMSRejected(
+            f"LMS refused {label}", status=status, scim_type=scim_type, detail=detail
+        )
+    if status >= 500:
+        return LMSUnavailable(f"LMS failed {label}", status=status)
+    return LMSError(f"LMS answered {label} with unexpected status {status}")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.employee import Employee
+
 
 @dataclass(frozen=True)
 class LMSUser:
@@ -40,3 +42,17 @@ class LMSAccount:
 
     user: LMSUser
     group_ids: frozenset[str]
+
+
+@dataclass(frozen=True)
+class UserWrite:
+    """Make the LMS user of ``employee`` hold its record, given ``account`` as just read
+    (``None``: the LMS holds no user for it), active or not as ``active`` says.
+
+    ``active`` is the caller's decision (deactivation is reviewed), never derived from the
+    record here; a person the LMS never held and who should not be active is not created.
+    """
+
+    employee: Employee
+    account: LMSAccount | None
+    active: bool

@@ -25,7 +25,6 @@ from scim2_models import (
     Error,
     Group,
     ListResponse,
-    PatchOp,
     Resource,
 )
 
@@ -33,19 +32,30 @@ from core.catalog import Catalog
 from core.employee import Employee
 from core.settings import Settings
 from tools.lms.auth import BearerToken, ClientCredentials
-from tools.lms.errors import LMSConflict, LMSError, LMSRejected, LMSUnavailable
+from tools.lms.errors import (
+    LMSConflict,
+    LMSError,
+    LMSRejected,
+    LMSUnavailable,
+    error_for_status,
+)
 from tools.lms.metering import lms_request_hooks
-from tools.lms.models import LMSAccount, LMSGroup, LMSUser
+from tools.lms.models import LMSAccount, LMSGroup, LMSUser, UserWrite
 from tools.lms.retry import RETRYABLE_STATUSES, RetryableStatusError, RetryPolicy
 from tools.lms.scim_bulk import MembershipChange, bulk_request, failures
 from tools.lms.scim_mapping import (
     ScimUser,
+    UserRequest,
     changed_attributes,
+    creation_payload,
+    patch_op,
     to_lms_group,
     to_lms_user,
-    user_resource,
+    user_patch,
+    user_requests,
 )
 from tools.lms.scim_or import MAX_TERMS, or_filters, refuses_or
+from tools.lms.scim_user_bulk import UserBulk, UserResult, WrittenUsers, existing_or_conflict
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +76,6 @@ def list_response(model: type[ResourceT]) -> type[ListResponse[ResourceT]]:
     again (~70 ms: scim2-models rebuilds its tagged union and pydantic re-reads docstrings);
     that was half of all provisioning time."""
     return ListResponse[model]  # type: ignore[valid-type]
-
-
-@functools.cache
-def patch_op(model: type[ResourceT]) -> type[PatchOp[ResourceT]]:
-    """``PatchOp[model]``, kept for the same reason as ``list_response``."""
-    return PatchOp[model]  # type: ignore[valid-type]
 
 
 def filter_eq(attribute: str, value: str) -> str:
@@ -261,23 +265,87 @@ class ScimLMS:
     def create_account(self, employee: Employee) -> LMSAccount:
         """``create_user``, answered as an account: a user just created is in no group; one
         that already existed (a retry after a lost response, a concurrent worker) is read."""
-        payload = user_resource(employee).model_dump(scim_ctx=Context.RESOURCE_CREATION_REQUEST)
+        return self._create(employee, creation_payload(employee))
+
+    def _create(self, employee: Employee, payload: dict[str, Any]) -> LMSAccount:
         try:
             response = self._request("POST", "/Users", body=payload)
         except LMSConflict as conflict:
-            existing = self.read_account(employee.external_id)
-            if existing is None:
-                raise LMSConflict(
-                    "LMS refused the user: its userName or another unique attribute is "
-                    "held by a user with a different externalId",
-                    status=conflict.status,
-                    scim_type=conflict.scim_type,
-                    detail=conflict.detail,
-                ) from conflict
-            log.info("LMS user %s already existed; create treated as done", existing.user.id)
-            return existing
+            return existing_or_conflict(employee, conflict, self.read_account(employee.external_id))
         created = _parse(ScimUser, response, Context.RESOURCE_CREATION_RESPONSE)
         return LMSAccount(user=to_lms_user(created), group_ids=frozenset())
+
+    def write_user(self, write: UserWrite) -> LMSAccount | None:
+        """Create the user, or update what differs and (de)activate it, one request each
+        (``scim_mapping.user_requests`` decides which): the account as read, or as
+        created; ``None`` when the LMS should not hold a user it does not hold."""
+        return self._write_user(write, user_requests(write))
+
+    def _write_user(
+        self, write: UserWrite, requests: list[UserRequest] | None
+    ) -> LMSAccount | None:
+        if requests is None:
+            return None
+        if write.account is None:
+            (create,) = requests
+            return self._create(write.employee, create.data)
+        for request in requests:
+            self._request(request.method, request.path, body=request.data)
+        return write.account
+
+    def write_users_many(self, writes: Sequence[UserWrite]) -> WrittenUsers:
+        """``write_user`` for many users, one result per write in order: the account,
+        ``None``, or the ``LMSError`` its ``write_user`` would raise; ``.writes`` holds how
+        many writes the LMS took for each.
+
+        All the requests go in as few ``POST /Bulk`` as the LMS's ``maxOperations`` and
+        ``maxPayloadSize`` allow; when it offers no bulk (or one request is all there is),
+        each write is made by ``write_user``. A refused operation fails its write alone (a
+        throttled or failed one with ``LMSUnavailable``: the worker retries it); a bulk
+        that fails as a whole (network, 5xx after retries) raises, the bulks before it
+        staying done: each write sends only what differs, so the batch can simply be read
+        and written again.
+        """
+        planned = [user_requests(write) for write in writes]
+        count = sum(len(requests or []) for requests in planned)
+        max_operations, max_payload = self._bulk_limits() if count > 1 else (0, None)
+        if max_operations < 2:
+            written = WrittenUsers()
+            for write, requests in zip(writes, planned, strict=True):
+                before = self.thread_writes
+                try:
+                    written.append(self._write_user(write, requests))
+                except LMSError as error:
+                    written.append(error)
+                written.writes.append(self.thread_writes - before)
+            return written
+        bulk = UserBulk(writes, planned)
+        for chunk in bulk.chunks(max_operations, max_payload):
+            response = self._request("POST", "/Bulk", body=bulk.body(chunk), writes=0)
+            try:
+                answer = response.json()
+            except ValueError:
+                answer = None
+            self._count_writes(bulk.record(chunk, answer))
+        refused = bulk.refused_creates()
+        if refused:
+            bulk.resolve(self._existing_accounts([e.external_id for e in refused]))
+        return bulk.results()
+
+    def _existing_accounts(self, external_ids: list[str]) -> list[UserResult]:
+        """The accounts refused creates ran into, read in one search, or one by one when
+        that search fails, so a failed read fails only its own write."""
+        try:
+            accounts = self.read_accounts(external_ids)
+        except LMSError:
+            found: list[UserResult] = []
+            for external_id in external_ids:
+                try:
+                    found.append(self.read_account(external_id))
+                except LMSError as error:
+                    found.append(error)
+            return found
+        return [accounts.get(external_id) for external_id in external_ids]
 
     def _accounts(self, resources: list[ScimUser]) -> list[LMSAccount]:
         """Accounts for users as the LMS answered them: groups from ``User.groups``, or,
@@ -324,17 +392,7 @@ class ScimLMS:
         return True
 
     def _patch_user(self, user_id: str, values: dict[str, Any]) -> None:
-        payload = {
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [{"op": "replace", "value": values}],
-        }
-        # Validating our own payload catches a misspelt attribute before the LMS sees it.
-        patch = patch_op(ScimUser).model_validate(payload, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
-        self._request(
-            "PATCH",
-            f"/Users/{user_id}",
-            body=patch.model_dump(scim_ctx=Context.RESOURCE_PATCH_REQUEST),
-        )
+        self._request("PATCH", f"/Users/{user_id}", body=user_patch(values))
 
     # --- groups --------------------------------------------------------------------------
 
@@ -509,14 +567,22 @@ class ScimLMS:
     def _bulk_operations(self) -> int:
         """Operations one ``/Bulk`` may carry, from the LMS's ServiceProviderConfig; 0 when
         bulk is off, not offered, or the config cannot be read."""
+        return self._bulk_limits()[0]
+
+    def _bulk_limits(self) -> tuple[int, int | None]:
+        """``_bulk_operations``, and the bytes one ``/Bulk`` body may hold (``None``: the
+        LMS names no limit)."""
         if not self._bulk_wanted:
-            return 0
+            return 0, None
         try:
             bulk = self._provider_config().get("bulk") or {}
-            offered = bulk.get("supported") is True
-            return int(bulk.get("maxOperations") or 0) if offered else 0
+            if bulk.get("supported") is not True:
+                return 0, None
+            payload = bulk.get("maxPayloadSize")
+            limit = int(payload) if isinstance(payload, int) and payload > 0 else None
+            return int(bulk.get("maxOperations") or 0), limit
         except (ValueError, AttributeError, TypeError):
-            return 0
+            return 0, None
 
     def _bulk(self, changes: list[MembershipChange]) -> None:
         body = bulk_request([(c, c.patch(filter_eq("value", c.user_id))) for c in changes])
@@ -662,26 +728,8 @@ class ScimLMS:
 
 
 def _error_for(label: str, response: httpx.Response) -> LMSError:
-    status = response.status_code
     scim_type, detail = _scim_error(response)
-    if status in (401, 403):
-        return LMSRejected(
-            f"LMS refused the credentials for {label}",
-            status=status,
-            scim_type=scim_type,
-            detail=detail,
-        )
-    if status == 409:
-        return LMSConflict(
-            f"LMS conflict on {label}", status=status, scim_type=scim_type, detail=detail
-        )
-    if 400 <= status < 500:
-        return LMSRejected(
-            f"LMS refused {label}", status=status, scim_type=scim_type, detail=detail
-        )
-    if status >= 500:
-        return LMSUnavailable(f"LMS failed {label}", status=status)
-    return LMSError(f"LMS answered {label} with unexpected status {status}")
+    return error_for_status(label, response.status_code, scim_type, detail)
 
 
 def _scim_error(response: httpx.Response) -> tuple[str | None, str | None]:

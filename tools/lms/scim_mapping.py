@@ -1,22 +1,94 @@
 """Employee <-> SCIM 2.0 user (RFC 7643), and LMS groups read back: the resource the
-connector creates, the attributes it compares and PATCHes, and the LMS view it returns.
+connector creates, the attributes it compares and PATCHes, the requests a user write
+needs, and the LMS view it returns.
 
 The attribute paths are both what ``ScimLMS.update_user`` compares and what its PATCH
 replaces, so a snapshot and a desired state can never disagree on naming: both sides are
-built by one function (``_attributes``) from the fields each side holds.
+built by one function (``_attributes``) from the fields each side holds. Which requests a
+write sends (create, update, (de)activate, or nothing) is decided once, by
+``user_requests``, whether they then go one by one or in a ``POST /Bulk``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
 
-from scim2_models import Email, EnterpriseUser, Group, Name, User
+from scim2_models import Context, Email, EnterpriseUser, Group, Name, PatchOp, Resource, User
 
 from core.employee import Employee, EmploymentStatus
-from tools.lms.models import LMSGroup, LMSUser
+from tools.lms.models import LMSGroup, LMSUser, UserWrite
 
 ScimUser = User[EnterpriseUser]
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+ResourceT = TypeVar("ResourceT", bound=Resource[Any])
+
+
+@functools.cache
+def patch_op(model: type[ResourceT]) -> type[PatchOp[ResourceT]]:
+    """``PatchOp[model]``, built once and kept: pydantic caches parameterised generics only
+    weakly, and building one again costs ~70 ms (see ``scim.list_response``)."""
+    return PatchOp[model]  # type: ignore[valid-type]
+
+
+@dataclass(frozen=True)
+class UserRequest:
+    """One request a user write sends: ``POST /Users`` or ``PATCH /Users/{id}``."""
+
+    method: Literal["POST", "PATCH"]
+    path: str
+    data: dict[str, Any]
+    created: ScimUser | None = None  # a POST's user, as ``data`` holds it
+
+    def bulk_operation(self, bulk_id: str) -> dict[str, Any]:
+        """As an operation of a ``POST /Bulk`` (RFC 7644 §3.7: a POST carries a bulkId)."""
+        operation: dict[str, Any] = {"method": self.method, "path": self.path}
+        if self.method == "POST":
+            operation["bulkId"] = bulk_id
+        operation["data"] = self.data
+        return operation
+
+
+def user_requests(write: UserWrite) -> list[UserRequest] | None:
+    """What ``write`` sends: a create when the LMS holds no user (``None`` when that user
+    should not be active: a leaver who was never there is not created); else a PATCH of
+    the attributes that differ, and one of ``active`` when it differs; nothing when
+    nothing does.
+
+    ``active`` changes only through its own PATCH, never as a side effect of a profile
+    update, so a deactivation is always a write of its own in the LMS's log.
+    """
+    if write.account is None:
+        if not write.active:
+            return None
+        resource = user_resource(write.employee)
+        payload = resource.model_dump(scim_ctx=Context.RESOURCE_CREATION_REQUEST)
+        return [UserRequest("POST", "/Users", payload, created=resource)]
+    user = write.account.user
+    requests: list[UserRequest] = []
+    changed = changed_attributes(user, write.employee)
+    if changed:
+        requests.append(UserRequest("PATCH", f"/Users/{user.id}", user_patch(changed)))
+    if user.active != write.active:
+        requests.append(
+            UserRequest("PATCH", f"/Users/{user.id}", user_patch({"active": write.active}))
+        )
+    return requests
+
+
+def creation_payload(employee: Employee) -> dict[str, Any]:
+    return user_resource(employee).model_dump(scim_ctx=Context.RESOURCE_CREATION_REQUEST)
+
+
+def user_patch(values: dict[str, Any]) -> dict[str, Any]:
+    """A PatchOp replacing ``values``, validated first: a misspelt attribute is caught
+    before the LMS sees it."""
+    payload = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": values}]}
+    patch = patch_op(ScimUser).model_validate(payload, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
+    return patch.model_dump(scim_ctx=Context.RESOURCE_PATCH_REQUEST)
 
 
 def changed_attributes(user: LMSUser, employee: Employee) -> dict[str, Any]:
