@@ -1,6 +1,7 @@
 """The batch lane's nodes: the provisioning graph's own steps, run for every event of a
 claimed batch, with the round trips paid once per batch instead of once per event (the
-LMS accounts read in one search, the group memberships written in one ``POST /Bulk``, the
+LMS accounts read in one search, the users and then the group memberships written in one
+``POST /Bulk`` each, the
 inbox rows, cursors and audit entries committed in one transaction).
 
 Only what the catalog rules place and nothing holds for review stays in the batch: an event
@@ -24,6 +25,7 @@ from agents.provisioning.nodes import GroupChange
 from agents.provisioning.state import BatchRun, BatchState
 from core import inbox, vault
 from tools.lms.errors import LMSError
+from tools.lms.models import LMSAccount, UserWrite
 
 log = logging.getLogger(__name__)
 
@@ -103,21 +105,29 @@ def _store_sealed(runs: list[BatchRun]) -> None:
 
 
 def apply(state: BatchState) -> dict[str, Any]:
-    """Users one by one (each is its own resource), then every run's group changes in as
-    few ``POST /Bulk`` as the LMS allows."""
+    """Every run's user in one ``write_users_many`` (as few ``POST /Bulk`` as the LMS
+    allows), then every run's group changes the same way."""
     failed = list(state.get("failed", []))
-    written: list[tuple[BatchRun, GroupChange | None, int]] = []
+    wanted: list[tuple[BatchRun, UserWrite]] = []
     for run in state["runs"]:
-        ctx = run.context
-        before = ctx.services.lms.thread_writes
-        try:
-            with run.ids():
-                account = nodes.write_user(ctx, run.state)
-                change = None if account is None else nodes.group_change(ctx, run.state, account)
-        except Exception as error:  # the worker's retry policy sorts it
-            failed.append((run, error))
-            continue
-        written.append((run, change, ctx.services.lms.thread_writes - before))
+        with run.ids():
+            try:
+                wanted.append((run, nodes.user_write(run.context, run.state)))
+            except Exception as error:  # the worker's retry policy sorts it
+                failed.append((run, error))
+    users, refused_users = _write_users(wanted)
+    failed.extend(refused_users)
+    written: list[tuple[BatchRun, GroupChange | None, int]] = []
+    for run, account, user_writes in users:
+        with run.ids():
+            try:
+                change = (
+                    None if account is None else nodes.group_change(run.context, run.state, account)
+                )
+            except Exception as error:  # the worker's retry policy sorts it
+                failed.append((run, error))
+                continue
+        written.append((run, change, user_writes))
     changes = [(run, change) for run, change, _ in written if change is not None]
     refused = _change_memberships(changes)
     kept: list[BatchRun] = []
@@ -139,6 +149,29 @@ def apply(state: BatchState) -> dict[str, Any]:
 
 def after_apply(state: BatchState) -> Literal["record", "__end__"]:
     return "record" if state.get("runs") else "__end__"
+
+
+def _write_users(
+    wanted: list[tuple[BatchRun, UserWrite]],
+) -> tuple[list[tuple[BatchRun, LMSAccount | None, int]], list[tuple[BatchRun, Exception]]]:
+    """All runs' users in one call: each run's account (``None``: a leaver never in the
+    LMS) and the writes the LMS took for it; a run whose own write was refused fails
+    alone, and when the LMS cannot be reached at all, every run does."""
+    if not wanted:
+        return [], []
+    lms = wanted[0][0].context.services.lms
+    try:
+        results = lms.write_users_many([write for _, write in wanted])
+    except Exception as error:  # the worker's retry policy sorts it
+        return [], [(run, error) for run, _ in wanted]
+    written: list[tuple[BatchRun, LMSAccount | None, int]] = []
+    refused: list[tuple[BatchRun, Exception]] = []
+    for (run, _), result, writes in zip(wanted, results, results.writes, strict=True):
+        if isinstance(result, LMSError):
+            refused.append((run, result))
+        else:
+            written.append((run, result, writes))
+    return written, refused
 
 
 def _change_memberships(changes: list[tuple[BatchRun, GroupChange]]) -> dict[str, Exception]:

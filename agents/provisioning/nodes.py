@@ -27,7 +27,7 @@ from core.inbox import InboxStatus
 from pii.allowlist import AllowedTerms
 from pii.firewall import FirewallRefusalError
 from pii.identity import RecordIdentity
-from tools.lms.models import LMSAccount, LMSUser
+from tools.lms.models import LMSAccount, LMSUser, UserWrite
 from tools.mapping.base import MappingDecision
 from tools.mapping.suggestion import RoleSuggestion
 from tools.mapping.title_mapping import TitleMapping
@@ -225,17 +225,21 @@ class GroupChange:
 NOT_IN_LMS = {"user_id": None, "writes": 0, "note": "not in the LMS; nothing to do"}
 
 
+def user_write(ctx: ProvisioningContext, state: ProvisioningState) -> UserWrite:
+    """What the person's LMS user should become, against the account as it is now; the
+    connector decides what that takes (create, update, (de)activate, or nothing: a leaver
+    who was never in the LMS is not created), for one run or for a batch's."""
+    employee = ctx.employee(state)
+    return UserWrite(
+        employee=employee,
+        account=_account_now(ctx, state, employee.external_id),
+        active=wants_active(employee),
+    )
+
+
 def write_user(ctx: ProvisioningContext, state: ProvisioningState) -> LMSAccount | None:
     """Create or update the person's LMS user; ``None`` when a leaver was never there."""
-    employee = ctx.employee(state)
-    account = _account_now(ctx, state, employee.external_id)
-    if account is None and not wants_active(employee):
-        return None
-    if account is None:
-        return ctx.services.lms.create_account(employee)
-    ctx.services.lms.update_user(account.user, employee)
-    ctx.services.lms.set_active(account.user, wants_active(employee))
-    return account
+    return ctx.services.lms.write_user(user_write(ctx, state))
 
 
 def group_change(

@@ -43,10 +43,12 @@ def rig(database_url: str, engine: Engine, tmp_path: Path) -> Iterator[tuple[Any
 
 
 def _sent(sandbox: SandboxServer) -> Counter[str]:
-    """Requests that reached the LMS, and (as ``accepted METHOD /path``) writes it took."""
+    """Requests that reached the LMS, and (as ``accepted METHOD /path``) writes it took, and
+    (as ``in bulk METHOD /path``) the operations it took inside them."""
     log: dict[str, Any] = httpx.get(f"{sandbox.root_url}/_sandbox/requests").json()
     sent = Counter({key: int(n) for key, n in log["requests"].items()})
     sent.update({f"accepted {key}": int(n) for key, n in log["writes"].items()})
+    sent.update({f"in bulk {key}": int(n) for key, n in log["bulk_operations"].items()})
     return sent
 
 
@@ -95,8 +97,14 @@ def test_one_batch_applies_what_the_rules_place_and_fails_or_hands_over_the_rest
     pending = reviews.list_reviews(harness.engine, where=ReviewFilter(status=ReviewStatus.pending))
     assert [r.receipt_id for r in pending] == [receipts["leaver"]]
     # the six people's accounts were read in one search (plus the refused user's re-read
-    # after its 409: was it ours after all?), and the hires' memberships written in one
-    # POST /Bulk
+    # after its 409: was it ours after all?); the five users were written in one POST /Bulk
+    # (the taken one refused in it) and the hires' memberships in another
     assert sent["GET"] == 2
-    assert sent["accepted POST /Bulk"] == 1
-    assert sent["accepted POST /Users"] == len(hires)
+    assert sent["accepted POST /Bulk"] == 2
+    assert sent["accepted POST /Users"] == 0
+    assert sent["in bulk POST /Users"] == len(hires)
+    for i, person in enumerate(hires):  # each run's audit counts its own writes
+        item = inbox.get(harness.engine, receipt_id=receipts[f"hire{i}"])
+        assert item is not None and item.outcome is not None
+        groups = groups_in_lms(lms, person.external_id) or set()
+        assert item.outcome["applied"]["writes"] == 1 + len(groups) > 1

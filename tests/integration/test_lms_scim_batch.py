@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
@@ -450,7 +450,7 @@ def mixed_writes(lms: ScimLMS) -> list[UserWrite]:
     ]
 
 
-def check_mixed(lms: ScimLMS, writes: list[UserWrite], results: list[object]) -> None:
+def check_mixed(lms: ScimLMS, writes: list[UserWrite], results: Sequence[object]) -> None:
     """Each write ended as ``write_user`` makes it end, and the LMS holds what it should."""
     promoted, leaver, same, hire, taken, retried, never = writes
     assert [type(r).__name__ for r in results] == [
