@@ -96,10 +96,12 @@ def test_metrics_move_as_events_are_queued_and_applied(harness: Harness) -> None
     assert grew("talentsync_node_duration_seconds_count", node="assess") == 2
     assert grew("talentsync_node_duration_seconds_count", node="batch_apply") == 1  # together
     assert grew("talentsync_node_duration_seconds_count", node="map_title") == 0  # rules placed
-    # every request the LMS served is one sample, by method; a hire creates its user
+    # every request the LMS served is one sample, by method; the two hires' users are
+    # created in one POST /Bulk, their memberships added in another
     lms = "talentsync_lms_request_duration_seconds_count"
     assert served and all(grew(lms, method=m) == n for m, n in served.items()), served
-    assert grew(lms, method="POST", resource="Users", status="201") == 2
+    assert grew(lms, method="POST", resource="Users") == 0
+    assert grew(lms, method="POST", resource="Bulk", status="200") == 2
     assert grew("talentsync_lms_request_duration_seconds_sum") > 0
     assert after[("talentsync_inbox_events", (("status", "pending"),))] == 0
     assert after[("talentsync_inbox_events", (("status", "applied"),))] == 2
