@@ -79,11 +79,12 @@ class MemberIndex:
             self.groups_of.pop(member_id, None)
         return True
 
-    def replace(self, group_id: str, members: dict[str, MemberExtra]) -> set[str]:
-        """Set a group's whole member list; returns the members whose membership changed."""
+    def replace(self, group_id: str, members: dict[str, MemberExtra]) -> list[str]:
+        """Set a group's whole member list; returns the members whose membership changed,
+        in a stable order (those that left, then those that joined or changed)."""
         before = self.members.get(group_id, {})
-        changed = {m for m in before if m not in members}
-        changed |= {m for m, extra in members.items() if before.get(m, ()) != extra}
+        changed = [m for m in before if m not in members]
+        changed += [m for m, extra in members.items() if before.get(m, ()) != extra]
         for member_id in list(before):
             if member_id not in members:
                 self.remove(group_id, member_id)
@@ -356,15 +357,15 @@ class SandboxStorage(InMemoryStorage):
         with self.lock:
             stored = self._stored(resource_type, group_id)
             check(stored)
-            touched = set()
-            for change in changes:
+            touched: dict[str, None] = {}  # in the request's order: versions are handed
+            for change in changes:  # out in touch order, the same on every run
                 applied = (
                     self.index.add(group_id, change.member_id, change.extra)
                     if change.add
                     else self.index.remove(group_id, change.member_id)
                 )
                 if applied:
-                    touched.add(change.member_id)
+                    touched[change.member_id] = None
             if touched:
                 self._touch(GROUP, group_id)
                 for member_id in touched:
