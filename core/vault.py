@@ -189,14 +189,26 @@ def _associated_data(subject: str, label: str) -> bytes:
 
 def _data_key(session: Session, *, master_key: bytes, subject: str) -> bytes | None:
     row = session.get(VaultKey, subject)
-    if row is None:
-        return None
+    return None if row is None else _unwrapped(master_key, row.wrapped_key, subject)
+
+
+def _unwrapped(master_key: bytes, wrapped: bytes, subject: str) -> bytes:
     try:
-        return aes_key_unwrap(master_key, row.wrapped_key)
+        return aes_key_unwrap(master_key, wrapped)
     except InvalidUnwrap:
         raise VaultKeyError(
             f"the master key cannot unwrap the key of {subject}: wrong TALENTSYNC_PII_MASTER_KEY?"
         ) from None
+
+
+def _sealed(data_key: bytes, subject: str, label: str, plaintext: Plaintext) -> tuple[bytes, bytes]:
+    """A fresh nonce and the value sealed under it, bound to subject and label."""
+    body = {"dict": plaintext} if isinstance(plaintext, dict) else {"str": plaintext}
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    sealed = AESGCM(data_key).encrypt(
+        nonce, json.dumps(body).encode("utf-8"), _associated_data(subject, label)
+    )
+    return nonce, sealed
 
 
 def _ensure_data_key(engine: Engine, *, master_key: bytes, subject: str) -> bytes:
@@ -229,11 +241,7 @@ def store(
     """Seal ``plaintext`` under the subject's key; storing a label again replaces it, so a
     retried run never leaves two versions of one placeholder behind."""
     data_key = _ensure_data_key(engine, master_key=master_key, subject=subject)
-    body = {"dict": plaintext} if isinstance(plaintext, dict) else {"str": plaintext}
-    nonce = secrets.token_bytes(NONCE_BYTES)
-    sealed = AESGCM(data_key).encrypt(
-        nonce, json.dumps(body).encode("utf-8"), _associated_data(subject, label)
-    )
+    nonce, sealed = _sealed(data_key, subject, label, plaintext)
     for attempt in range(2):
         try:
             with session_scope(engine) as session:
@@ -273,15 +281,7 @@ def store_many(engine: Engine, *, master_key: bytes, items: Sequence[Sealing]) -
         keys = _data_keys_created(engine, master_key=master_key, subjects=subjects)
         rows = []
         for item in items:
-            body = (
-                {"dict": item.plaintext}
-                if isinstance(item.plaintext, dict)
-                else {"str": item.plaintext}
-            )
-            nonce = secrets.token_bytes(NONCE_BYTES)
-            sealed = AESGCM(keys[item.subject]).encrypt(
-                nonce, json.dumps(body).encode("utf-8"), _associated_data(item.subject, item.label)
-            )
+            nonce, sealed = _sealed(keys[item.subject], item.subject, item.label, item.plaintext)
             rows.append(
                 {
                     "id": uuid.uuid4().hex,
@@ -318,15 +318,7 @@ def _data_keys_created(
         found = connection.execute(
             select(_KEYS.c.subject, _KEYS.c.wrapped_key).where(_KEYS.c.subject.in_(subjects))
         ).all()
-    keys: dict[str, bytes] = {}
-    for subject, wrapped in found:
-        try:
-            keys[subject] = aes_key_unwrap(master_key, wrapped)
-        except InvalidUnwrap:
-            raise VaultKeyError(
-                f"the master key cannot unwrap the key of {subject}: "
-                "wrong TALENTSYNC_PII_MASTER_KEY?"
-            ) from None
+    keys = {subject: _unwrapped(master_key, wrapped, subject) for subject, wrapped in found}
     fresh = {s: AESGCM.generate_key(bit_length=KEY_BYTES * 8) for s in subjects if s not in keys}
     if fresh:
         with engine.begin() as connection:

@@ -13,13 +13,14 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlmodel import col
+from sqlmodel import Session, col, select
 
 from core.db import make_engine, session_scope
 from core.schema import create_tables
 from core.settings import Settings
 from core.vault import (
     EntryNotFoundError,
+    Sealing,
     ShreddedError,
     VaultEntry,
     VaultError,
@@ -29,6 +30,7 @@ from core.vault import (
     reveal,
     shred,
     store,
+    store_many,
 )
 
 MASTER = os.urandom(32)
@@ -58,6 +60,26 @@ def test_storing_a_label_again_replaces_it(engine: Engine) -> None:
     for value in ("first", "second"):
         store(engine, master_key=MASTER, subject="emp_a", label="l", plaintext=value)
     assert reveal(engine, master_key=MASTER, subject="emp_a", label="l") == "second"
+
+
+def test_values_stored_together_come_back_and_replace_what_was_there(engine: Engine) -> None:
+    store(engine, master_key=MASTER, subject="emp_a", label="l", plaintext="old")
+    items = [
+        Sealing(subject="emp_a", label="l", plaintext={"<PERSON_1>": "Zoë"}),  # key exists
+        Sealing(subject="emp_b", label="l", plaintext="new person"),  # key made here
+        Sealing(subject="emp_b", label="m", plaintext="second value"),
+    ]
+    store_many(engine, master_key=MASTER, items=items)
+    for item in items:
+        assert reveal(engine, master_key=MASTER, subject=item.subject, label=item.label) == (
+            item.plaintext
+        )
+    with Session(engine) as session:
+        assert len(session.exec(select(VaultEntry)).all()) == 3
+    shred(engine, subject="emp_b")  # each subject sealed under its own key
+    assert reveal(engine, master_key=MASTER, subject="emp_a", label="l") == {"<PERSON_1>": "Zoë"}
+    with pytest.raises(ShreddedError):
+        reveal(engine, master_key=MASTER, subject="emp_b", label="m")
 
 
 def test_the_plaintext_is_not_in_the_database(engine: Engine, tmp_path: Path) -> None:
