@@ -30,22 +30,20 @@ from tools.lms.models import LMSAccount, UserWrite
 log = logging.getLogger(__name__)
 
 Step = Callable[..., dict[str, Any]]
-# each timed per event under its name in the graph, as a run of its own would be
-_BEFORE_ROUTING: tuple[Step, ...] = tuple(
-    timed_node(name, step)
-    for name, step in (
-        ("load_state", nodes.load_state),
-        ("scrub", nodes.scrub),
-        ("map_roles", nodes.map_roles),
-    )
+
+
+def _timed(*steps: tuple[str, Step]) -> tuple[Step, ...]:
+    """Each step timed per event under its name in the graph, as a run of its own is."""
+    return tuple(timed_node(name, step) for name, step in steps)
+
+
+_BEFORE_ROUTING = _timed(
+    ("load_state", nodes.load_state), ("scrub", nodes.scrub), ("map_roles", nodes.map_roles)
 )
-_AFTER_ROUTING: tuple[Step, ...] = tuple(
-    timed_node(name, step)
-    for name, step in (
-        ("infer_skills", nodes.infer_skills),
-        ("plan", review_nodes.plan),
-        ("assess", review_nodes.assess_change),
-    )
+_AFTER_ROUTING = _timed(
+    ("infer_skills", nodes.infer_skills),
+    ("plan", review_nodes.plan),
+    ("assess", review_nodes.assess_change),
 )
 
 

@@ -117,18 +117,21 @@ class Worker:
     def _work(self, claims: list[Claim]) -> None:
         """Events with a checkpoint (a crash mid-run, a review decided) resume on their own
         graph run; the rest start together in the batch lane."""
+        if not self.services.settings.worker_batch_lane:  # each run reads its own state
+            for claim in claims:
+                self._run_alone(claim)
+            return
         try:
             saved = saved_threads(self.services.checkpointer, [c.receipt_id for c in claims])
         except Exception as error:  # the database may be restarting: retry them all later
             for claim in claims:
                 self._fail(claim, error)
             return
-        lane = self.services.settings.worker_batch_lane
         for claim in claims:
-            if claim.receipt_id in saved or not lane:
+            if claim.receipt_id in saved:
                 self._run_alone(claim)
         fresh = [c for c in claims if c.receipt_id not in saved]
-        if fresh and lane:
+        if fresh:
             self._run_batch(fresh)
 
     def _run_alone(self, claim: Claim, handed_over: BatchRun | None = None) -> None:
@@ -157,10 +160,7 @@ class Worker:
         runs = [
             BatchRun(
                 context=ProvisioningContext(services=self.services, claim=claim),
-                state={
-                    "receipt_id": claim.receipt_id,
-                    "event": claim.event.model_dump(mode="json"),
-                },
+                state=_first_state(claim),
                 run_id=batch_id if len(claims) == 1 else uuid.uuid4().hex,
                 subject=self._subject(claim),
             )
@@ -331,17 +331,13 @@ class Worker:
                 outcome=outcome,
             )
             return
-        pending = values.get("__interrupt__")
-        if pending:
-            self._park(claim, pending[0], state=values)
+        self._park_if_interrupted(claim, values)
 
     def _start(self, claim: Claim, context: ProvisioningContext) -> None:
         """A first graph run for the event; it parks if it stops for review."""
-        start: ProvisioningState = {
-            "receipt_id": claim.receipt_id,
-            "event": claim.event.model_dump(mode="json"),
-        }
-        values = self._run(start, _thread(claim), context)
+        self._park_if_interrupted(claim, self._run(_first_state(claim), _thread(claim), context))
+
+    def _park_if_interrupted(self, claim: Claim, values: dict[str, Any]) -> None:
         pending = values.get("__interrupt__")
         if pending:
             self._park(claim, pending[0], state=values)
@@ -485,6 +481,10 @@ class Worker:
             status,
             _error_kind(error),
         )
+
+
+def _first_state(claim: Claim) -> ProvisioningState:
+    return {"receipt_id": claim.receipt_id, "event": claim.event.model_dump(mode="json")}
 
 
 def _thread(claim: Claim) -> RunnableConfig:
